@@ -91,3 +91,34 @@ pub struct Compiled {
     /// Non-fatal findings (e.g. a feature degraded for an old daemon).
     pub warnings: Vec<String>,
 }
+
+/// An image whose config the frontend should resolve before compiling.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ImageRequest {
+    /// The reference exactly as written in the plan (the key for
+    /// [`CompileOptions::images`]).
+    pub reference: String,
+    pub platform: Platform,
+}
+
+/// The base images (stage `from:` images and images used as copy/bind
+/// sources) that the selected target needs, deduplicated and sorted, so that
+/// the frontend can resolve their configs concurrently before [`compile`].
+pub fn images_to_resolve(
+    plan: &slipway_spec::Plan,
+    opts: &CompileOptions,
+    target_platform: &Platform,
+) -> Result<Vec<ImageRequest>, slipway_spec::Diagnostics> {
+    let _ = (plan, opts, target_platform);
+    todo!("being written")
+}
+
+/// Compile the selected target of `plan` into LLB and an image config.
+pub fn compile(
+    plan: &slipway_spec::Plan,
+    opts: &CompileOptions,
+    target_platform: &Platform,
+) -> Result<Compiled, slipway_spec::Diagnostics> {
+    let _ = (plan, opts, target_platform);
+    todo!("being written")
+}

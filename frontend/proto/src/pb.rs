@@ -1,1 +1,783 @@
-//! (being written)
+//! LLB messages (proto package `pb`, BuildKit `solver/pb/ops.proto`), written
+//! by hand from the wire facts in `llb-wire.md` §1: field numbers and types
+//! only, no copied .proto.
+//!
+//! Why a hand-written [`Op`] encoder: BuildKit v0.18+ re-marshals every op with
+//! protobuf-go, which writes non-oneof fields first and the oneof last
+//! (`inputs=1, platform=10, constraints=11, <op body>`), then re-keys vertices
+//! by the new digest. prost's derive writes pure field-number order, which
+//! would give different digests and lose source-map snippets. So `Op`
+//! implements [`prost::Message`] manually: it *encodes* in the Go order and
+//! *decodes* any order. Every other message is unaffected by the rule
+//! (their oneofs already come after the plain fields, or stand alone).
+//!
+//! Maps are `BTreeMap` so keys come out sorted, as Go's deterministic mode does.
+
+use std::collections::BTreeMap;
+
+use prost::bytes::{Buf, BufMut};
+use prost::encoding::{self, DecodeContext, WireType};
+use prost::DecodeError;
+
+/// `-1`: "no input" / "no output" marker (`pb.Empty`, `pb.SkipOutput`).
+pub const EMPTY: i64 = -1;
+
+// ---------------------------------------------------------------------------
+// Op (vertex)
+
+/// One LLB vertex. Encodes in the protobuf-go v1.x deterministic order; see
+/// the module docs.
+#[derive(Clone, PartialEq, Default, Debug)]
+pub struct Op {
+    /// 1
+    pub inputs: Vec<Input>,
+    /// oneof op: 2 exec, 3 source, 4 file, 5 build, 6 merge, 7 diff
+    pub op: Option<op::Op>,
+    /// 10
+    pub platform: Option<Platform>,
+    /// 11
+    pub constraints: Option<WorkerConstraints>,
+}
+
+pub mod op {
+    /// The `op` oneof of [`super::Op`].
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Op {
+        #[prost(message, tag = "2")]
+        Exec(super::ExecOp),
+        #[prost(message, tag = "3")]
+        Source(super::SourceOp),
+        #[prost(message, tag = "4")]
+        File(super::FileOp),
+        #[prost(message, tag = "5")]
+        Build(super::BuildOp),
+        #[prost(message, tag = "6")]
+        Merge(super::MergeOp),
+        #[prost(message, tag = "7")]
+        Diff(super::DiffOp),
+    }
+}
+
+impl prost::Message for Op {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        for input in &self.inputs {
+            encoding::message::encode(1, input, buf);
+        }
+        if let Some(p) = &self.platform {
+            encoding::message::encode(10, p, buf);
+        }
+        if let Some(c) = &self.constraints {
+            encoding::message::encode(11, c, buf);
+        }
+        if let Some(op) = &self.op {
+            op.encode(buf);
+        }
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        match tag {
+            1 => encoding::message::merge_repeated(wire_type, &mut self.inputs, buf, ctx),
+            2..=7 => op::Op::merge(&mut self.op, tag, wire_type, buf, ctx),
+            10 => encoding::message::merge(
+                wire_type,
+                self.platform.get_or_insert_with(Default::default),
+                buf,
+                ctx,
+            ),
+            11 => encoding::message::merge(
+                wire_type,
+                self.constraints.get_or_insert_with(Default::default),
+                buf,
+                ctx,
+            ),
+            _ => encoding::skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        encoding::message::encoded_len_repeated(1, &self.inputs)
+            + self
+                .platform
+                .as_ref()
+                .map_or(0, |p| encoding::message::encoded_len(10, p))
+            + self
+                .constraints
+                .as_ref()
+                .map_or(0, |c| encoding::message::encoded_len(11, c))
+            + self.op.as_ref().map_or(0, |o| o.encoded_len())
+    }
+
+    fn clear(&mut self) {
+        *self = Op::default();
+    }
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Platform {
+    #[prost(string, tag = "1")]
+    pub architecture: String,
+    #[prost(string, tag = "2")]
+    pub os: String,
+    #[prost(string, tag = "3")]
+    pub variant: String,
+    #[prost(string, tag = "4")]
+    pub os_version: String,
+    #[prost(string, repeated, tag = "5")]
+    pub os_features: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct WorkerConstraints {
+    #[prost(string, repeated, tag = "1")]
+    pub filter: Vec<String>,
+}
+
+/// An edge: output `index` of the op whose digest is `digest`.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, ::prost::Message)]
+pub struct Input {
+    #[prost(string, tag = "1")]
+    pub digest: String,
+    #[prost(int64, tag = "2")]
+    pub index: i64,
+}
+
+// ---------------------------------------------------------------------------
+// Exec
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ExecOp {
+    #[prost(message, optional, tag = "1")]
+    pub meta: Option<Meta>,
+    #[prost(message, repeated, tag = "2")]
+    pub mounts: Vec<Mount>,
+    #[prost(enumeration = "NetMode", tag = "3")]
+    pub network: i32,
+    #[prost(enumeration = "SecurityMode", tag = "4")]
+    pub security: i32,
+    #[prost(message, repeated, tag = "5")]
+    pub secretenv: Vec<SecretEnv>,
+    #[prost(message, repeated, tag = "6")]
+    pub cdi_devices: Vec<CdiDevice>,
+}
+
+/// Exec process settings (not related to [`OpMetadata`]). Tag 8 never used.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Meta {
+    #[prost(string, repeated, tag = "1")]
+    pub args: Vec<String>,
+    #[prost(string, repeated, tag = "2")]
+    pub env: Vec<String>,
+    #[prost(string, tag = "3")]
+    pub cwd: String,
+    #[prost(string, tag = "4")]
+    pub user: String,
+    #[prost(message, optional, tag = "5")]
+    pub proxy_env: Option<ProxyEnv>,
+    #[prost(message, repeated, tag = "6")]
+    pub extra_hosts: Vec<HostIp>,
+    #[prost(string, tag = "7")]
+    pub hostname: String,
+    #[prost(message, repeated, tag = "9")]
+    pub ulimit: Vec<Ulimit>,
+    #[prost(string, tag = "10")]
+    pub cgroup_parent: String,
+    #[prost(bool, tag = "11")]
+    pub remove_mount_stubs_recursive: bool,
+    /// packed (proto3 default), like Go.
+    #[prost(int32, repeated, tag = "12")]
+    pub valid_exit_codes: Vec<i32>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct HostIp {
+    #[prost(string, tag = "1")]
+    pub host: String,
+    #[prost(string, tag = "2")]
+    pub ip: String,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Ulimit {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(int64, tag = "2")]
+    pub soft: i64,
+    #[prost(int64, tag = "3")]
+    pub hard: i64,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SecretEnv {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(bool, tag = "3")]
+    pub optional: bool,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct CdiDevice {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(bool, tag = "2")]
+    pub optional: bool,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ProxyEnv {
+    #[prost(string, tag = "1")]
+    pub http_proxy: String,
+    #[prost(string, tag = "2")]
+    pub https_proxy: String,
+    #[prost(string, tag = "3")]
+    pub ftp_proxy: String,
+    #[prost(string, tag = "4")]
+    pub no_proxy: String,
+    #[prost(string, tag = "5")]
+    pub all_proxy: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum NetMode {
+    Unset = 0,
+    Host = 1,
+    None = 2,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum SecurityMode {
+    Sandbox = 0,
+    Insecure = 1,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum MountType {
+    Bind = 0,
+    Secret = 1,
+    Ssh = 2,
+    Cache = 3,
+    Tmpfs = 4,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum CacheSharingOpt {
+    Shared = 0,
+    Private = 1,
+    Locked = 2,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum MountContentCache {
+    Default = 0,
+    On = 1,
+    Off = 2,
+}
+
+/// An exec mount. `input`/`output` use -1 for none (see [`EMPTY`]).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Mount {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+    #[prost(string, tag = "2")]
+    pub selector: String,
+    #[prost(string, tag = "3")]
+    pub dest: String,
+    #[prost(int64, tag = "4")]
+    pub output: i64,
+    #[prost(bool, tag = "5")]
+    pub readonly: bool,
+    #[prost(enumeration = "MountType", tag = "6")]
+    pub mount_type: i32,
+    #[prost(message, optional, tag = "19")]
+    pub tmpfs_opt: Option<TmpfsOpt>,
+    #[prost(message, optional, tag = "20")]
+    pub cache_opt: Option<CacheOpt>,
+    #[prost(message, optional, tag = "21")]
+    pub secret_opt: Option<SecretOpt>,
+    #[prost(message, optional, tag = "22")]
+    pub ssh_opt: Option<SshOpt>,
+    #[prost(string, tag = "23")]
+    pub result_id: String,
+    #[prost(enumeration = "MountContentCache", tag = "24")]
+    pub content_cache: i32,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct TmpfsOpt {
+    #[prost(int64, tag = "1")]
+    pub size: i64,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct CacheOpt {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(enumeration = "CacheSharingOpt", tag = "2")]
+    pub sharing: i32,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SecretOpt {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(uint32, tag = "2")]
+    pub uid: u32,
+    #[prost(uint32, tag = "3")]
+    pub gid: u32,
+    #[prost(uint32, tag = "4")]
+    pub mode: u32,
+    #[prost(bool, tag = "5")]
+    pub optional: bool,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SshOpt {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(uint32, tag = "2")]
+    pub uid: u32,
+    #[prost(uint32, tag = "3")]
+    pub gid: u32,
+    #[prost(uint32, tag = "4")]
+    pub mode: u32,
+    #[prost(bool, tag = "5")]
+    pub optional: bool,
+}
+
+// ---------------------------------------------------------------------------
+// Source / build
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SourceOp {
+    #[prost(string, tag = "1")]
+    pub identifier: String,
+    #[prost(btree_map = "string, string", tag = "2")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+/// Experimental nested build. `builder` -1 = the built-in LLB builder.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct BuildOp {
+    #[prost(int64, tag = "1")]
+    pub builder: i64,
+    #[prost(btree_map = "string, message", tag = "2")]
+    pub inputs: BTreeMap<String, BuildInput>,
+    #[prost(message, optional, tag = "3")]
+    pub def: Option<Definition>,
+    #[prost(btree_map = "string, string", tag = "4")]
+    pub attrs: BTreeMap<String, String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct BuildInput {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+}
+
+// ---------------------------------------------------------------------------
+// FileOp
+
+/// Actions are at tag 2; tag 1 is unused.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileOp {
+    #[prost(message, repeated, tag = "2")]
+    pub actions: Vec<FileAction>,
+}
+
+/// `input`/`secondary_input` index `Op.inputs` (or, at `len(inputs)+i`, the
+/// result of action i); -1 = scratch/none. `output` -1 = intermediate.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileAction {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+    #[prost(int64, tag = "2")]
+    pub secondary_input: i64,
+    #[prost(int64, tag = "3")]
+    pub output: i64,
+    #[prost(oneof = "file_action::Action", tags = "4, 5, 6, 7, 8")]
+    pub action: Option<file_action::Action>,
+}
+
+pub mod file_action {
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum Action {
+        #[prost(message, tag = "4")]
+        Copy(super::FileActionCopy),
+        #[prost(message, tag = "5")]
+        Mkfile(super::FileActionMkFile),
+        #[prost(message, tag = "6")]
+        Mkdir(super::FileActionMkDir),
+        #[prost(message, tag = "7")]
+        Rm(super::FileActionRm),
+        #[prost(message, tag = "8")]
+        Symlink(super::FileActionSymlink),
+    }
+}
+
+/// `mode` -1 keeps source modes (0 would chmod to 0000); `timestamp` -1 = none
+/// (0 would be the epoch).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileActionCopy {
+    #[prost(string, tag = "1")]
+    pub src: String,
+    #[prost(string, tag = "2")]
+    pub dest: String,
+    #[prost(message, optional, tag = "3")]
+    pub owner: Option<ChownOpt>,
+    #[prost(int32, tag = "4")]
+    pub mode: i32,
+    #[prost(bool, tag = "5")]
+    pub follow_symlink: bool,
+    #[prost(bool, tag = "6")]
+    pub dir_copy_contents: bool,
+    #[prost(bool, tag = "7")]
+    pub attempt_unpack_docker_compatibility: bool,
+    #[prost(bool, tag = "8")]
+    pub create_dest_path: bool,
+    #[prost(bool, tag = "9")]
+    pub allow_wildcard: bool,
+    #[prost(bool, tag = "10")]
+    pub allow_empty_wildcard: bool,
+    #[prost(int64, tag = "11")]
+    pub timestamp: i64,
+    #[prost(string, repeated, tag = "12")]
+    pub include_patterns: Vec<String>,
+    #[prost(string, repeated, tag = "13")]
+    pub exclude_patterns: Vec<String>,
+    #[prost(bool, tag = "14")]
+    pub always_replace_existing_dest_paths: bool,
+    #[prost(string, tag = "15")]
+    pub mode_str: String,
+    #[prost(string, repeated, tag = "16")]
+    pub required_paths: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileActionMkFile {
+    #[prost(string, tag = "1")]
+    pub path: String,
+    #[prost(int32, tag = "2")]
+    pub mode: i32,
+    #[prost(bytes = "vec", tag = "3")]
+    pub data: Vec<u8>,
+    #[prost(message, optional, tag = "4")]
+    pub owner: Option<ChownOpt>,
+    #[prost(int64, tag = "5")]
+    pub timestamp: i64,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileActionMkDir {
+    #[prost(string, tag = "1")]
+    pub path: String,
+    #[prost(int32, tag = "2")]
+    pub mode: i32,
+    #[prost(bool, tag = "3")]
+    pub make_parents: bool,
+    #[prost(message, optional, tag = "4")]
+    pub owner: Option<ChownOpt>,
+    #[prost(int64, tag = "5")]
+    pub timestamp: i64,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileActionRm {
+    #[prost(string, tag = "1")]
+    pub path: String,
+    #[prost(bool, tag = "2")]
+    pub allow_not_found: bool,
+    #[prost(bool, tag = "3")]
+    pub allow_wildcard: bool,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct FileActionSymlink {
+    /// The link target.
+    #[prost(string, tag = "1")]
+    pub oldpath: String,
+    /// Where the link is created.
+    #[prost(string, tag = "2")]
+    pub newpath: String,
+    #[prost(message, optional, tag = "3")]
+    pub owner: Option<ChownOpt>,
+    #[prost(int64, tag = "4")]
+    pub timestamp: i64,
+}
+
+/// Aliases with the names used in the brief / Go client.
+pub type MkFile = FileActionMkFile;
+pub type MkDir = FileActionMkDir;
+pub type Rm = FileActionRm;
+pub type Symlink = FileActionSymlink;
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ChownOpt {
+    #[prost(message, optional, tag = "1")]
+    pub user: Option<UserOpt>,
+    #[prost(message, optional, tag = "2")]
+    pub group: Option<UserOpt>,
+}
+
+/// A set oneof member is always written, so `ById(0)` encodes as `10 00`.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct UserOpt {
+    #[prost(oneof = "user_opt::User", tags = "1, 2")]
+    pub user: Option<user_opt::User>,
+}
+
+pub mod user_opt {
+    #[derive(Clone, PartialEq, ::prost::Oneof)]
+    pub enum User {
+        #[prost(message, tag = "1")]
+        ByName(super::NamedUserOpt),
+        #[prost(uint32, tag = "2")]
+        ById(u32),
+    }
+}
+
+/// `input`: which input's /etc/passwd and /etc/group resolve the name (>= 0).
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct NamedUserOpt {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(int64, tag = "2")]
+    pub input: i64,
+}
+
+// ---------------------------------------------------------------------------
+// Merge / diff
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct MergeInput {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct MergeOp {
+    #[prost(message, repeated, tag = "1")]
+    pub inputs: Vec<MergeInput>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct LowerDiffInput {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct UpperDiffInput {
+    #[prost(int64, tag = "1")]
+    pub input: i64,
+}
+
+/// Both sides must be present; -1 = scratch.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct DiffOp {
+    #[prost(message, optional, tag = "1")]
+    pub lower: Option<LowerDiffInput>,
+    #[prost(message, optional, tag = "2")]
+    pub upper: Option<UpperDiffInput>,
+}
+
+// ---------------------------------------------------------------------------
+// Definition and metadata
+
+/// `def`: marshaled ops, return op last. `metadata` and `source.locations` are
+/// keyed by `sha256:<hex>` of the exact `def` bytes.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Definition {
+    #[prost(bytes = "vec", repeated, tag = "1")]
+    pub def: Vec<Vec<u8>>,
+    #[prost(btree_map = "string, message", tag = "2")]
+    pub metadata: BTreeMap<String, OpMetadata>,
+    #[prost(message, optional, tag = "3")]
+    pub source: Option<Source>,
+}
+
+/// Tag 3 is reserved (old worker constraint): never used here.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct OpMetadata {
+    #[prost(bool, tag = "1")]
+    pub ignore_cache: bool,
+    #[prost(btree_map = "string, string", tag = "2")]
+    pub description: BTreeMap<String, String>,
+    #[prost(message, optional, tag = "4")]
+    pub export_cache: Option<ExportCache>,
+    #[prost(btree_map = "string, bool", tag = "5")]
+    pub caps: BTreeMap<String, bool>,
+    #[prost(message, optional, tag = "6")]
+    pub progress_group: Option<ProgressGroup>,
+    #[prost(message, optional, tag = "7")]
+    pub linux_resources: Option<LinuxResources>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ExportCache {
+    #[prost(bool, tag = "1")]
+    pub value: bool,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct ProgressGroup {
+    #[prost(string, tag = "1")]
+    pub id: String,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(bool, tag = "3")]
+    pub weak: bool,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct LinuxResources {
+    #[prost(int64, tag = "1")]
+    pub memory: i64,
+    #[prost(int64, tag = "2")]
+    pub memory_swap: i64,
+    #[prost(uint64, tag = "3")]
+    pub cpu_shares: u64,
+    #[prost(uint64, tag = "4")]
+    pub cpu_period: u64,
+    #[prost(int64, tag = "5")]
+    pub cpu_quota: i64,
+    #[prost(string, tag = "6")]
+    pub cpuset_cpus: String,
+    #[prost(string, tag = "7")]
+    pub cpuset_mems: String,
+}
+
+// ---------------------------------------------------------------------------
+// Source maps
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Source {
+    #[prost(btree_map = "string, message", tag = "1")]
+    pub locations: BTreeMap<String, Locations>,
+    #[prost(message, repeated, tag = "2")]
+    pub infos: Vec<SourceInfo>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Locations {
+    #[prost(message, repeated, tag = "1")]
+    pub locations: Vec<Location>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct SourceInfo {
+    #[prost(string, tag = "1")]
+    pub filename: String,
+    #[prost(bytes = "vec", tag = "2")]
+    pub data: Vec<u8>,
+    #[prost(message, optional, tag = "3")]
+    pub definition: Option<Definition>,
+    #[prost(string, tag = "4")]
+    pub language: String,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Location {
+    #[prost(int32, tag = "1")]
+    pub source_index: i32,
+    #[prost(message, repeated, tag = "2")]
+    pub ranges: Vec<Range>,
+}
+
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Range {
+    #[prost(message, optional, tag = "1")]
+    pub start: Option<Position>,
+    #[prost(message, optional, tag = "2")]
+    pub end: Option<Position>,
+}
+
+/// Lines are 1-based.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Position {
+    #[prost(int32, tag = "1")]
+    pub line: i32,
+    #[prost(int32, tag = "2")]
+    pub character: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    fn image_op() -> Op {
+        Op {
+            inputs: vec![],
+            op: Some(op::Op::Source(SourceOp {
+                identifier: "docker-image://docker.io/library/alpine:latest".into(),
+                attrs: BTreeMap::new(),
+            })),
+            platform: Some(Platform {
+                architecture: "amd64".into(),
+                os: "linux".into(),
+                ..Default::default()
+            }),
+            constraints: Some(WorkerConstraints::default()),
+        }
+    }
+
+    #[test]
+    fn op_encodes_in_go_order_and_decodes_any_order() {
+        let op = image_op();
+        let bytes = op.encode_to_vec();
+        let id = hex(b"docker-image://docker.io/library/alpine:latest");
+        assert_eq!(
+            hex(&bytes),
+            format!("520e0a05616d64363412056c696e75785a001a300a2e{id}")
+        );
+        assert_eq!(bytes.len(), op.encoded_len());
+        assert_eq!(Op::decode(bytes.as_slice()).unwrap(), op);
+        // prost/gogo field-number order decodes to the same message.
+        let prost_order =
+            hex_decode(&format!("1a300a2e{id}520e0a05616d64363412056c696e75785a00"));
+        assert_eq!(Op::decode(prost_order.as_slice()).unwrap(), op);
+    }
+
+    #[test]
+    fn user_opt_by_id_zero_is_written() {
+        let c = ChownOpt {
+            user: Some(UserOpt {
+                user: Some(user_opt::User::ById(0)),
+            }),
+            group: None,
+        };
+        assert_eq!(hex(&c.encode_to_vec()), "0a021000");
+    }
+
+    #[test]
+    fn minus_one_is_ten_bytes() {
+        let m = Mount {
+            input: -1,
+            ..Default::default()
+        };
+        assert_eq!(hex(&m.encode_to_vec()), "08ffffffffffffffffff01");
+    }
+
+    fn hex_decode(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}

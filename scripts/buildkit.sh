@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Slipway's private Docker engine (dockerd 20.10 with BuildKit v0.8 inside).
+#
+#   scripts/buildkit.sh up      ensure an engine answers (reuse one, or start a private dockerd)
+#   scripts/buildkit.sh down    stop the private dockerd, only if this script started it
+#   scripts/buildkit.sh env     print `export DOCKER_HOST=...` lines, for eval
+#   scripts/buildkit.sh status  say whether an engine answers; exit 0 if it does
+#
+# Environment:
+#   SLIPWAY_DOCKER_HOST   engine address (default unix:///run/slipway-docker.sock)
+#   SLIPWAY_DOCKER_ROOT   state directory (default /var/lib/slipway-docker: data/, exec/)
+#   SLIPWAY_DOCKER_LOG    daemon log (default /var/log/slipway-docker.log)
+#   SLIPWAY_DOCKER_WAIT   seconds to wait for the daemon to answer (default 60)
+#   SLIPWAY_DOCKERD_ARGS  extra dockerd arguments (e.g. "--storage-driver vfs")
+#
+# Always uses the 20.10 client at /usr/bin/docker (never /usr/local/bin/docker).
+set -euo pipefail
+
+DOCKER=/usr/bin/docker
+SOCK_DEFAULT=/run/slipway-docker.sock
+HOST=${SLIPWAY_DOCKER_HOST:-unix://$SOCK_DEFAULT}
+ROOT=${SLIPWAY_DOCKER_ROOT:-/var/lib/slipway-docker}
+LOG=${SLIPWAY_DOCKER_LOG:-/var/log/slipway-docker.log}
+WAIT=${SLIPWAY_DOCKER_WAIT:-60}
+PIDFILE=$ROOT/dockerd.pid
+SCRIPT_LOG=${SLIPWAY_SCRIPT_LOG:-/var/log/slipway-buildkit.log}
+
+say() { echo "buildkit.sh: $*" >&2; echo "$(date -Is) $*" >>"$SCRIPT_LOG" 2>/dev/null || true; }
+die() { say "ERROR: $*"; exit 1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root to $1 (try: sudo $0 $CMD)"; }
+
+answers() { timeout 10 env DOCKER_HOST="$HOST" "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+
+our_pid() {
+  [ -f "$PIDFILE" ] || return 1
+  local pid; pid=$(cat "$PIDFILE" 2>/dev/null) || return 1
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+  grep -q dockerd "/proc/$pid/cmdline" 2>/dev/null || return 1
+  echo "$pid"
+}
+
+apt_updated=
+apt_install() { # apt_install PKG... (apt-get update at most once, only when something is missing)
+  need_root "install $*"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ -z "$apt_updated" ]; then say "apt-get update"; apt-get update -qq >>"$SCRIPT_LOG" 2>&1 || apt-get update; apt_updated=1; fi
+  say "apt-get install $*"
+  apt-get install -y -qq --no-install-recommends "$@" >>"$SCRIPT_LOG" 2>&1 || apt-get install -y --no-install-recommends "$@"
+}
+
+ensure_installed() {
+  local missing=()
+  [ -x "$DOCKER" ] && command -v dockerd >/dev/null || missing+=(docker.io)
+  command -v iptables >/dev/null || missing+=(iptables)
+  if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+  [ -x "$DOCKER" ] || die "$DOCKER missing after installing docker.io"
+}
+
+# Choose a storage driver: overlay2 when the kernel can mount overlayfs on the data dir, else vfs.
+storage_driver() {
+  case " ${SLIPWAY_DOCKERD_ARGS:-} " in *" --storage-driver"*|*" -s "*) return;; esac
+  local t="$ROOT/ovl-probe"; rm -rf "$t"; mkdir -p "$t"/{l,u,w,m}
+  if mount -t overlay overlay -o "lowerdir=$t/l,upperdir=$t/u,workdir=$t/w" "$t/m" 2>/dev/null; then
+    umount "$t/m"; rm -rf "$t"; echo "--storage-driver overlay2"
+  else
+    rm -rf "$t"; say "overlayfs not mountable here; using the vfs storage driver (slow but works)"; echo "--storage-driver vfs"
+  fi
+}
+
+# iptables: bridge networking needs it; fall back to --iptables=false if it does not work.
+iptables_args() {
+  if iptables -w -L -n >/dev/null 2>&1; then return; fi
+  if command -v iptables-legacy >/dev/null && iptables-legacy -L -n >/dev/null 2>&1; then
+    say "iptables (nft) unusable; switching alternative to iptables-legacy"
+    update-alternatives --set iptables /usr/sbin/iptables-legacy >/dev/null 2>&1 || true
+    update-alternatives --set ip6tables /usr/sbin/ip6tables-legacy >/dev/null 2>&1 || true
+    iptables -w -L -n >/dev/null 2>&1 && return
+  fi
+  say "iptables unusable: starting dockerd with --iptables=false (RUN steps may lack outbound network)"
+  echo "--iptables=false --ip-masq=false"
+}
+
+up() {
+  if answers; then say "engine already answers on $HOST"; return 0; fi
+  case "$HOST" in unix://*) ;; *) die "no engine answers on $HOST (and it is not a unix socket this script can start)";; esac
+  need_root "start dockerd"
+  ensure_installed
+  local sock=${HOST#unix://}
+  mkdir -p "$ROOT/data" "$ROOT/exec" "$(dirname "$LOG")" "$(dirname "$sock")"
+  if pid=$(our_pid); then
+    say "dockerd (pid $pid) running but not answering yet; waiting"
+  else
+    # containerd is started by dockerd itself (managed mode) under exec-root.
+    local args; args="$(storage_driver) $(iptables_args) ${SLIPWAY_DOCKERD_ARGS:-}"
+    rm -f "$sock"
+    say "starting dockerd on $HOST (data $ROOT/data, log $LOG, args:$args)"
+    echo "=== $(date -Is) dockerd start $args" >>"$LOG"
+    # shellcheck disable=SC2086
+    setsid nohup dockerd --data-root "$ROOT/data" --exec-root "$ROOT/exec" -H "$HOST" \
+      --pidfile "$PIDFILE" $args </dev/null >>"$LOG" 2>&1 &
+    echo $! >"$PIDFILE.launch"
+  fi
+  local i=0
+  while ! answers; do
+    i=$((i + 1))
+    if [ "$i" -gt "$WAIT" ]; then
+      say "dockerd did not answer on $HOST within ${WAIT}s; last lines of $LOG:"
+      tail -n 40 "$LOG" >&2 || true
+      exit 1
+    fi
+    if [ -f "$PIDFILE.launch" ] && ! kill -0 "$(cat "$PIDFILE.launch")" 2>/dev/null && ! our_pid >/dev/null; then
+      say "dockerd exited during startup; last lines of $LOG:"
+      tail -n 40 "$LOG" >&2 || true
+      exit 1
+    fi
+    sleep 1
+  done
+  rm -f "$PIDFILE.launch"
+  say "engine up on $HOST: $(DOCKER_HOST=$HOST "$DOCKER" info --format 'docker {{.ServerVersion}}, storage {{.Driver}}, cgroup {{.CgroupDriver}}' 2>/dev/null)"
+}
+
+down() {
+  local pid
+  if ! pid=$(our_pid); then say "no dockerd started by this script is running (pidfile $PIDFILE)"; return 0; fi
+  say "stopping dockerd pid $pid"
+  kill -TERM "$pid"
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || { say "stopped"; rm -f "$PIDFILE"; return 0; }; sleep 1; done
+  say "dockerd $pid did not stop in 30s; sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true
+  rm -f "$PIDFILE"
+}
+
+status() {
+  if answers; then
+    echo "up: $HOST ($(DOCKER_HOST=$HOST "$DOCKER" info --format 'docker {{.ServerVersion}}, storage {{.Driver}}' 2>/dev/null))"
+    if pid=$(our_pid); then echo "started by this script: pid $pid"; fi
+    return 0
+  fi
+  echo "down: nothing answers on $HOST"; return 1
+}
+
+CMD=${1:-}
+case "$CMD" in
+  up) up ;;
+  down) down ;;
+  env) echo "export DOCKER_HOST=$HOST"; echo "export DOCKER_BUILDKIT=1" ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|env|status" >&2; exit 2 ;;
+esac

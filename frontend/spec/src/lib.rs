@@ -6,12 +6,64 @@
 //! plan or [`diag::Diagnostics`] out.
 
 pub mod diag;
+mod eval;
+pub mod interp;
 pub mod plan;
+mod platform;
+pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity, Span};
 pub use plan::*;
 
 use std::collections::BTreeMap;
+
+pub use eval::{is_valid_image_ref, parse_duration, parse_mode, parse_port, parse_size};
+pub use platform::parse_platform;
+
+/// A successfully evaluated spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub plan: Plan,
+    /// Non-fatal findings (e.g. a `from:` that looks like a misspelt stage).
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Parse, validate and evaluate a spec. Pure: no I/O.
+///
+/// On failure every diagnostic found is returned (errors first, in source
+/// order, then warnings).
+pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics> {
+    let fail = |mut items: Vec<Diagnostic>| {
+        items.sort_by(|a, b| (a.severity, a.span.start).cmp(&(b.severity, b.span.start)));
+        Diagnostics { filename: filename.to_string(), source: source.to_string(), items }
+    };
+    let parsed = yaml::parse(source);
+    let Some(root) = parsed.root else {
+        let mut errs = parsed.errors;
+        if errs.is_empty() {
+            errs.push(
+                Diagnostic::error("empty-file", Span::default(), "the spec is empty")
+                    .with_help("a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`"),
+            );
+        }
+        return Err(fail(errs));
+    };
+    let mut ev = eval::Ev::new(source, opts);
+    let plan = ev.eval(filename, &root);
+    let mut errors = parsed.errors;
+    errors.extend(ev.errors);
+    match plan {
+        Some(plan) if errors.is_empty() => {
+            let mut warnings = ev.warnings;
+            warnings.sort_by_key(|d| d.span.start);
+            Ok(Loaded { plan, warnings })
+        }
+        _ => {
+            errors.extend(ev.warnings);
+            Err(fail(errors))
+        }
+    }
+}
 
 /// What evaluation needs from outside the file.
 #[derive(Debug, Clone, Default)]

@@ -113,6 +113,9 @@ impl Diagnostic {
                     && self.span.end.col > self.span.start.col
                 {
                     (self.span.end.col - self.span.start.col) as usize
+                } else if self.span.end == self.span.start {
+                    // a point (e.g. where the YAML parser stopped)
+                    1
                 } else {
                     line_chars.saturating_sub(col - 1).max(1)
                 };

@@ -202,7 +202,7 @@ pub fn parse(source: &str) -> Parsed {
                 if info.is_empty() {
                     info = format!("{:?}", e.kind());
                 }
-                let deep = info.contains("nest") || info.contains("depth");
+                let deep = info.contains("nest") || info.contains("depth") || info.contains("recursion");
                 let mut d = Diagnostic::error("yaml-syntax", Span::new(pos, pos), format!("invalid YAML: {info}"))
                     .with_label("here");
                 d = d.with_help(if deep {

@@ -45,12 +45,13 @@ copy_host_trust() {
 busybox_image() {
   local ref=slipway-test/busybox:latest
   if has_image "$ref"; then say "$ref exists"; return; fi
-  need_pkg busybox busybox-static
-  local bb; bb=$(command -v busybox)
-  # Debian's busybox-static installs /bin/busybox as a static binary; refuse a dynamic one.
-  if file -L "$bb" 2>/dev/null | grep -q 'dynamically linked'; then
-    [ -x /bin/busybox ] && ! file -L /bin/busybox | grep -q 'dynamically' && bb=/bin/busybox || die "$bb is not static: apt-get install busybox-static"
+  need_pkg file file
+  # The image needs a static busybox (Debian's busybox-static, which replaces the dynamic busybox).
+  local bb; bb=$(command -v busybox || true)
+  if [ -z "$bb" ] || ! file -L "$bb" | grep -Eq 'static(-pie)? linked|statically linked'; then
+    apt_updated=${apt_updated:-}; need_pkg __force_install busybox-static; bb=$(command -v busybox)
   fi
+  file -L "$bb" | grep -Eq 'static(-pie)? linked|statically linked' || die "$bb is not a static binary"
   local dir; dir=$(mktemp -d)
   mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,var/tmp,home,proc,sys,dev}
   chmod 1777 "$dir/tmp" "$dir/var/tmp"; chmod 700 "$dir/root"

@@ -196,10 +196,8 @@ fn file_caps(f: &pb::FileOp, c: &mut Caps) {
                     c.insert("file.copy.modestring");
                 }
             }
-            Some(A::Rm(rm)) => {
-                if rm.allow_wildcard {
-                    c.insert("file.rm.wildcard");
-                }
+            Some(A::Rm(rm)) if rm.allow_wildcard => {
+                c.insert("file.rm.wildcard");
             }
             Some(A::Symlink(_)) => {
                 c.insert("file.symlink.create");

@@ -41,6 +41,7 @@ pub struct Op {
 
 pub mod op {
     /// The `op` oneof of [`super::Op`].
+    #[allow(clippy::large_enum_variant)]
     #[derive(Clone, PartialEq, ::prost::Oneof)]
     pub enum Op {
         #[prost(message, tag = "2")]

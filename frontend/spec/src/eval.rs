@@ -41,6 +41,7 @@ pub const SSH_KEYS: &[&str] = &["id", "target", "required"];
 pub const TMPFS_KEYS: &[&str] = &["target", "size"];
 pub const BIND_KEYS: &[&str] = &["from", "source", "target", "rw"];
 
+/// Predefined platform arguments (from `EvalOptions`).
 pub const PREDEFINED: &[&str] = &[
     "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
     "TARGETARCH", "TARGETVARIANT",
@@ -379,20 +380,11 @@ pub fn parse_port(s: &str) -> Result<String, String> {
     }
 }
 
-fn entries(n: &Node) -> &[(Node, Node)] {
-    match &n.kind {
-        Kind::Map(e) => e,
-        _ => &[],
-    }
-}
 
 fn get<'n>(es: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
     es.iter().find(|(k, _)| k.scalar() == Some(key)).map(|(_, v)| v)
 }
 
-fn key_span(es: &[(Node, Node)], key: &str) -> Option<Span> {
-    es.iter().find(|(k, _)| k.scalar() == Some(key)).map(|(k, _)| k.span)
-}
 
 // ---------------------------------------------------------------- evaluator
 
@@ -2005,7 +1997,7 @@ impl<'a> Ev<'a> {
                 }
             },
         };
-        let mut dur = |this: &mut Self, key: &str| -> Option<u64> {
+        let dur = |this: &mut Self, key: &str| -> Option<u64> {
             let x = get(es, key)?;
             let s = this.nstr(x, vars, &format!("`{key}`"))?;
             match parse_duration(&s) {
@@ -2038,7 +2030,3 @@ fn items_of(n: &Node) -> Vec<&Node> {
     }
 }
 
-#[allow(dead_code)]
-fn _unused(n: &Node) -> Option<Span> {
-    key_span(entries(n), "")
-}

@@ -17,7 +17,7 @@ pub use plan::*;
 
 use std::collections::BTreeMap;
 
-pub use eval::{is_valid_image_ref, parse_duration, parse_mode, parse_port, parse_size};
+pub use eval::{is_valid_image_ref, PREDEFINED, parse_duration, parse_mode, parse_port, parse_size};
 pub use platform::parse_platform;
 
 /// A successfully evaluated spec.

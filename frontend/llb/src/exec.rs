@@ -82,6 +82,14 @@ impl Exec {
         Exec { root, args, ..Default::default() }
     }
 
+    /// Sets `KEY=value` as the Go client does: an existing entry for `key`
+    /// is removed and the new one appended (insertion order, never sorted).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        let prefix = format!("{key}=");
+        self.env.retain(|e| !e.starts_with(&prefix) && e != key);
+        self.env.push(format!("{key}={value}"));
+    }
+
     /// `/bin/sh -c <script>`.
     pub fn shell(root: State, script: &str) -> Self {
         Self::new(root, vec!["/bin/sh".into(), "-c".into(), script.into()])

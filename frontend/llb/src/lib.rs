@@ -16,6 +16,34 @@
 //! - [`verify`]: structural checks on a Definition (for golden tests).
 //! - [`dump`]: deterministic JSON dump, like `buildctl debug dump-llb`.
 
+//! ```
+//! use slipway_llb::*;
+//!
+//! let mut g = Graph::new();
+//! let platform = normalize_platform("linux", "x86_64", "");
+//! let img = normalize_image_ref("rust:1.88").unwrap();
+//! let base = g.image(&img, Some(platform.clone()), ImageAttrs::default(), OpMeta::named("rust"));
+//! let ctx = g.local("context", LocalOpts { session_id: Some("sess".into()), ..Default::default() },
+//!                   OpMeta::named("[internal] load context"));
+//!
+//! // Copy the context into the image, then build with a cache mount.
+//! let src = g.file(
+//!     FileOpBuilder::new(Some(base)).copy(Some(ctx), Copy::new("/", "/src/")),
+//!     OpMeta::named("COPY . /src").with_range(SourceRange::lines(4, 4)),
+//! );
+//! let mut run = Exec::shell(src, "cargo build --release");
+//! run.cwd = "/src".into();
+//! run.set_env("CARGO_HOME", "/cargo");
+//! run.platform = Some(platform);
+//! run.mounts.push(Mount::cache("/cargo", "cargo-home", pb::CacheSharingOpt::Locked));
+//! let built = g.exec(run, OpMeta::named("RUN cargo build").with_range(SourceRange::lines(5, 6)));
+//!
+//! let spec = SourceInfoInput { filename: "slipway.yaml".into(), data: b"...".to_vec(), language: "YAML".into() };
+//! let def = g.marshal(built.root(), Some(spec), None).unwrap();
+//! verify(&def).unwrap();
+//! assert_eq!(def.def.len(), 5); // image, local, file, exec, return op
+//! ```
+
 pub mod caps;
 pub mod dump;
 pub mod exec;

@@ -56,15 +56,31 @@ struct Walk<'a> {
 }
 
 impl Walk<'_> {
-    fn visit(&mut self, id: NodeId) -> Result<String, LlbError> {
-        if let Some(d) = &self.digests[id.index()] {
-            return Ok(d.clone());
+    /// Depth-first post-order from `root` with an explicit stack (no
+    /// recursion limit on long chains). Nodes only refer to earlier nodes,
+    /// so there are no cycles.
+    fn visit(&mut self, root: NodeId) -> Result<String, LlbError> {
+        let mut stack = vec![(root, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if self.digests[id.index()].is_some() {
+                continue;
+            }
+            if expanded {
+                self.emit(id)?;
+            } else {
+                stack.push((id, true));
+                let deps = self.g.nodes[id.index()].kind.deps();
+                stack.extend(deps.iter().rev().map(|d| (d.node, false)));
+            }
         }
+        Ok(self.digests[root.index()].clone().expect("root emitted"))
+    }
+
+    /// Encodes one node whose inputs all have digests, checks its caps and
+    /// records its def entry (once per digest) and merged metadata.
+    fn emit(&mut self, id: NodeId) -> Result<(), LlbError> {
         let g = self.g;
         let node = &g.nodes[id.index()];
-        for dep in node.kind.deps() {
-            self.visit(dep.node)?;
-        }
         let digests = &self.digests;
         let resolve = |o: Output| pb::Input {
             digest: digests[o.node.index()].clone().expect("inputs visited first"),
@@ -117,8 +133,8 @@ impl Walk<'_> {
                 }
             }
         }
-        self.digests[id.index()] = Some(dgst.clone());
-        Ok(dgst)
+        self.digests[id.index()] = Some(dgst);
+        Ok(())
     }
 }
 

@@ -403,3 +403,26 @@ fn dump_snapshot() {
     let def = g.marshal(r, Some(src), None).unwrap();
     insta::assert_json_snapshot!("sample_dump", dump_json(&def));
 }
+
+#[test]
+fn long_chain_does_not_overflow() {
+    let mut g = Graph::new();
+    let mut s = Some(alpine(&mut g));
+    for i in 0..20_000 {
+        s = g.file(
+            FileOpBuilder::new(s).mkdir(MkDir { path: format!("/d{i}"), mode: 0o755, ..Default::default() }),
+            OpMeta::default(),
+        );
+    }
+    let def = g.marshal(s, None, None).unwrap();
+    assert_eq!(def.def.len(), 20_002);
+    verify(&def).unwrap();
+}
+
+#[test]
+fn set_env_moves_key_to_end() {
+    let mut e = Exec::new(None, vec!["x".into()]);
+    e.env = vec!["A=1".into(), "B=2".into()];
+    e.set_env("A", "3");
+    assert_eq!(e.env, ["B=2", "A=3"]);
+}

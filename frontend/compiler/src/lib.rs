@@ -8,6 +8,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod caps;
+mod context;
+mod env;
+pub mod imageconfig;
+mod lower;
+pub mod paths;
+pub mod targets;
+
+use slipway_spec::{Base, Diagnostic, Diagnostics, From, Plan, Span, StepKind};
+
 pub use slipway_spec::Platform;
 
 /// The config of a base image as BuildKit resolved it.
@@ -71,6 +81,9 @@ pub struct CompileOptions {
     pub extra_hosts: Vec<(String, String)>,
     /// `BUILDKIT_CACHE_MOUNT_NS` build arg: prefix for cache mount ids.
     pub cache_mount_ns: Option<String>,
+    /// Platform of the build machine (for `$BUILDPLATFORM` in run steps);
+    /// None: linux/amd64.
+    pub build_platform: Option<Platform>,
 }
 
 /// The result of a compilation.
@@ -101,24 +114,119 @@ pub struct ImageRequest {
     pub platform: Platform,
 }
 
-/// The base images (stage `from:` images and images used as copy/bind
+/// The base images (stage `from:` images and images used as copy/bind/cache
 /// sources) that the selected target needs, deduplicated and sorted, so that
 /// the frontend can resolve their configs concurrently before [`compile`].
+/// References are as written, or the image a named context maps them to.
 pub fn images_to_resolve(
-    plan: &slipway_spec::Plan,
+    plan: &Plan,
     opts: &CompileOptions,
     target_platform: &Platform,
-) -> Result<Vec<ImageRequest>, slipway_spec::Diagnostics> {
-    let _ = (plan, opts, target_platform);
-    todo!("being written")
+) -> Result<Vec<ImageRequest>, Diagnostics> {
+    let roots = targets::resolve_target(plan, opts.target.as_deref()).map_err(|d| diagnostics(plan, vec![d]))?;
+    let stages = targets::closure(plan, &roots);
+    let mut out = BTreeSet::new();
+    let mut add = |reference: &str, platform: &Platform| {
+        let reference = match opts.named_contexts.get(reference) {
+            Some(NamedContext::Image(r)) => r.as_str(),
+            Some(_) => return,
+            None => reference,
+        };
+        if reference != "scratch" {
+            out.insert(ImageRequest {
+                reference: reference.to_string(),
+                platform: platform.clone(),
+            });
+        }
+    };
+    for &i in &stages {
+        let stage = &plan.stages[i];
+        let platform = stage.platform.as_ref().map(|p| &p.value).unwrap_or(target_platform);
+        if let Base::Image(r) = &stage.from.value {
+            add(r, platform);
+        }
+        for step in &stage.steps {
+            let mut other = |f: Option<&From>| {
+                if let Some(From::Other(x)) = f {
+                    if x != "context" || opts.named_contexts.contains_key(x) {
+                        add(x, target_platform);
+                    }
+                }
+            };
+            match &step.kind {
+                StepKind::Copy(c) => other(c.from.as_ref().map(|f| &f.value)),
+                StepKind::Run(r) => {
+                    r.binds.iter().for_each(|b| other(b.from.as_ref()));
+                    r.cache.iter().for_each(|c| other(c.from.as_ref()));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Check that `target` names a stage or group of the plan.
+pub fn check_target(plan: &Plan, target: &str) -> Result<(), Diagnostics> {
+    targets::resolve_target(plan, Some(target))
+        .map(|_| ())
+        .map_err(|d| diagnostics(plan, vec![d]))
 }
 
 /// Compile the selected target of `plan` into LLB and an image config.
-pub fn compile(
-    plan: &slipway_spec::Plan,
-    opts: &CompileOptions,
-    target_platform: &Platform,
-) -> Result<Compiled, slipway_spec::Diagnostics> {
-    let _ = (plan, opts, target_platform);
-    todo!("being written")
+pub fn compile(plan: &Plan, opts: &CompileOptions, target_platform: &Platform) -> Result<Compiled, Diagnostics> {
+    let roots = targets::resolve_target(plan, opts.target.as_deref()).map_err(|d| diagnostics(plan, vec![d]))?;
+    let stages = targets::closure(plan, &roots);
+    let mut low = lower::Lowering::new(plan, opts, target_platform, &stages);
+    let results: Vec<lower::StageResult> = roots.iter().map(|&i| low.stage(i)).collect();
+    if !low.errors.is_empty() {
+        return Err(diagnostics(plan, std::mem::take(&mut low.errors)));
+    }
+    let source = || {
+        Some(slipway_llb::SourceInfoInput {
+            filename: plan.filename.clone(),
+            data: plan.source.clone().into_bytes(),
+            language: "YAML".into(),
+        })
+    };
+    let marshal = |low: &lower::Lowering, fs| {
+        low.graph
+            .marshal(fs, source(), opts.llb_caps.as_ref())
+            .map_err(|e| diagnostics(plan, vec![llb_error(e)]))
+    };
+    // The image is the last root's; other group members are built alongside.
+    let last = results.last().cloned().ok_or_else(|| diagnostics(plan, vec![]))?;
+    let definition = marshal(&low, last.fs)?;
+    let mut also_build = Vec::new();
+    for (k, r) in roots.iter().zip(&results).take(roots.len() - 1) {
+        also_build.push((plan.stages[*k].name.value.clone(), marshal(&low, r.fs)?));
+    }
+    let mut image = last.image;
+    for (k, v) in &opts.labels {
+        image
+            .config
+            .labels
+            .get_or_insert_with(BTreeMap::new)
+            .insert(k.clone(), v.clone());
+    }
+    Ok(Compiled {
+        definition,
+        image_config: image.to_json(),
+        also_build,
+        stages: stages.iter().map(|&i| plan.stages[i].name.value.clone()).collect(),
+        warnings: low.warnings,
+    })
+}
+
+fn llb_error(e: slipway_llb::LlbError) -> Diagnostic {
+    Diagnostic::error("llb", Span::default(), e.to_string())
+        .with_help("the daemon lacks a feature this build uses: upgrade BuildKit/Docker, or avoid the feature")
+}
+
+fn diagnostics(plan: &Plan, items: Vec<Diagnostic>) -> Diagnostics {
+    Diagnostics {
+        filename: plan.filename.clone(),
+        source: plan.source.clone(),
+        items,
+    }
 }

@@ -1,0 +1,983 @@
+//! Lowering: stages and steps → LLB ops in a [`slipway_llb::Graph`].
+//!
+//! Each stage is lowered once, after the stages it reads from (memoized), so
+//! independent stages become independent branches that BuildKit runs in
+//! parallel. A stage carries two things forward: its filesystem state and its
+//! image config (Docker's inheritance: a stage starts from its base's config;
+//! steps run as the inherited user; `image:` shapes only the result).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use slipway_llb::{self as llb, pb, Graph, OpMeta, SourceRange, State};
+use slipway_spec::{
+    AddKind, Base, Command, Diagnostic, From, Network, Plan, Platform, Security, Sharing, Span,
+    Stage, Step, StepKind,
+};
+
+use crate::caps::ServerCaps;
+use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
+use crate::paths;
+use crate::{CompileOptions, NamedContext, NoCache};
+
+/// What a lowered stage hands to the stages built on it.
+#[derive(Clone, Debug)]
+pub(crate) struct StageResult {
+    pub fs: State,
+    pub image: Image,
+    pub platform: Platform,
+}
+
+pub(crate) struct Lowering<'a> {
+    pub plan: &'a Plan,
+    pub opts: &'a CompileOptions,
+    pub target_platform: &'a Platform,
+    pub caps: ServerCaps<'a>,
+    pub graph: Graph,
+    /// The one `local://context` source, created on first use.
+    context: Option<State>,
+    /// Include patterns for the context: None means the whole context.
+    context_includes: Option<Vec<String>>,
+    results: BTreeMap<usize, StageResult>,
+    in_progress: BTreeSet<usize>,
+    /// Image sources by (normalized ref, platform), so a base image used by
+    /// several stages is one op.
+    images: BTreeMap<(String, String), State>,
+    pub errors: Vec<Diagnostic>,
+    pub warnings: Vec<String>,
+}
+
+/// Where a copy/bind/cache reads from, once resolved.
+struct SourceState {
+    fs: State,
+    /// Name for progress output (`context`, a stage, an image).
+    label: String,
+}
+
+impl<'a> Lowering<'a> {
+    pub fn new(
+        plan: &'a Plan,
+        opts: &'a CompileOptions,
+        target_platform: &'a Platform,
+        stages: &BTreeSet<usize>,
+    ) -> Self {
+        Lowering {
+            plan,
+            opts,
+            target_platform,
+            caps: ServerCaps::new(opts.llb_caps.as_ref()),
+            graph: Graph::new(),
+            context: None,
+            context_includes: crate::context::include_patterns(plan, stages),
+            results: BTreeMap::new(),
+            in_progress: BTreeSet::new(),
+            images: BTreeMap::new(),
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Lower stage `i` (and, first, every stage it reads from).
+    pub fn stage(&mut self, i: usize) -> StageResult {
+        if let Some(r) = self.results.get(&i) {
+            return r.clone();
+        }
+        let stage = &self.plan.stages[i];
+        if !self.in_progress.insert(i) {
+            // The spec crate rejects cycles; this only keeps a bad plan from recursing forever.
+            self.errors.push(Diagnostic::error(
+                "cycle",
+                stage.from.span,
+                format!("stage `{}` depends on itself", stage.name.value),
+            ));
+            return self.scratch_result(self.stage_platform(stage));
+        }
+        let r = self.lower_stage(stage);
+        self.in_progress.remove(&i);
+        self.results.insert(i, r.clone());
+        r
+    }
+
+    fn scratch_result(&self, platform: Platform) -> StageResult {
+        StageResult {
+            fs: None,
+            image: Image::empty(&platform),
+            platform,
+        }
+    }
+
+    fn stage_platform(&self, stage: &Stage) -> Platform {
+        stage
+            .platform
+            .as_ref()
+            .map(|p| p.value.clone())
+            .unwrap_or_else(|| self.target_platform.clone())
+    }
+
+    fn lower_stage(&mut self, stage: &'a Stage) -> StageResult {
+        let platform = self.stage_platform(stage);
+        let n = stage.steps.len() + 1;
+        let name = &stage.name.value;
+        let mut st = match &stage.from.value {
+            Base::Scratch => self.scratch_result(platform.clone()),
+            Base::Stage(s) => {
+                let j = crate::targets::stage_index(self.plan, s).unwrap_or(0);
+                let mut r = self.stage(j);
+                // A stage with its own platform keeps the base's files but
+                // reports its own platform.
+                if stage.platform.is_some() {
+                    r.platform = platform.clone();
+                }
+                r
+            }
+            Base::Image(reference) => {
+                let meta = OpMeta::named(format!("[{name} 1/{n}] FROM {reference}"))
+                    .with_range(range(stage.from.span));
+                let fs = self.image_state(reference, &platform, stage.from.span, meta);
+                let image = self.base_config(reference, &platform, stage.from.span);
+                StageResult {
+                    fs,
+                    image,
+                    platform: platform.clone(),
+                }
+            }
+        };
+        st.image.architecture = st.platform.architecture.clone();
+        st.image.os = st.platform.os.clone();
+        st.image.variant = st.platform.variant.clone();
+        // Ensure a PATH like Docker does for images without one, so steps
+        // find their tools and the env is explicit (and deterministic).
+        if imageconfig::get_env(st.image.env(), "PATH").is_none() && st.fs.is_some() {
+            st.image.set_env("PATH", DEFAULT_PATH);
+        }
+
+        // Stage env is persisted into the image (Docker's ENV).
+        for (k, v) in &stage.env {
+            st.image.set_env(k, v);
+        }
+        // Workdir: created like Docker's WORKDIR does, owned by root.
+        if let Some(wd) = &stage.workdir {
+            let base = cwd_of(&st.image);
+            let dir = paths::clean(&paths::resolve(&base, &wd.value));
+            st.image.config.working_dir = dir.clone();
+            let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
+                path: dir.clone(),
+                mode: 0o755,
+                make_parents: true,
+                ..Default::default()
+            });
+            let mut meta = OpMeta::named(format!("[{name}] WORKDIR {dir}")).with_range(range(wd.span));
+            meta.ignore_cache = self.stage_no_cache(name);
+            st.fs = self.graph.file(b, meta);
+            st.image.history.push(history(format!("WORKDIR {dir}"), false));
+        }
+        if let Some(shell) = &stage.shell {
+            st.image.config.shell = Some(shell.clone());
+        }
+
+        for (idx, step) in stage.steps.iter().enumerate() {
+            let label = format!("[{name} {}/{n}]", idx + 2);
+            self.step(stage, step, &label, &mut st);
+        }
+        self.apply_image_spec(stage, &mut st);
+        st
+    }
+
+    fn stage_no_cache(&self, stage: &str) -> bool {
+        match &self.opts.no_cache {
+            NoCache::Off => false,
+            NoCache::All => true,
+            NoCache::Stages(s) => s.contains(stage),
+        }
+    }
+
+    /// The config of a base image: resolved by the frontend, or assumed offline.
+    fn base_config(&mut self, reference: &str, platform: &Platform, span: Span) -> Image {
+        if let Some(NamedContext::Image(r)) = self.opts.named_contexts.get(reference) {
+            if let Some(res) = self.opts.images.get(r.as_str()) {
+                return self.parse_config(r, &res.config, platform, span);
+            }
+        }
+        match self.opts.images.get(reference) {
+            Some(res) => self.parse_config(reference, &res.config, platform, span),
+            None => Image::assumed(platform),
+        }
+    }
+
+    fn parse_config(&mut self, reference: &str, bytes: &[u8], platform: &Platform, span: Span) -> Image {
+        if bytes.is_empty() {
+            return Image::assumed(platform);
+        }
+        match Image::parse(bytes) {
+            Ok(img) => img,
+            Err(e) => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "bad-image-config",
+                        span,
+                        format!("the config of image `{reference}` could not be read: {e}"),
+                    )
+                    .with_help("check that the reference names a container image"),
+                );
+                Image::assumed(platform)
+            }
+        }
+    }
+
+    /// An image source, pinned by digest when the frontend resolved one.
+    fn image_state(&mut self, reference: &str, platform: &Platform, span: Span, meta: OpMeta) -> State {
+        // A named context can stand in for an image reference.
+        let reference = match self.opts.named_contexts.get(reference) {
+            Some(NamedContext::Image(r)) => r.as_str(),
+            Some(other) => {
+                let other = other.clone();
+                return self.named_context_state(reference, &other, span);
+            }
+            None => reference,
+        };
+        if reference == "scratch" {
+            return None;
+        }
+        let normalized = match llb::normalize_image_ref(reference) {
+            Ok(r) => r,
+            Err(e) => {
+                self.errors.push(
+                    Diagnostic::error("bad-image-ref", span, format!("`{reference}` is not a valid image reference: {e}"))
+                        .with_help("use a reference like `alpine:3.20`, `ghcr.io/org/app:1.0` or `name@sha256:…`"),
+                );
+                return None;
+            }
+        };
+        let pinned = match self.opts.images.get(reference).and_then(|r| r.digest.clone()) {
+            Some(d) if !d.is_empty() && !normalized.contains('@') => {
+                // name:tag@digest keeps the tag for readability, as docker does.
+                format!("{normalized}@{d}")
+            }
+            _ => normalized,
+        };
+        let key = (pinned.clone(), platform_string(platform));
+        if let Some(s) = self.images.get(&key) {
+            return *s;
+        }
+        let attrs = llb::ImageAttrs {
+            resolve_mode: match self.opts.image_resolve_mode.as_deref() {
+                Some("pull") => Some("pull".into()),
+                Some("local") => Some("local".into()),
+                _ => None,
+            },
+            ..Default::default()
+        };
+        let st = Some(self.graph.image(&pinned, Some(pb_platform(platform)), attrs, meta));
+        self.images.insert(key, st);
+        st
+    }
+
+    fn named_context_state(&mut self, name: &str, ctx: &NamedContext, span: Span) -> State {
+        match ctx {
+            NamedContext::Image(r) => {
+                let p = self.target_platform.clone();
+                self.image_state(&r.clone(), &p, span, OpMeta::named(format!("[context {name}] {r}")))
+            }
+            NamedContext::Local(local) => Some(self.graph.local(
+                local,
+                llb::LocalOpts {
+                    session_id: self.opts.session_id.clone(),
+                    shared_key_hint: Some(local.clone()),
+                    ..Default::default()
+                },
+                OpMeta::named(format!("[context {name}] load from client")),
+            )),
+            NamedContext::Url(url) => {
+                let meta = OpMeta::named(format!("[context {name}] {url}"));
+                if is_git_url(url) {
+                    let (remote, git_ref) = split_git_fragment(url);
+                    Some(self.graph.git(
+                        &remote,
+                        llb::GitOpts {
+                            git_ref,
+                            ..Default::default()
+                        },
+                        meta,
+                    ))
+                } else {
+                    Some(self.graph.http(url, llb::HttpOpts::default(), meta))
+                }
+            }
+            NamedContext::Input(_) => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "unsupported-context",
+                        span,
+                        format!("named context `{name}` is a frontend input, which Slipway cannot use yet"),
+                    )
+                    .with_help("pass the context as an image (docker-image://…), a local directory or a URL"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The build context (`local://context`), shared by every copy.
+    fn context_state(&mut self) -> State {
+        if let Some(s) = self.context {
+            return s;
+        }
+        let opts = llb::LocalOpts {
+            session_id: self.opts.session_id.clone(),
+            include_patterns: self.context_includes.clone().unwrap_or_default(),
+            exclude_patterns: self.opts.context_excludes.clone(),
+            shared_key_hint: Some("context".into()),
+            ..Default::default()
+        };
+        let s = Some(self.graph.local("context", opts, OpMeta::named("[internal] load build context")));
+        self.context = Some(s);
+        s
+    }
+
+    /// Resolve a copy/bind/cache `from`.
+    fn from_state(&mut self, from: Option<&From>, span: Span) -> SourceState {
+        match from {
+            None => SourceState {
+                fs: self.context_state(),
+                label: "context".into(),
+            },
+            Some(From::Stage(s)) => {
+                let j = crate::targets::stage_index(self.plan, s).unwrap_or(0);
+                let r = self.stage(j);
+                SourceState {
+                    fs: r.fs,
+                    label: s.clone(),
+                }
+            }
+            Some(From::Other(x)) if x == "context" && !self.opts.named_contexts.contains_key(x) => SourceState {
+                fs: self.context_state(),
+                label: "context".into(),
+            },
+            Some(From::Other(x)) => {
+                let p = self.target_platform.clone();
+                let fs = self.image_state(x, &p, span, OpMeta::named(format!("[internal] load {x}")).with_range(range(span)));
+                SourceState { fs, label: x.clone() }
+            }
+        }
+    }
+
+    fn step(&mut self, stage: &'a Stage, step: &'a Step, label: &str, st: &mut StageResult) {
+        let mut meta = OpMeta::named(format!("{label} {}", describe(step))).with_range(range(step.span));
+        meta.ignore_cache = self.stage_no_cache(&stage.name.value);
+        let created_by = format!("{} # slipway", describe(step));
+        match &step.kind {
+            StepKind::Run(run) => self.run(stage, step, run, meta, st),
+            StepKind::Copy(c) => self.copy(step, c, meta, st),
+            StepKind::Add(a) => self.add(step, a, meta, st),
+            StepKind::File(f) => {
+                let path = paths::clean(&paths::resolve(&cwd_of(&st.image), &f.path));
+                let owner = self.chown(f.owner.as_deref(), step.verb_span, st.fs.is_some());
+                let b = llb::FileOpBuilder::new(st.fs)
+                    .mkdir(llb::MkDir {
+                        path: paths::parent(&path),
+                        mode: 0o755,
+                        make_parents: true,
+                        ..Default::default()
+                    })
+                    .mkfile(llb::MkFile {
+                        path,
+                        mode: f.mode.unwrap_or(0o644) as i32,
+                        data: f.content.clone().into_bytes(),
+                        owner,
+                        timestamp: None,
+                    });
+                st.fs = self.graph.file(b, meta);
+            }
+            StepKind::Mkdir(m) => {
+                let path = paths::clean(&paths::resolve(&cwd_of(&st.image), &m.path));
+                let owner = self.chown(m.owner.as_deref(), step.verb_span, st.fs.is_some());
+                let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
+                    path,
+                    mode: m.mode.unwrap_or(0o755) as i32,
+                    make_parents: true,
+                    owner,
+                    timestamp: None,
+                });
+                st.fs = self.graph.file(b, meta);
+            }
+            StepKind::Link(l) => {
+                let newpath = paths::clean(&paths::resolve(&cwd_of(&st.image), &l.path));
+                if !self.caps.has("file.symlink.create") {
+                    self.errors.push(self.caps.missing(
+                        step.verb_span,
+                        "`link` steps",
+                        "file.symlink.create",
+                        "BuildKit v0.19 (Docker 25)",
+                    ));
+                    return;
+                }
+                let b = llb::FileOpBuilder::new(st.fs)
+                    .mkdir(llb::MkDir {
+                        path: paths::parent(&newpath),
+                        mode: 0o755,
+                        make_parents: true,
+                        ..Default::default()
+                    })
+                    .symlink(llb::Symlink {
+                        oldpath: l.target.clone(),
+                        newpath,
+                        owner: None,
+                        timestamp: None,
+                    });
+                st.fs = self.graph.file(b, meta);
+            }
+            StepKind::Remove(r) => {
+                let cwd = cwd_of(&st.image);
+                let mut b = llb::FileOpBuilder::new(st.fs);
+                for p in &r.paths {
+                    b = b.rm(llb::Rm {
+                        path: paths::clean(&paths::resolve(&cwd, p)),
+                        allow_not_found: true,
+                        allow_wildcard: true,
+                    });
+                }
+                st.fs = self.graph.file(b, meta);
+            }
+        }
+        st.image.history.push(history(created_by, false));
+    }
+
+    fn run(&mut self, stage: &'a Stage, step: &'a Step, run: &'a slipway_spec::Run, meta: OpMeta, st: &mut StageResult) {
+        let mut meta = meta;
+        if run.no_cache {
+            meta.ignore_cache = true;
+        }
+        let args = match &run.command {
+            Command::Shell(s) => {
+                let mut sh = st
+                    .image
+                    .config
+                    .shell
+                    .clone()
+                    .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+                sh.push(s.clone());
+                sh
+            }
+            Command::Exec(v) => v.clone(),
+        };
+        let cwd = match &run.workdir {
+            Some(w) => paths::clean(&paths::resolve(&cwd_of(&st.image), w)),
+            None => cwd_of(&st.image),
+        };
+        // Env: the image's, then the build args the command can see, then the step's.
+        let mut env: Vec<String> = st.image.env().to_vec();
+        for (k, v) in crate::env::run_args(self.plan, stage, &run.command, self.target_platform, &self.opts.build_platform.clone().unwrap_or_default()) {
+            imageconfig::set_env_in(&mut env, &k, &v);
+        }
+        for (k, v) in &run.env {
+            imageconfig::set_env_in(&mut env, k, v);
+        }
+        let user = run.user.clone().unwrap_or_else(|| st.image.config.user.clone());
+
+        let mut mounts = Vec::new();
+        for c in &run.cache {
+            let target = paths::clean(&paths::resolve(&cwd, &c.target));
+            let id = match &c.id {
+                Some(id) => id.clone(),
+                None => target.clone(),
+            };
+            let id = match &self.opts.cache_mount_ns {
+                Some(ns) if !ns.is_empty() => format!("{ns}/{id}"),
+                _ => id,
+            };
+            let sharing = match c.sharing {
+                Sharing::Shared => pb::CacheSharingOpt::Shared,
+                Sharing::Private => pb::CacheSharingOpt::Private,
+                Sharing::Locked => pb::CacheSharingOpt::Locked,
+            };
+            let (seed, selector) = if c.from.is_some() {
+                let src = self.from_state(c.from.as_ref(), c.span);
+                (src.fs, c.source.as_deref().map(|s| paths::clean(&format!("/{s}"))).unwrap_or_default())
+            } else if c.mode.is_some() || c.uid.is_some() || c.gid.is_some() {
+                // BuildKit's cache mounts have no mode/owner of their own:
+                // seed the cache from a directory that has them, as the
+                // Dockerfile frontend does.
+                let owner = match (c.uid, c.gid) {
+                    (None, None) => None,
+                    (u, g) => Some(llb::Chown {
+                        user: Some(llb::UserRef::Id(u.unwrap_or(0))),
+                        group: Some(llb::UserRef::Id(g.unwrap_or(0))),
+                    }),
+                };
+                let b = llb::FileOpBuilder::new(None).mkdir(llb::MkDir {
+                    path: "/cache".into(),
+                    mode: c.mode.unwrap_or(0o755) as i32,
+                    make_parents: true,
+                    owner,
+                    timestamp: None,
+                });
+                let s = self.graph.file(b, OpMeta::named(format!("[internal] settings for cache mount {target}")));
+                (s, "/cache".into())
+            } else {
+                (None, String::new())
+            };
+            mounts.push(llb::Mount::Cache(llb::CacheMount {
+                dest: target,
+                id,
+                sharing,
+                seed,
+                selector,
+            }));
+        }
+        for b in &run.binds {
+            let src = self.from_state(b.from.as_ref(), b.span);
+            let selector = b
+                .source
+                .as_deref()
+                .map(|s| paths::clean(&format!("/{s}")))
+                .filter(|s| s != "/")
+                .unwrap_or_default();
+            let dest = paths::clean(&paths::resolve(&cwd, &b.target));
+            mounts.push(llb::Mount::Bind(llb::BindMount {
+                dest,
+                source: src.fs,
+                selector,
+                readonly: !b.rw,
+                // rw binds keep changes only for the step, as Docker's do.
+                no_output: b.rw,
+            }));
+        }
+        for t in &run.tmpfs {
+            let mut size = t.size.unwrap_or(0) as i64;
+            if size > 0 && !self.caps.has("exec.mount.tmpfs.size") {
+                self.warnings.push(format!(
+                    "{}:{}: tmpfs size ignored: this BuildKit lacks exec.mount.tmpfs.size (needs v0.10)",
+                    self.plan.filename, t.span.start.line
+                ));
+                size = 0;
+            }
+            mounts.push(llb::Mount::tmpfs(paths::clean(&paths::resolve(&cwd, &t.target)), size));
+        }
+        let mut secret_env = Vec::new();
+        for s in &run.secrets {
+            if let Some(name) = &s.env {
+                if !self.caps.has("exec.secretenv") {
+                    self.errors.push(self.caps.missing(
+                        s.span,
+                        "secrets exposed as environment variables",
+                        "exec.secretenv",
+                        "BuildKit v0.10 (Docker 23)",
+                    ));
+                }
+                secret_env.push(llb::SecretEnv {
+                    id: s.id.clone(),
+                    name: name.clone(),
+                    optional: !s.required,
+                });
+            }
+            if s.env.is_none() || s.target.is_some() {
+                let dest = match &s.target {
+                    Some(t) => paths::clean(&paths::resolve(&cwd, t)),
+                    None => format!("/run/secrets/{}", s.id),
+                };
+                mounts.push(llb::Mount::Secret(llb::SecretMount {
+                    dest,
+                    id: s.id.clone(),
+                    uid: s.uid.unwrap_or(0),
+                    gid: s.gid.unwrap_or(0),
+                    mode: s.mode.unwrap_or(0o400),
+                    optional: !s.required,
+                }));
+            }
+        }
+        for (i, s) in run.ssh.iter().enumerate() {
+            let dest = match &s.target {
+                Some(t) => paths::clean(&paths::resolve(&cwd, t)),
+                None => format!("/run/buildkit/ssh_agent.{i}"),
+            };
+            if i == 0 && imageconfig::get_env(&env, "SSH_AUTH_SOCK").is_none() {
+                imageconfig::set_env_in(&mut env, "SSH_AUTH_SOCK", &dest);
+            }
+            mounts.push(llb::Mount::Ssh(llb::SshMount {
+                dest,
+                id: s.id.clone(),
+                uid: 0,
+                gid: 0,
+                mode: 0o600,
+                optional: !s.required,
+            }));
+        }
+
+        let network = match run.network {
+            Some(Network::Host) => pb::NetMode::Host,
+            Some(Network::None) => pb::NetMode::None,
+            Some(Network::Default) => pb::NetMode::Unset,
+            None => match self.opts.force_network_mode.as_deref() {
+                Some("host") => pb::NetMode::Host,
+                Some("none") => pb::NetMode::None,
+                _ => pb::NetMode::Unset,
+            },
+        };
+        let security = match run.security {
+            Some(Security::Insecure) => pb::SecurityMode::Insecure,
+            _ => pb::SecurityMode::Sandbox,
+        };
+        let mut exec = llb::Exec::new(st.fs, args);
+        exec.env = env;
+        exec.cwd = cwd;
+        exec.user = user;
+        exec.extra_hosts = self.opts.extra_hosts.clone();
+        exec.mounts = mounts;
+        exec.network = network;
+        exec.security = security;
+        exec.secret_env = secret_env;
+        exec.platform = Some(pb_platform(&st.platform));
+        let _ = (stage, step);
+        st.fs = self.graph.exec(exec, meta).root();
+    }
+
+    fn copy(&mut self, step: &'a Step, c: &'a slipway_spec::Copy, meta: OpMeta, st: &mut StageResult) {
+        let span = c.from.as_ref().map(|f| f.span).unwrap_or(step.verb_span);
+        let src = self.from_state(c.from.as_ref().map(|f| &f.value), span);
+        let cwd = cwd_of(&st.image);
+        let several = c.sources.len() > 1 || c.sources.iter().any(|s| paths::has_glob(&s.value));
+        let mut to = c.to.clone().unwrap_or_else(|| "./".into());
+        if several && !to.ends_with('/') {
+            // Several sources always go into a directory (Docker requires the
+            // trailing slash; adding it is what the user meant).
+            to.push('/');
+        }
+        let dest = paths::resolve(&cwd, &to);
+        let owner = self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some());
+        let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
+        if (!c.include.is_empty() || !c.exclude.is_empty()) && !self.caps.has("file.copy.includeexcludepatterns") {
+            self.errors.push(self.caps.missing(
+                step.verb_span,
+                "`include`/`exclude` on copy",
+                "file.copy.includeexcludepatterns",
+                "BuildKit v0.9 (Docker 23)",
+            ));
+        }
+        let use_link = c.link && self.caps.has("mergeop");
+        if c.link && !use_link {
+            self.warnings.push(format!(
+                "{}:{}: `link: true` needs merge ops (BuildKit v0.10); copying into the stage instead",
+                self.plan.filename, step.verb_span.start.line
+            ));
+        }
+        let base = if use_link { None } else { st.fs };
+        let mut b = llb::FileOpBuilder::new(base);
+        for s in &c.sources {
+            let (src_path, dest_path, dir_contents, includes) = if c.parents {
+                let rel = paths::context_relative(&s.value);
+                if paths::has_glob(&rel) {
+                    ("/".to_string(), dest.clone(), true, vec![rel])
+                } else {
+                    let d = paths::resolve(&paths::clean(&dest), &format!("{}/", paths::parent(&format!("/{rel}")).trim_start_matches('/')));
+                    (format!("/{rel}"), d, false, vec![])
+                }
+            } else {
+                (paths::clean(&format!("/{}", s.value)), dest.clone(), true, vec![])
+            };
+            let mut include_patterns = includes;
+            include_patterns.extend(c.include.iter().cloned());
+            b = b.copy(
+                src.fs,
+                llb::Copy {
+                    src: src_path,
+                    dest: dest_path,
+                    owner: owner.clone(),
+                    mode,
+                    mode_str: mode_str.clone(),
+                    follow_symlink: c.follow_symlinks,
+                    dir_copy_contents: dir_contents,
+                    create_dest_path: true,
+                    allow_wildcard: true,
+                    allow_empty_wildcard: true,
+                    include_patterns,
+                    exclude_patterns: c.exclude.clone(),
+                    ..Default::default()
+                },
+            );
+        }
+        let _ = &src.label;
+        let copied = self.graph.file(b, meta.clone());
+        st.fs = if use_link {
+            self.graph.merge(&[st.fs, copied], OpMeta::named(format!("{} (link)", meta.custom_name.clone().unwrap_or_default())))
+        } else {
+            copied
+        };
+    }
+
+    fn add(&mut self, step: &'a Step, a: &'a slipway_spec::Add, meta: OpMeta, st: &mut StageResult) {
+        let cwd = cwd_of(&st.image);
+        let owner = self.chown(a.chown.as_deref(), step.verb_span, st.fs.is_some());
+        let (mode, mode_str) = self.chmod(a.chmod.as_deref(), step.verb_span);
+        let url = &a.source.value;
+        let (src_state, src_path, dest, contents) = match a.kind {
+            AddKind::Http => {
+                let filename = paths::base_name(url.split(['?', '#']).next().unwrap_or(url)).to_string();
+                let filename = if filename.is_empty() { "download".to_string() } else { filename };
+                let s = self.graph.http(
+                    url,
+                    llb::HttpOpts {
+                        checksum: a.checksum.clone(),
+                        filename: Some(filename.clone()),
+                        ..Default::default()
+                    },
+                    OpMeta::named(format!("[internal] download {url}")).with_range(range(step.span)),
+                );
+                let to = a.to.clone().unwrap_or_else(|| "./".into());
+                (Some(s), format!("/{filename}"), paths::resolve(&cwd, &to), false)
+            }
+            AddKind::Git => {
+                let (remote, frag_ref) = split_git_fragment(url);
+                let git_ref = a.git_ref.clone().unwrap_or(frag_ref);
+                let s = self.graph.git(
+                    &remote,
+                    llb::GitOpts {
+                        git_ref,
+                        keep_git_dir: a.keep_git_dir,
+                        ..Default::default()
+                    },
+                    OpMeta::named(format!("[internal] git {remote}")).with_range(range(step.span)),
+                );
+                let to = a.to.clone().unwrap_or_else(|| "./".into());
+                let mut dest = paths::resolve(&cwd, &to);
+                if !dest.ends_with('/') {
+                    dest.push('/');
+                }
+                (Some(s), "/".to_string(), dest, true)
+            }
+        };
+        let b = llb::FileOpBuilder::new(st.fs).copy(
+            src_state,
+            llb::Copy {
+                src: src_path,
+                dest,
+                owner,
+                mode,
+                mode_str,
+                follow_symlink: true,
+                dir_copy_contents: contents,
+                create_dest_path: true,
+                allow_wildcard: false,
+                allow_empty_wildcard: false,
+                ..Default::default()
+            },
+        );
+        st.fs = self.graph.file(b, meta);
+    }
+
+    /// `chown: user[:group]` → owner for file actions. Names resolve against
+    /// the stage's own /etc/passwd, which scratch does not have.
+    fn chown(&mut self, chown: Option<&str>, span: Span, has_fs: bool) -> Option<llb::Chown> {
+        let c = chown?;
+        let (u, g) = match c.split_once(':') {
+            Some((u, g)) => (u, Some(g)),
+            None => (c, None),
+        };
+        let to_ref = |s: &str| match s.parse::<u32>() {
+            Ok(n) => llb::UserRef::Id(n),
+            Err(_) => llb::UserRef::Name(s.to_string()),
+        };
+        let user = to_ref(u);
+        let group = g.map(to_ref);
+        let named = matches!(user, llb::UserRef::Name(_)) || matches!(group, Some(llb::UserRef::Name(_)));
+        if named && !has_fs {
+            self.errors.push(
+                Diagnostic::error(
+                    "chown-needs-passwd",
+                    span,
+                    format!("`chown: {c}` uses a name, but this stage has no /etc/passwd to look it up (it starts from scratch)"),
+                )
+                .with_help("use numeric ids, e.g. `chown: \"65532:65532\"`"),
+            );
+            return None;
+        }
+        // Docker: a user without a group gets the user's primary group;
+        // BuildKit does this when the group is left out.
+        Some(llb::Chown {
+            user: Some(user),
+            group,
+        })
+    }
+
+    /// `chmod`: octal bits go into `mode`; symbolic modes into `modeStr`
+    /// (BuildKit v0.17+).
+    fn chmod(&mut self, chmod: Option<&str>, span: Span) -> (Option<i32>, String) {
+        let Some(m) = chmod else { return (None, String::new()) };
+        if let Ok(bits) = u32::from_str_radix(m.trim_start_matches("0o"), 8) {
+            return (Some(bits as i32), String::new());
+        }
+        if !self.caps.has("file.copy.modestring") {
+            self.errors.push(self.caps.missing(span, "symbolic `chmod` modes", "file.copy.modestring", "BuildKit v0.17"));
+        }
+        (None, m.to_string())
+    }
+
+    fn apply_image_spec(&mut self, stage: &Stage, st: &mut StageResult) {
+        let spec = &stage.image;
+        let cfg = &mut st.image.config;
+        if let Some(u) = &spec.user {
+            cfg.user = u.clone();
+        }
+        let shell = cfg
+            .shell
+            .clone()
+            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let form = |c: &Command| match c {
+            Command::Exec(v) => v.clone(),
+            Command::Shell(s) => {
+                let mut v = shell.clone();
+                v.push(s.clone());
+                v
+            }
+        };
+        if let Some(e) = &spec.entrypoint {
+            cfg.entrypoint = Some(form(e));
+            // Docker: setting ENTRYPOINT clears an inherited CMD.
+            if spec.cmd.is_none() {
+                cfg.cmd = None;
+            }
+        }
+        if let Some(c) = &spec.cmd {
+            cfg.cmd = Some(form(c));
+        }
+        for p in &spec.expose {
+            cfg.exposed_ports
+                .get_or_insert_with(BTreeMap::new)
+                .insert(p.clone(), serde_json::json!({}));
+        }
+        for (k, v) in &spec.labels {
+            cfg.labels.get_or_insert_with(BTreeMap::new).insert(k.clone(), v.clone());
+        }
+        for v in &spec.volumes {
+            cfg.volumes
+                .get_or_insert_with(BTreeMap::new)
+                .insert(v.clone(), serde_json::json!({}));
+        }
+        match &spec.healthcheck {
+            None => {}
+            Some(slipway_spec::Healthcheck::None) => {
+                cfg.healthcheck = Some(imageconfig::Healthcheck {
+                    test: vec!["NONE".into()],
+                    ..Default::default()
+                })
+            }
+            Some(slipway_spec::Healthcheck::Check {
+                test,
+                interval_ns,
+                timeout_ns,
+                start_period_ns,
+                retries,
+            }) => {
+                cfg.healthcheck = Some(imageconfig::Healthcheck {
+                    test: test.clone(),
+                    interval: interval_ns.unwrap_or(0),
+                    timeout: timeout_ns.unwrap_or(0),
+                    start_period: start_period_ns.unwrap_or(0),
+                    retries: retries.unwrap_or(0),
+                })
+            }
+        }
+        if let Some(s) = &spec.stop_signal {
+            cfg.stop_signal = s.clone();
+        }
+        if let Some(w) = &spec.workdir {
+            let base = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
+            cfg.working_dir = paths::clean(&paths::resolve(&base, w));
+        }
+        for (k, v) in &spec.env {
+            st.image.set_env(k, v);
+        }
+    }
+
+    /// The context state if any copy used it (for tests and the driver).
+    #[cfg(test)]
+    pub fn context_used(&self) -> bool {
+        self.context.is_some()
+    }
+}
+
+/// A step as one line for progress output and history, Docker style.
+pub(crate) fn describe(step: &Step) -> String {
+    let short = |s: &str| {
+        let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+        if one.chars().count() > 120 {
+            format!("{}…", one.chars().take(119).collect::<String>())
+        } else {
+            one
+        }
+    };
+    match &step.kind {
+        StepKind::Run(r) => match &r.command {
+            Command::Shell(s) => format!("RUN {}", short(s)),
+            Command::Exec(v) => format!("RUN {}", short(&serde_json::to_string(v).unwrap_or_default())),
+        },
+        StepKind::Copy(c) => {
+            let srcs: Vec<&str> = c.sources.iter().map(|s| s.value.as_str()).collect();
+            let from = match &c.from {
+                Some(f) => match &f.value {
+                    From::Stage(s) | From::Other(s) => format!("--from={s} "),
+                },
+                None => String::new(),
+            };
+            format!("COPY {from}{} {}", srcs.join(" "), c.to.as_deref().unwrap_or("./"))
+        }
+        StepKind::Add(a) => format!("ADD {} {}", a.source.value, a.to.as_deref().unwrap_or("./")),
+        StepKind::File(f) => format!("FILE {}", f.path),
+        StepKind::Mkdir(m) => format!("MKDIR {}", m.path),
+        StepKind::Link(l) => format!("LINK {} -> {}", l.path, l.target),
+        StepKind::Remove(r) => format!("REMOVE {}", r.paths.join(" ")),
+    }
+}
+
+fn history(created_by: String, empty_layer: bool) -> History {
+    History {
+        created_by: Some(created_by),
+        comment: Some("slipway.v1".into()),
+        empty_layer,
+        ..Default::default()
+    }
+}
+
+/// The working directory of an image config, `/` when unset.
+pub(crate) fn cwd_of(img: &Image) -> String {
+    if img.config.working_dir.is_empty() {
+        "/".into()
+    } else {
+        img.config.working_dir.clone()
+    }
+}
+
+pub(crate) fn range(span: Span) -> SourceRange {
+    SourceRange {
+        start_line: span.start.line as i32,
+        start_character: span.start.col.saturating_sub(1) as i32,
+        end_line: span.end.line.max(span.start.line) as i32,
+        end_character: span.end.col.saturating_sub(1) as i32,
+    }
+}
+
+pub(crate) fn pb_platform(p: &Platform) -> pb::Platform {
+    pb::Platform {
+        architecture: p.architecture.clone(),
+        os: p.os.clone(),
+        variant: p.variant.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+pub(crate) fn platform_string(p: &Platform) -> String {
+    match &p.variant {
+        Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+        None => format!("{}/{}", p.os, p.architecture),
+    }
+}
+
+fn is_git_url(u: &str) -> bool {
+    u.starts_with("git@") || u.starts_with("git://") || u.starts_with("ssh://") || u.split('#').next().is_some_and(|b| b.ends_with(".git"))
+}
+
+/// `url#ref` → (url, ref); no fragment → empty ref (the remote's default).
+fn split_git_fragment(u: &str) -> (String, String) {
+    match u.split_once('#') {
+        Some((a, b)) => (a.to_string(), b.to_string()),
+        None => (u.to_string(), String::new()),
+    }
+}

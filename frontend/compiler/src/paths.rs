@@ -1,0 +1,115 @@
+//! POSIX path handling for paths inside images and the build context.
+//! Lexical only (no filesystem): `..` cannot climb above `/`.
+
+/// Clean a path like Go's `path.Clean`: collapse `//`, `.` and `..`.
+/// Absolute paths stay absolute; an empty result is `.` (or `/`).
+pub fn clean(p: &str) -> String {
+    let abs = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !abs {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let joined = parts.join("/");
+    match (abs, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+/// Resolve `p` against the working directory `cwd` (absolute), keeping a
+/// trailing `/` (which means "into this directory" for copies).
+pub fn resolve(cwd: &str, p: &str) -> String {
+    let trailing = p.ends_with('/') || p.ends_with("/.") || p == ".";
+    let joined = if p.starts_with('/') {
+        clean(p)
+    } else {
+        clean(&format!("{cwd}/{p}"))
+    };
+    if trailing && joined != "/" {
+        format!("{joined}/")
+    } else {
+        joined
+    }
+}
+
+/// A path relative to the build context root, as BuildKit's local source
+/// include patterns want it (`.` for the whole context).
+pub fn context_relative(p: &str) -> String {
+    let c = clean(&format!("/{p}"));
+    if c == "/" {
+        ".".into()
+    } else {
+        c.trim_start_matches('/').to_string()
+    }
+}
+
+/// True when a path contains glob metacharacters.
+pub fn has_glob(p: &str) -> bool {
+    p.contains(['*', '?', '['])
+}
+
+/// The parent directory of an absolute path (`/` for `/x`).
+pub fn parent(p: &str) -> String {
+    let c = clean(p);
+    match c.rfind('/') {
+        Some(0) | None => "/".into(),
+        Some(i) => c[..i].to_string(),
+    }
+}
+
+/// The last element of a path or URL path.
+pub fn base_name(p: &str) -> &str {
+    let t = p.trim_end_matches('/');
+    t.rsplit('/').next().unwrap_or(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_like_go() {
+        assert_eq!(clean("/a/./b/../c//"), "/a/c");
+        assert_eq!(clean("/../x"), "/x");
+        assert_eq!(clean("a/../.."), "..");
+        assert_eq!(clean(""), ".");
+        assert_eq!(clean("/"), "/");
+    }
+
+    #[test]
+    fn resolve_keeps_trailing_slash() {
+        assert_eq!(resolve("/app", "./"), "/app/");
+        assert_eq!(resolve("/app", "."), "/app/");
+        assert_eq!(resolve("/app", "bin/x"), "/app/bin/x");
+        assert_eq!(resolve("/app", "/usr/"), "/usr/");
+        assert_eq!(resolve("/", "."), "/");
+    }
+
+    #[test]
+    fn context_paths_are_relative() {
+        assert_eq!(context_relative("."), ".");
+        assert_eq!(context_relative("./src/"), "src");
+        assert_eq!(context_relative("/go.mod"), "go.mod");
+        assert_eq!(context_relative("../x"), "x");
+    }
+
+    #[test]
+    fn parents_and_names() {
+        assert_eq!(parent("/a/b"), "/a");
+        assert_eq!(parent("/a"), "/");
+        assert_eq!(base_name("https://x.org/a/b.tgz"), "b.tgz");
+        assert!(has_glob("src/*.go"));
+        assert!(!has_glob("src/main.go"));
+    }
+}

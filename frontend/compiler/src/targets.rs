@@ -1,0 +1,169 @@
+//! Target selection: which stages a build needs.
+//!
+//! `--target` names a stage or a group; no target means `default:`, else the
+//! last stage. Only the selected stages and what they depend on (through
+//! `from`, `copy.from`, `bind.from` and `cache.from`) are compiled, so
+//! unrelated stages never reach BuildKit.
+
+use std::collections::BTreeSet;
+
+use slipway_spec::{Base, Diagnostic, From, Plan, Span, Stage, StepKind};
+
+/// The stages a target resolves to: the members whose results are wanted
+/// (one for a stage, several for a group; the last one is the image), in
+/// order, without duplicates.
+pub fn resolve_target(plan: &Plan, target: Option<&str>) -> Result<Vec<usize>, Diagnostic> {
+    let name = match target {
+        Some(t) if !t.is_empty() => t.to_string(),
+        _ => match &plan.default {
+            Some(d) => d.value.clone(),
+            None => match plan.stages.last() {
+                Some(s) => s.name.value.clone(),
+                None => {
+                    return Err(Diagnostic::error(
+                        "no-stages",
+                        Span::default(),
+                        "the spec has no stages, so there is nothing to build",
+                    )
+                    .with_help("add a `stages:` map with at least one stage"))
+                }
+            },
+        },
+    };
+    let mut out = Vec::new();
+    let mut visiting = BTreeSet::new();
+    expand(plan, &name, &mut out, &mut visiting).map_err(|_| unknown_target(plan, &name))?;
+    Ok(out)
+}
+
+fn expand(
+    plan: &Plan,
+    name: &str,
+    out: &mut Vec<usize>,
+    visiting: &mut BTreeSet<String>,
+) -> Result<(), ()> {
+    if let Some(i) = stage_index(plan, name) {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+        return Ok(());
+    }
+    let group = plan.groups.iter().find(|g| g.name.value == name).ok_or(())?;
+    // The spec crate rejects group cycles; guard anyway so a bad plan cannot loop.
+    if !visiting.insert(name.to_string()) {
+        return Ok(());
+    }
+    for m in &group.members {
+        expand(plan, &m.value, out, visiting)?;
+    }
+    Ok(())
+}
+
+fn unknown_target(plan: &Plan, name: &str) -> Diagnostic {
+    let mut valid: Vec<String> = plan.stages.iter().map(|s| s.name.value.clone()).collect();
+    let groups: Vec<String> = plan.groups.iter().map(|g| g.name.value.clone()).collect();
+    let mut help = format!("valid stages: {}", valid.join(", "));
+    if !groups.is_empty() {
+        help.push_str(&format!("; groups: {}", groups.join(", ")));
+    }
+    valid.extend(groups);
+    if let Some(close) = closest(name, &valid) {
+        help = format!("did you mean `{close}`? {help}");
+    }
+    Diagnostic::error(
+        "unknown-target",
+        Span::default(),
+        format!("target `{name}` is not a stage or group of {}", plan.filename),
+    )
+    .with_help(help)
+}
+
+fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c.as_str())
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+pub fn stage_index(plan: &Plan, name: &str) -> Option<usize> {
+    plan.stages.iter().position(|s| s.name.value == name)
+}
+
+/// Names of the stages `stage` reads from directly.
+pub fn stage_deps(stage: &Stage) -> Vec<&str> {
+    let mut deps = Vec::new();
+    if let Base::Stage(s) = &stage.from.value {
+        deps.push(s.as_str());
+    }
+    fn stage_of(f: Option<&From>) -> Option<&str> {
+        match f {
+            Some(From::Stage(s)) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+    for step in &stage.steps {
+        match &step.kind {
+            StepKind::Copy(c) => deps.extend(stage_of(c.from.as_ref().map(|f| &f.value))),
+            StepKind::Run(r) => {
+                deps.extend(r.binds.iter().filter_map(|b| stage_of(b.from.as_ref())));
+                deps.extend(r.cache.iter().filter_map(|c| stage_of(c.from.as_ref())));
+            }
+            _ => {}
+        }
+    }
+    deps
+}
+
+/// The selected stages plus everything they depend on, as a set of indexes.
+/// Cycles are rejected by the spec crate; the visited set keeps this
+/// terminating regardless.
+pub fn closure(plan: &Plan, roots: &[usize]) -> BTreeSet<usize> {
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<usize> = roots.to_vec();
+    while let Some(i) = stack.pop() {
+        if !seen.insert(i) {
+            continue;
+        }
+        for d in stage_deps(&plan.stages[i]) {
+            if let Some(j) = stage_index(plan, d) {
+                stack.push(j);
+            }
+        }
+    }
+    seen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levenshtein_counts_edits() {
+        assert_eq!(levenshtein("runtime", "runtim"), 1);
+        assert_eq!(levenshtein("tset", "test"), 2);
+        assert_eq!(levenshtein("", "abc"), 3);
+    }
+
+    #[test]
+    fn closest_picks_near_names_only() {
+        let c = vec!["runtime".to_string(), "builder".to_string()];
+        assert_eq!(closest("runtim", &c), Some("runtime"));
+        assert_eq!(closest("zzzzzz", &c), None);
+    }
+}

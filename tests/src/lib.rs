@@ -1,0 +1,367 @@
+//! Helpers for Slipway's end-to-end tests.
+//!
+//! Every test calls [`engine()`] first. It makes sure the Docker engine from `scripts/buildkit.sh`
+//! answers (starting it if needed), that the base images exist (`scripts/base-images.sh`) and that
+//! the frontend image (`slipway:dev`, or `$SLIPWAY_IMAGE`) exists — and panics with a clear
+//! message otherwise. These tests never skip: no engine means failure.
+//!
+//! Builds use the Docker 20.10 client at `/usr/bin/docker` with `DOCKER_BUILDKIT=1`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::{Duration, Instant};
+
+/// The Docker 20.10 client (never the newer CLI in /usr/local/bin).
+pub const DOCKER: &str = "/usr/bin/docker";
+/// Default engine address (scripts/buildkit.sh).
+pub const DEFAULT_HOST: &str = "unix:///run/slipway-docker.sock";
+/// Upper bound for any single docker command.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Repository root (the parent of this crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn docker_host() -> String {
+    std::env::var("SLIPWAY_DOCKER_HOST").unwrap_or_else(|_| DEFAULT_HOST.to_string())
+}
+
+/// The frontend image every fixture names on its `# syntax=` line.
+pub fn frontend_image() -> String {
+    std::env::var("SLIPWAY_IMAGE").unwrap_or_else(|_| "slipway:dev".to_string())
+}
+
+pub struct Engine {
+    pub host: String,
+    pub image: String,
+}
+
+static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
+static INIT: Mutex<()> = Mutex::new(());
+
+/// Ensure the engine answers and the images exist; panic with a clear message otherwise.
+pub fn engine() -> &'static Engine {
+    let _g = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    match ENGINE.get_or_init(init_engine) {
+        Ok(e) => e,
+        Err(msg) => panic!("\n=== Slipway e2e: engine not ready ===\n{msg}\n"),
+    }
+}
+
+fn init_engine() -> Result<Engine, String> {
+    let host = docker_host();
+    let root = repo_root();
+    // `up` is idempotent: reuses an engine that answers, else starts the private dockerd.
+    let up = Command::new("bash")
+        .arg(root.join("scripts/buildkit.sh"))
+        .arg("up")
+        .env("SLIPWAY_DOCKER_HOST", &host)
+        .output()
+        .map_err(|e| format!("cannot run scripts/buildkit.sh: {e}"))?;
+    if !up.status.success() {
+        return Err(format!(
+            "scripts/buildkit.sh up failed ({}): BuildKit (dockerd) cannot be started on {host}.\n{}{}",
+            up.status,
+            String::from_utf8_lossy(&up.stdout),
+            String::from_utf8_lossy(&up.stderr)
+        ));
+    }
+    let base = Command::new("bash")
+        .arg(root.join("scripts/base-images.sh"))
+        .env("SLIPWAY_DOCKER_HOST", &host)
+        .output()
+        .map_err(|e| format!("cannot run scripts/base-images.sh: {e}"))?;
+    if !base.status.success() {
+        return Err(format!(
+            "scripts/base-images.sh failed ({}):\n{}{}",
+            base.status,
+            String::from_utf8_lossy(&base.stdout),
+            String::from_utf8_lossy(&base.stderr)
+        ));
+    }
+    let image = frontend_image();
+    let inspect = raw_docker(&host, &["image", "inspect", "--format", "{{.Id}}", &image], None);
+    if !inspect.status.success() {
+        return Err(format!(
+            "the frontend image `{image}` does not exist on {host}: run `make image` (or `make test`, \
+             which builds it) first.\n{}",
+            String::from_utf8_lossy(&inspect.stderr)
+        ));
+    }
+    Ok(Engine { host, image })
+}
+
+fn raw_docker(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = Command::new("timeout");
+    cmd.arg("--kill-after=10")
+        .arg(COMMAND_TIMEOUT.as_secs().to_string())
+        .arg(DOCKER)
+        .args(args)
+        .env("DOCKER_HOST", host)
+        .env("DOCKER_BUILDKIT", "1")
+        // Plain progress, no colours: the output is parsed.
+        .env("BUILDKIT_PROGRESS", "plain")
+        .env("NO_COLOR", "1")
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {DOCKER}: {e}"));
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// Serialises timing-sensitive tests against everything else: timing tests take the write lock,
+/// all other builds a read lock, so no build competes with a timed one for the 2 cores.
+static TIMING: RwLock<()> = RwLock::new(());
+
+pub fn shared_slot() -> RwLockReadGuard<'static, ()> {
+    TIMING.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn exclusive_slot() -> RwLockWriteGuard<'static, ()> {
+    TIMING.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Result of one docker command.
+#[derive(Debug)]
+pub struct Run {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    pub command: String,
+}
+
+impl Run {
+    /// stdout and stderr together (docker build writes progress to stderr).
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        if !self.success {
+            panic!(
+                "command failed ({:?}): {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.code, self.command, self.stdout, self.stderr
+            );
+        }
+        self
+    }
+
+    #[track_caller]
+    pub fn fails(self) -> Self {
+        if self.success {
+            panic!(
+                "command succeeded but should have failed: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                self.command, self.stdout, self.stderr
+            );
+        }
+        self
+    }
+}
+
+/// Run `docker ARGS…` against the engine.
+pub fn docker(args: &[&str]) -> Run {
+    docker_stdin(args, None)
+}
+
+pub fn docker_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
+    let e = engine();
+    let start = Instant::now();
+    let out = raw_docker(&e.host, args, stdin);
+    Run {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command: format!("docker {}", args.join(" ")),
+    }
+}
+
+/// Raw stdout bytes of a docker command (e.g. `docker save`).
+pub fn docker_bytes(args: &[&str]) -> Vec<u8> {
+    let e = engine();
+    let out = raw_docker(&e.host, args, None);
+    assert!(
+        out.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// A fixture: `tests/fixtures/<name>/` holding `slipway.yaml` (and any context files).
+pub struct Fixture {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+impl Fixture {
+    pub fn spec_path(&self) -> PathBuf {
+        self.dir.join("slipway.yaml")
+    }
+
+    pub fn spec_text(&self) -> String {
+        std::fs::read_to_string(self.spec_path()).unwrap()
+    }
+
+    /// 1-based (line, column) of the first occurrence of `needle` in the spec.
+    pub fn locate(&self, needle: &str) -> (usize, usize) {
+        for (i, line) in self.spec_text().lines().enumerate() {
+            if let Some(col) = line.find(needle) {
+                return (i + 1, line[..col].chars().count() + 1);
+            }
+        }
+        panic!("`{needle}` not found in {}", self.spec_path().display());
+    }
+
+    /// The tag used for this fixture's image.
+    pub fn tag(&self) -> String {
+        format!("slipway-e2e/{}:latest", self.name)
+    }
+
+    /// `docker build --progress=plain -f <fixture>/slipway.yaml -t <tag> EXTRA… <fixture>`.
+    pub fn build(&self, extra: &[&str]) -> Run {
+        let spec = self.spec_path();
+        let spec = spec.to_str().unwrap();
+        let tag = self.tag();
+        let dir = self.dir.to_str().unwrap().to_string();
+        let mut args = vec!["build", "--progress=plain", "-f", spec, "-t", &tag];
+        args.extend_from_slice(extra);
+        args.push(&dir);
+        docker(&args)
+    }
+
+    /// `docker run --rm <tag> ARGS…`, stdout.
+    pub fn run(&self, args: &[&str]) -> String {
+        let tag = self.tag();
+        let mut a = vec!["run", "--rm", tag.as_str()];
+        a.extend_from_slice(args);
+        docker(&a).ok().stdout
+    }
+
+    /// `docker image inspect <tag>` as JSON (the first element).
+    pub fn inspect(&self) -> serde_json::Value {
+        let out = docker(&["image", "inspect", &self.tag()]).ok().stdout;
+        let v: serde_json::Value = serde_json::from_str(&out).expect("docker inspect JSON");
+        v[0].clone()
+    }
+}
+
+/// Open a fixture. When `$SLIPWAY_IMAGE` names another frontend image, a copy of the fixture is
+/// made with its `# syntax=` line rewritten.
+pub fn fixture(name: &str) -> Fixture {
+    engine();
+    let src = fixtures_dir().join(name);
+    assert!(src.join("slipway.yaml").is_file(), "no fixture {}", src.display());
+    let image = frontend_image();
+    if image == "slipway:dev" {
+        return Fixture { name: name.to_string(), dir: src };
+    }
+    let dst = std::env::temp_dir().join(format!("slipway-e2e-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    copy_dir(&src, &dst);
+    let spec = dst.join("slipway.yaml");
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let text = text.replacen("# syntax=slipway:dev", &format!("# syntax={image}"), 1);
+    std::fs::write(&spec, text).unwrap();
+    Fixture { name: name.to_string(), dir: dst }
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let to = dst.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+}
+
+/// A value unique to this test run (for cache busting and secrets).
+pub fn nonce() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let c = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{:x}{:x}{c}", t, std::process::id())
+}
+
+/// One vertex of `--progress=plain` output.
+#[derive(Debug, Default, Clone)]
+pub struct Vertex {
+    pub id: String,
+    pub name: String,
+    pub cached: bool,
+    pub done: bool,
+    pub error: bool,
+    /// Lines of the step's own output (`#N 0.123 text`).
+    pub logs: Vec<String>,
+}
+
+/// Parse docker 20.10's plain progress output into vertices, in first-seen order.
+pub fn parse_progress(out: &str) -> Vec<Vertex> {
+    let mut order: Vec<String> = Vec::new();
+    let mut map: std::collections::HashMap<String, Vertex> = Default::default();
+    for line in out.lines() {
+        let Some(rest) = line.strip_prefix('#') else { continue };
+        let Some((id, tail)) = rest.split_once(' ') else { continue };
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let v = map.entry(id.to_string()).or_insert_with(|| {
+            order.push(id.to_string());
+            Vertex { id: id.to_string(), ..Default::default() }
+        });
+        if tail.starts_with("sha256:") {
+            continue;
+        }
+        if tail == "CACHED" {
+            v.cached = true;
+        } else if tail.starts_with("DONE") {
+            v.done = true;
+        } else if tail.starts_with("ERROR") {
+            v.error = true;
+        } else if tail.split_once(' ').is_some_and(|(t, _)| t.parse::<f64>().is_ok()) {
+            v.logs.push(tail.split_once(' ').unwrap().1.to_string());
+        } else if v.name.is_empty() {
+            v.name = tail.to_string();
+        }
+    }
+    order.into_iter().map(|id| map.remove(&id).unwrap()).collect()
+}
+
+/// Vertices that are plumbing of any build (loading the definition and context, resolving
+/// images, exporting), not steps of the spec.
+pub fn is_plumbing(v: &Vertex) -> bool {
+    let n = v.name.to_ascii_lowercase();
+    n.is_empty()
+        || n.starts_with("[internal]")
+        || n.starts_with("resolve image config")
+        || n.starts_with("exporting")
+        || n.starts_with("naming to")
+        || n.starts_with("writing image")
+        || n.contains("load metadata")
+        || n.contains("load build context")
+        || n.contains("load build definition")
+        || n.contains("load .dockerignore")
+        || n.starts_with("local://")
+        || n.starts_with("docker-image://")
+        || n.contains("[context]")
+}

@@ -1,0 +1,3 @@
+module example.com/slipway-go
+
+go 1.19

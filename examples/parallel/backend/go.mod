@@ -1,0 +1,3 @@
+module example.com/slipway-parallel
+
+go 1.19

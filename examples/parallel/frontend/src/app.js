@@ -1,0 +1,1 @@
+fetch('/api/greeting').then((r) => r.text()).then((t) => { document.getElementById('greeting').textContent = t; });

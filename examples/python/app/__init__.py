@@ -1,0 +1,1 @@
+"""A tiny HTTP server (standard library + humanize) for Slipway's python example."""

@@ -1,1 +1,125 @@
-//! placeholder
+//! Slipway as a BuildKit gateway frontend: the LLBBridge gRPC client over
+//! stdin/stdout ([`transport`], [`client`]), the frontend options
+//! ([`options`]) and the driver that turns a spec into a Return ([`driver`]).
+//!
+//! Nothing in this crate writes to stdout: it carries HTTP/2 frames only.
+//! Logs go to stderr (the daemon's log; users never see them), so every
+//! user-facing message travels in the Return error.
+
+pub mod client;
+pub mod dockerignore;
+pub mod driver;
+pub mod errors;
+mod localsrc;
+pub mod options;
+pub mod transport;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use client::LlbBridge;
+pub use driver::{run, serve, Outcome, Pipeline, ServerInfo, Slipway};
+pub use errors::FrontendError;
+pub use options::{FrontendOptions, OptionError};
+
+/// Connect over `io`, run the build, Return, and come back — or come back
+/// as soon as the peer closes the connection (whatever is in flight).
+pub async fn run_frontend<IO, P>(
+    io: IO,
+    opts: Result<FrontendOptions, OptionError>,
+    pipeline: Arc<P>,
+    install_hook: bool,
+) -> Outcome
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    P: Pipeline,
+{
+    let (channel, mut closed) = match transport::connect(io).await {
+        Ok(c) => c,
+        Err(e) => return Outcome::ReturnFailed(format!("cannot open the HTTP/2 connection: {e}")),
+    };
+    let bridge = LlbBridge::new(channel);
+    if install_hook {
+        install_panic_hook(bridge.clone(), tokio::runtime::Handle::current());
+    }
+    tokio::select! {
+        biased;
+        _ = closed.wait() => {
+            Outcome::ReturnFailed("BuildKit closed the connection".into())
+        }
+        o = driver::serve(&bridge, opts, pipeline) => o,
+    }
+}
+
+/// On a panic (with `panic = "abort"` nothing can catch it), Return an
+/// error from a helper thread, then exit 0: a Return error is what the user
+/// sees; exiting without Return would only say "exit code: 134".
+fn install_panic_hook(bridge: LlbBridge, handle: tokio::runtime::Handle) {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        previous(info);
+        if bridge.has_returned() {
+            return;
+        }
+        let status = FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&info.to_string()))
+            .into_status();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (b, h) = (bridge.clone(), handle.clone());
+        let spawned = std::thread::Builder::new().name("slipway-panic-return".into()).spawn(move || {
+            let r = h.block_on(async {
+                tokio::time::timeout(Duration::from_secs(3), b.return_error(status)).await
+            });
+            let _ = tx.send(matches!(r, Ok(Ok(()))));
+        });
+        if spawned.is_ok() && rx.recv_timeout(Duration::from_secs(4)).unwrap_or(false) {
+            std::process::exit(0);
+        }
+    }));
+}
+
+/// The `slipway frontend` entrypoint: env → options, stdio → HTTP/2, build,
+/// Return, exit 0 (also after a Returned error, as BuildKit expects).
+pub fn main_frontend() -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("slipway frontend: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let env = std::env::vars_os()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()));
+    let opts = FrontendOptions::from_env(env);
+    let outcome = rt.block_on(async move {
+        let io = match transport::stdio_stream() {
+            Ok(io) => io,
+            Err(e) => {
+                return Outcome::ReturnFailed(format!(
+                    "stdin/stdout are not usable as the BuildKit connection (run `slipway \
+                     frontend` only as a BuildKit frontend): {e}"
+                ))
+            }
+        };
+        run_frontend(io, opts, Arc::new(Slipway), true).await
+    });
+    // Do not wait for stragglers (blocking compile threads, the HTTP/2 task).
+    rt.shutdown_background();
+    match outcome {
+        Outcome::Success => ExitCode::SUCCESS,
+        Outcome::Failed(msg) => {
+            eprintln!("slipway frontend: returned error: {msg}");
+            ExitCode::SUCCESS
+        }
+        Outcome::ReturnFailed(msg) => {
+            eprintln!("slipway frontend: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

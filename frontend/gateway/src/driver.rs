@@ -1,0 +1,544 @@
+//! The frontend's conversation with BuildKit: Ping, load the spec and
+//! `.dockerignore`, resolve base images, compile, Solve, Return.
+//!
+//! Every failure becomes a `Return` with a non-zero code ([`serve`]); the
+//! caller exits 0 right after.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use serde_json::json;
+use slipway_compiler::{CompileOptions, Compiled, ImageRequest, NamedContext, ResolvedImage};
+use slipway_proto::gateway as gw;
+use slipway_proto::pb;
+use slipway_spec::{Diagnostics, EvalOptions, Loaded, Plan, Platform};
+
+use crate::client::LlbBridge;
+use crate::dockerignore;
+use crate::errors::{self, FrontendError};
+use crate::localsrc::{local_definition, LocalSource};
+use crate::options::{platform_from_parts, FrontendOptions, NamedContextRef, OptionError, Worker};
+
+/// The pure pieces the driver calls (the spec loader and the compiler).
+/// A trait so that protocol tests can substitute them.
+pub trait Pipeline: Send + Sync + 'static {
+    fn load(&self, filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics>;
+    fn images_to_resolve(
+        &self,
+        plan: &Plan,
+        opts: &CompileOptions,
+        platform: &Platform,
+    ) -> Result<Vec<ImageRequest>, Diagnostics>;
+    fn compile(
+        &self,
+        plan: &Plan,
+        opts: &CompileOptions,
+        platform: &Platform,
+    ) -> Result<Compiled, Diagnostics>;
+}
+
+/// The real thing: slipway-spec and slipway-compiler.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slipway;
+
+impl Pipeline for Slipway {
+    fn load(&self, filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics> {
+        slipway_spec::load(filename, source, opts)
+    }
+    fn images_to_resolve(
+        &self,
+        plan: &Plan,
+        opts: &CompileOptions,
+        platform: &Platform,
+    ) -> Result<Vec<ImageRequest>, Diagnostics> {
+        slipway_compiler::images_to_resolve(plan, opts, platform)
+    }
+    fn compile(
+        &self,
+        plan: &Plan,
+        opts: &CompileOptions,
+        platform: &Platform,
+    ) -> Result<Compiled, Diagnostics> {
+        slipway_compiler::compile(plan, opts, platform)
+    }
+}
+
+/// What Ping told us.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInfo {
+    /// Enabled frontend API caps.
+    pub frontend_caps: BTreeSet<String>,
+    /// Enabled LLB caps.
+    pub llb_caps: BTreeSet<String>,
+    pub workers: Vec<Worker>,
+}
+
+impl ServerInfo {
+    pub fn from_pong(p: &gw::PongResponse) -> Self {
+        let enabled = |caps: &[slipway_proto::apicaps::ApiCap]| {
+            caps.iter().filter(|c| c.enabled).map(|c| c.id.clone()).collect()
+        };
+        ServerInfo {
+            frontend_caps: enabled(&p.frontend_api_caps),
+            llb_caps: enabled(&p.llb_caps),
+            workers: p
+                .workers
+                .iter()
+                .map(|w| Worker {
+                    id: w.id.clone(),
+                    labels: w.labels.clone(),
+                    platforms: w
+                        .platforms
+                        .iter()
+                        .filter_map(|p| platform_from_parts(&p.os, &p.architecture, &p.variant))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+    pub fn has(&self, cap: &str) -> bool {
+        self.frontend_caps.contains(cap)
+    }
+}
+
+/// How [`serve`] ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Returned a result.
+    Success,
+    /// Returned an error (the message sent).
+    Failed(String),
+    /// The Return call itself failed (connection gone?).
+    ReturnFailed(String),
+}
+
+/// Run the build and Return its outcome (exactly once).
+pub async fn serve<P: Pipeline>(
+    bridge: &LlbBridge,
+    opts: Result<FrontendOptions, OptionError>,
+    pipeline: Arc<P>,
+) -> Outcome {
+    let res = match opts {
+        Ok(o) => run(bridge, o, pipeline).await,
+        Err(e) => Err(FrontendError::invalid(e.0)),
+    };
+    match res {
+        Ok(result) => match bridge.return_result(result).await {
+            Ok(()) => Outcome::Success,
+            Err(s) => {
+                // The server refused the result: tell it why, as an error.
+                let e = FrontendError::from_status("returning the build result failed", &s);
+                let msg = e.message.clone();
+                match bridge.return_error(e.into_status()).await {
+                    Ok(()) => Outcome::Failed(msg),
+                    Err(s2) => Outcome::ReturnFailed(format!("{s}; {s2}")),
+                }
+            }
+        },
+        Err(e) => {
+            let msg = e.message.clone();
+            eprintln!("slipway: build failed: {msg}");
+            match bridge.return_error(e.into_status()).await {
+                Ok(()) => Outcome::Failed(msg),
+                Err(s) => Outcome::ReturnFailed(s.to_string()),
+            }
+        }
+    }
+}
+
+const DESCRIBE: &str = "frontend.subrequests.describe";
+
+/// The build itself, without Return.
+pub async fn run<P: Pipeline>(
+    bridge: &LlbBridge,
+    mut opts: FrontendOptions,
+    pipeline: Arc<P>,
+) -> Result<gw::Result, FrontendError> {
+    let pong = bridge
+        .ping()
+        .await
+        .map_err(|s| FrontendError::from_status("BuildKit did not answer Ping", &s))?;
+    let server = ServerInfo::from_pong(&pong);
+
+    if let Some(req) = opts.request_id.clone() {
+        return subrequest(&req);
+    }
+
+    let workers = if server.workers.is_empty() { &opts.workers } else { &server.workers };
+    let build_platform = workers
+        .iter()
+        .flat_map(|w| w.platforms.first())
+        .next()
+        .cloned()
+        .unwrap_or_default();
+    let target_platform = match &opts.platform {
+        Some(p) => p.clone(),
+        None => {
+            opts.apply_platform_contexts(&build_platform)
+                .map_err(|e| FrontendError::invalid(e.0))?;
+            build_platform.clone()
+        }
+    };
+
+    // 1. The spec file and .dockerignore, both transfers at once.
+    let (spec_bytes, excludes) = load_files(bridge, &opts).await?;
+    let source = String::from_utf8(spec_bytes).map_err(|e| {
+        FrontendError::invalid(format!(
+            "{} is not valid UTF-8 text (invalid byte at offset {}); save the spec as UTF-8",
+            opts.filename,
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+
+    // 2. Evaluate the spec.
+    let eval = EvalOptions {
+        build_args: opts.build_args.clone(),
+        build_platform: build_platform.clone(),
+        target_platform: target_platform.clone(),
+    };
+    let filename = opts.filename.clone();
+    let loaded = blocking(pipeline.clone(), move |p| p.load(&filename, &source, &eval))
+        .await?
+        .map_err(|d| FrontendError::from_diagnostics(&d))?;
+    for w in &loaded.warnings {
+        eprintln!("slipway: warning: {}", w.message);
+    }
+    let plan = Arc::new(loaded.plan);
+
+    // 3. Named contexts that are frontend inputs.
+    let named_contexts = named_contexts(bridge, &server, &opts).await?;
+
+    let mut copts = CompileOptions {
+        target: opts.target.clone(),
+        labels: opts.labels.clone(),
+        no_cache: opts.no_cache.clone(),
+        session_id: opts.session_id.clone(),
+        context_excludes: excludes,
+        images: BTreeMap::new(),
+        image_resolve_mode: opts.image_resolve_mode.clone(),
+        named_contexts,
+        llb_caps: if server.llb_caps.is_empty() { None } else { Some(server.llb_caps.clone()) },
+        force_network_mode: opts.force_network_mode.clone(),
+        extra_hosts: opts.add_hosts.clone(),
+        cache_mount_ns: opts.cache_mount_ns.clone(),
+        build_platform: Some(build_platform.clone()),
+        ..Default::default()
+    };
+
+    // 4. Base image configs, all at once.
+    let images = {
+        let (p, c, t) = (plan.clone(), copts.clone(), target_platform.clone());
+        blocking(pipeline.clone(), move |pl| pl.images_to_resolve(&p, &c, &t))
+            .await?
+            .map_err(|d| FrontendError::from_diagnostics(&d))?
+    };
+    copts.images = resolve_images(bridge, &images, opts.image_resolve_mode.as_deref()).await?;
+
+    // 5. Compile.
+    let compiled = {
+        let (p, c, t) = (plan.clone(), copts, target_platform.clone());
+        blocking(pipeline.clone(), move |pl| pl.compile(&p, &c, &t))
+            .await?
+            .map_err(|d| FrontendError::from_diagnostics(&d))?
+    };
+    for w in &compiled.warnings {
+        eprintln!("slipway: warning: {w}");
+    }
+
+    // 6. Solve (and evaluate, so failures can be mapped to the spec).
+    let evaluate = server.has("gateway.solve.evaluate");
+    let solve_req = |def: pb::Definition| gw::SolveRequest {
+        definition: Some(def),
+        allow_result_return: true,
+        allow_result_array_ref: true,
+        cache_imports: opts.cache_imports.clone(),
+        evaluate,
+        ..Default::default()
+    };
+    let mut others = tokio::task::JoinSet::new();
+    for (name, def) in compiled.also_build.iter().cloned() {
+        let (b, req, plan) = (bridge.clone(), solve_req(def.clone()), plan.clone());
+        others.spawn(async move {
+            b.solve(req).await.map(|_| ()).map_err(|s| {
+                let mut e = errors::build_failure(&s, &def, &plan);
+                if !e.message.contains(&name) {
+                    e.message = format!("{} (building {name})", e.message);
+                }
+                e
+            })
+        });
+    }
+    let main = bridge.solve(solve_req(compiled.definition.clone()));
+    let (main, others) = tokio::join!(main, async {
+        let mut first_err = None;
+        while let Some(r) = others.join_next().await {
+            let r = r.unwrap_or_else(|j| Err(FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&j.to_string()))));
+            if let Err(e) = r {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err
+    });
+    let resp = main.map_err(|s| errors::build_failure(&s, &compiled.definition, &plan))?;
+    if let Some(e) = others {
+        return Err(e);
+    }
+    let id = resp
+        .result
+        .as_ref()
+        .and_then(|r| r.single_ref_id())
+        .map(String::from)
+        .unwrap_or_else(|| resp.r#ref.clone());
+
+    let mut metadata = BTreeMap::new();
+    metadata.insert("containerimage.config".to_string(), compiled.image_config.clone());
+    let result = if server.has("proto.refarray") || server.frontend_caps.is_empty() {
+        gw::result::Result::Ref(gw::Ref { id, def: None })
+    } else {
+        gw::result::Result::RefDeprecated(id)
+    };
+    Ok(gw::Result { result: Some(result), metadata })
+}
+
+/// Run a pure, possibly slow (and possibly panicking) step off the runtime
+/// threads; a panic there becomes an error (with panic=unwind) instead of
+/// killing the connection.
+async fn blocking<P, T, F>(p: Arc<P>, f: F) -> Result<T, FrontendError>
+where
+    P: Pipeline,
+    T: Send + 'static,
+    F: FnOnce(&P) -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || f(&p)).await.map_err(|e| {
+        let what = match e.try_into_panic() {
+            Ok(p) => p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into()),
+            Err(e) => e.to_string(),
+        };
+        FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&what))
+    })
+}
+
+fn subrequest(name: &str) -> Result<gw::Result, FrontendError> {
+    if name != DESCRIBE {
+        return Err(errors::unsupported_subrequest(name));
+    }
+    let list = json!([{
+        "name": DESCRIBE,
+        "version": "1.0.0",
+        "type": "rpc",
+        "description": "List available subrequest types",
+    }]);
+    let txt = format!("NAME{:27}VERSION DESCRIPTION\n{DESCRIBE:<31}1.0.0   List available subrequest types\n", "");
+    let mut metadata = BTreeMap::new();
+    metadata.insert("result.json".into(), list.to_string().into_bytes());
+    metadata.insert("result.txt".into(), txt.into_bytes());
+    metadata.insert("version".into(), b"1.0.0".to_vec());
+    Ok(gw::Result { result: None, metadata })
+}
+
+fn solve_local_req(def: pb::Definition) -> gw::SolveRequest {
+    gw::SolveRequest {
+        definition: Some(def),
+        allow_result_return: true,
+        allow_result_array_ref: true,
+        ..Default::default()
+    }
+}
+
+fn ref_of(resp: &gw::SolveResponse) -> String {
+    resp.result
+        .as_ref()
+        .and_then(|r| r.single_ref_id())
+        .map(String::from)
+        .unwrap_or_else(|| resp.r#ref.clone())
+}
+
+fn is_not_found(s: &tonic::Status) -> bool {
+    let m = s.message().to_ascii_lowercase();
+    s.code() == tonic::Code::NotFound || m.contains("no such file") || m.contains("not found")
+}
+
+/// Solve `local://dockerfile` and `local://context` (for `.dockerignore`)
+/// concurrently, then read the spec and both ignore files concurrently.
+/// Returns the spec bytes and the parsed exclude patterns.
+async fn load_files(
+    bridge: &LlbBridge,
+    opts: &FrontendOptions,
+) -> Result<(Vec<u8>, Vec<String>), FrontendError> {
+    let filename = opts.filename.clone();
+    let spec_ignore = format!("{filename}.dockerignore");
+    let session = opts.session_id.as_deref();
+    let spec_def = local_definition(&LocalSource {
+        name: "dockerfile",
+        follow_paths: vec![filename.clone(), spec_ignore.clone()],
+        session_id: session,
+        shared_key_hint: "dockerfile",
+        custom_name: format!("[internal] load build definition from {filename}"),
+    });
+    let ignore_def = local_definition(&LocalSource {
+        name: "context",
+        follow_paths: vec![".dockerignore".into()],
+        session_id: session,
+        shared_key_hint: "context-.dockerignore",
+        custom_name: "[internal] load .dockerignore".into(),
+    });
+    let (spec_res, ignore_res) = tokio::join!(
+        bridge.solve(solve_local_req(spec_def)),
+        bridge.solve(solve_local_req(ignore_def)),
+    );
+    let spec_ref = ref_of(&spec_res.map_err(|s| {
+        FrontendError::from_status(
+            &format!("loading the build spec {filename} from the client failed"),
+            &s,
+        )
+    })?);
+    // No context (or no .dockerignore in it) simply means no excludes.
+    let ignore_ref = ignore_res.ok().map(|r| ref_of(&r)).filter(|r| !r.is_empty());
+
+    let read = |r: String, path: String| {
+        let b = bridge.clone();
+        async move { b.read_file(gw::ReadFileRequest { r#ref: r, file_path: path, range: None }).await }
+    };
+    let (spec, spec_ign, ctx_ign) = tokio::join!(
+        read(spec_ref.clone(), filename.clone()),
+        read(spec_ref, spec_ignore),
+        async {
+            match ignore_ref {
+                Some(r) => Some(read(r, ".dockerignore".into()).await),
+                None => None,
+            }
+        }
+    );
+    let spec = spec.map_err(|s| {
+        let mut e = FrontendError::from_status(&format!("cannot read the build spec {filename}"), &s);
+        if is_not_found(&s) {
+            e.code = errors::CODE_NOT_FOUND;
+            e.message.push_str(&format!(
+                "\nhint: Slipway reads `{filename}` from the directory of `-f`; pass the spec with \
+                 `docker build -f path/to/slipway.yaml .` (or `--opt filename=NAME` with buildctl)"
+            ));
+        }
+        e
+    })?;
+    let ignore = match (spec_ign, ctx_ign) {
+        (Ok(r), _) => Some(r.data),
+        (Err(_), Some(Ok(r))) => Some(r.data),
+        _ => None,
+    };
+    let excludes = ignore.map(|d| dockerignore::parse(&d)).unwrap_or_default();
+    Ok((spec.data, excludes))
+}
+
+async fn named_contexts(
+    bridge: &LlbBridge,
+    server: &ServerInfo,
+    opts: &FrontendOptions,
+) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
+    let wants_inputs = opts.named_contexts.values().any(|c| matches!(c, NamedContextRef::Input(_)));
+    let inputs = if wants_inputs {
+        if !server.has("frontend.inputs") {
+            return Err(FrontendError::new(
+                errors::CODE_UNIMPLEMENTED,
+                "a named context refers to a frontend input (`input:NAME`), but this BuildKit \
+                 does not support frontend inputs",
+            ));
+        }
+        bridge
+            .inputs()
+            .await
+            .map_err(|s| FrontendError::from_status("fetching the frontend inputs failed", &s))?
+            .definitions
+    } else {
+        BTreeMap::new()
+    };
+    let mut out = BTreeMap::new();
+    for (name, c) in &opts.named_contexts {
+        let v = match c {
+            NamedContextRef::Image(r) => NamedContext::Image(r.clone()),
+            NamedContextRef::Local(l) => NamedContext::Local(l.clone()),
+            NamedContextRef::Url(u) => NamedContext::Url(u.clone()),
+            NamedContextRef::Input(i) => match inputs.get(i) {
+                Some(d) => NamedContext::Input(d.clone()),
+                None => {
+                    let have: Vec<&str> = inputs.keys().map(String::as_str).collect();
+                    return Err(FrontendError::invalid(format!(
+                        "named context `{name}` refers to input `{i}`, but the client sent no \
+                         such input (inputs: {})",
+                        if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                    )));
+                }
+            },
+            NamedContextRef::OciLayout(v) => {
+                return Err(FrontendError::new(
+                    errors::CODE_UNIMPLEMENTED,
+                    format!(
+                        "named context `{name}={v}`: oci-layout contexts are not supported yet; \
+                         use docker-image://, local:, input: or a git/http URL"
+                    ),
+                ))
+            }
+        };
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
+}
+
+fn pb_platform(p: &Platform) -> pb::Platform {
+    pb::Platform {
+        architecture: p.architecture.clone(),
+        os: p.os.clone(),
+        variant: p.variant.clone().unwrap_or_default(),
+        ..Default::default()
+    }
+}
+
+/// ResolveImageConfig for every image, concurrently. An empty digest (Docker
+/// 20.10, image only in the local store) means: do not pin.
+async fn resolve_images(
+    bridge: &LlbBridge,
+    images: &[ImageRequest],
+    mode: Option<&str>,
+) -> Result<BTreeMap<String, ResolvedImage>, FrontendError> {
+    let mut set = tokio::task::JoinSet::new();
+    for (i, img) in images.iter().enumerate() {
+        let b = bridge.clone();
+        let req = gw::ResolveImageConfigRequest {
+            r#ref: img.reference.clone(),
+            platform: Some(pb_platform(&img.platform)),
+            resolve_mode: mode.unwrap_or("default").to_string(),
+            log_name: format!("[internal] load metadata for {}", img.reference),
+            ..Default::default()
+        };
+        set.spawn(async move { (i, b.resolve_image_config(req).await) });
+    }
+    let mut results: Vec<Option<Result<gw::ResolveImageConfigResponse, tonic::Status>>> =
+        vec![None; images.len()];
+    while let Some(j) = set.join_next().await {
+        match j {
+            Ok((i, r)) => results[i] = Some(r),
+            Err(e) => {
+                return Err(FrontendError::new(
+                    errors::CODE_INTERNAL,
+                    errors::panic_message(&e.to_string()),
+                ))
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    for (img, r) in images.iter().zip(results) {
+        let r = r.unwrap_or_else(|| Err(tonic::Status::internal("no answer")));
+        let resp = r.map_err(|s| {
+            FrontendError::from_status(
+                &format!("cannot resolve base image `{}` for {}", img.reference, img.platform),
+                &s,
+            )
+        })?;
+        let digest = Some(resp.digest).filter(|d| !d.is_empty());
+        out.insert(img.reference.clone(), ResolvedImage { digest, config: resp.config });
+    }
+    Ok(out)
+}

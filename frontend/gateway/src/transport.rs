@@ -1,0 +1,198 @@
+//! The one HTTP/2 connection to BuildKit.
+//!
+//! BuildKit runs a gRPC server on the frontend's stdin/stdout (two pipes) and
+//! the frontend is the h2c client (prior knowledge, no TLS). There is exactly
+//! one connection for the process lifetime, so the connector handed to tonic
+//! yields the stream once and fails every later attempt: tonic can never
+//! "reconnect" by wrapping the same fds twice.
+//!
+//! The stream is wrapped in [`WatchedIo`], which reports end-of-stream (or a
+//! read/write error) through a [`Closed`] handle, so the driver can stop
+//! within milliseconds when BuildKit hangs up.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::watch;
+use tonic::transport::{Channel, Endpoint, Uri};
+
+/// BuildKit's own limit for requests before v0.14 (Docker 20.10): 4 MiB.
+pub const MAX_REQUEST_BYTES: usize = 4 << 20;
+/// What we accept from BuildKit (its own send limit since v0.14).
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// Fires once the peer closed the stream (EOF or I/O error).
+#[derive(Clone, Debug)]
+pub struct Closed(watch::Receiver<bool>);
+
+impl Closed {
+    /// Resolves when the connection is gone. Never resolves while it is up.
+    pub async fn wait(&mut self) {
+        while !*self.0.borrow_and_update() {
+            if self.0.changed().await.is_err() {
+                // Sender dropped together with the stream: gone as well.
+                return;
+            }
+        }
+    }
+    pub fn is_closed(&self) -> bool {
+        *self.0.borrow()
+    }
+}
+
+/// An `AsyncRead + AsyncWrite` that notes EOF and I/O errors.
+pub struct WatchedIo<T> {
+    inner: T,
+    closed: watch::Sender<bool>,
+}
+
+impl<T> WatchedIo<T> {
+    pub fn new(inner: T) -> (Self, Closed) {
+        let (tx, rx) = watch::channel(false);
+        (WatchedIo { inner, closed: tx }, Closed(rx))
+    }
+    fn mark_closed(&self) {
+        self.closed.send_replace(true);
+    }
+}
+
+impl<T> Drop for WatchedIo<T> {
+    fn drop(&mut self) {
+        self.mark_closed();
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WatchedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        match &r {
+            Poll::Ready(Ok(())) if buf.filled().len() == before && buf.remaining() > 0 => {
+                self.mark_closed()
+            }
+            Poll::Ready(Err(_)) => self.mark_closed(),
+            _ => {}
+        }
+        r
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WatchedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Err(_)) = &r {
+            self.mark_closed();
+        }
+        r
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Read half + write half joined into one bidirectional stream.
+pub struct Joined<R, W> {
+    pub read: R,
+    pub write: W,
+}
+
+impl<R: AsyncRead + Unpin, W: Unpin> AsyncRead for Joined<R, W> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for Joined<R, W> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.write).poll_write(cx, buf)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.write).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.write).poll_shutdown(cx)
+    }
+}
+
+/// fd 0 (read) and fd 1 (write) as one stream. BuildKit gives the frontend
+/// two pipes; they are switched to non-blocking mode and registered with
+/// tokio. Must be called inside a tokio runtime.
+pub fn stdio_stream() -> io::Result<
+    Joined<tokio::net::unix::pipe::Receiver, tokio::net::unix::pipe::Sender>,
+> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // SAFETY: fds 0 and 1 are open for the whole process lifetime and
+    // nothing else in this process uses them (logs go to stderr).
+    let stdin = unsafe { OwnedFd::from_raw_fd(0) };
+    let stdout = unsafe { OwnedFd::from_raw_fd(1) };
+    let read = tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked(stdin)?;
+    let write = tokio::net::unix::pipe::Sender::from_owned_fd_unchecked(stdout)?;
+    Ok(Joined { read, write })
+}
+
+/// A connector that hands out its stream exactly once.
+#[derive(Clone)]
+struct OnceConnector<IO> {
+    slot: Arc<Mutex<Option<IO>>>,
+}
+
+impl<IO> tower::Service<Uri> for OnceConnector<IO>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    type Response = TokioIo<IO>;
+    type Error = io::Error;
+    type Future = std::future::Ready<Result<TokioIo<IO>, io::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _uri: Uri) -> Self::Future {
+        let io = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        std::future::ready(match io {
+            Some(io) => Ok(TokioIo::new(io)),
+            None => Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the connection to BuildKit is closed (there is only one, and it cannot be reopened)",
+            )),
+        })
+    }
+}
+
+/// Open the HTTP/2 (h2c, prior knowledge) connection over `io`. Returns the
+/// tonic channel and the handle that fires when the peer closes the stream.
+pub async fn connect<IO>(io: IO) -> Result<(Channel, Closed), tonic::transport::Error>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (io, closed) = WatchedIo::new(io);
+    let connector = OnceConnector { slot: Arc::new(Mutex::new(Some(io))) };
+    let channel = Endpoint::from_static("http://localhost")
+        .connect_with_connector(connector)
+        .await?;
+    Ok((channel, closed))
+}

@@ -1,0 +1,430 @@
+//! Protocol and driver tests against a fake BuildKit (tests/common).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use common::{env, serve, Fake};
+use prost::Message;
+use slipway_compiler::{CompileOptions, Compiled, ImageRequest};
+use slipway_gateway::driver::{Pipeline, Slipway};
+use slipway_gateway::options::FrontendOptions;
+use slipway_gateway::{run_frontend, transport, LlbBridge, Outcome};
+use slipway_proto::gateway as gw;
+use slipway_proto::{pb, rpc};
+use slipway_spec::{Diagnostics, EvalOptions, Loaded, Plan, Platform};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const SPEC: &str = "\
+# syntax=slipway:dev
+stages:
+  build:
+    from: alpine:3.20
+    workdir: /src
+    steps:
+      - copy: .
+      - run: exit 3
+  test:
+    from: build
+    steps:
+      - run: go test ./...
+";
+
+const ALPINE_CONFIG: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":[]}}"#;
+
+fn good_fake() -> Fake {
+    Fake::new()
+        .file("slipway.yaml", SPEC)
+        .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG)
+}
+
+async fn drive<P: Pipeline>(fake: &Fake, opts: &[&str], p: P) -> Outcome {
+    let io = serve(fake.clone());
+    let o = FrontendOptions::from_env(env(opts));
+    tokio::time::timeout(Duration::from_secs(20), run_frontend(io, o, Arc::new(p), false))
+        .await
+        .expect("driver hung")
+}
+
+fn line_of(needle: &str) -> i32 {
+    SPEC.lines().position(|l| l.contains(needle)).unwrap() as i32 + 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_solve_readfile_return_round_trip() {
+    let fake = Fake::new().file("a.txt", "hello");
+    let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
+    let b = LlbBridge::new(ch);
+    let pong = b.ping().await.unwrap();
+    assert!(pong.frontend_api_caps.iter().any(|c| c.id == "gateway.solve.evaluate"));
+    assert_eq!(pong.workers[0].platforms[0].architecture, "amd64");
+    let s = b
+        .solve(gw::SolveRequest { allow_result_return: true, ..Default::default() })
+        .await
+        .unwrap();
+    let id = s.result.unwrap().single_ref_id().unwrap().to_string();
+    assert_eq!(id, "ref-0");
+    let r = b
+        .read_file(gw::ReadFileRequest { r#ref: id.clone(), file_path: "a.txt".into(), range: None })
+        .await
+        .unwrap();
+    assert_eq!(r.data, b"hello");
+    let missing = b
+        .read_file(gw::ReadFileRequest { r#ref: id, file_path: "nope".into(), range: None })
+        .await
+        .unwrap_err();
+    assert!(missing.message().contains("no such file"));
+    // Code 0 is never sent: it becomes Unknown.
+    b.return_error(rpc::Status { code: 0, message: "x".into(), details: vec![] }).await.unwrap();
+    assert!(b.has_returned());
+    assert_eq!(fake.returned_error().code, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_fails_clearly_before_sending() {
+    let fake = Fake::new();
+    let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
+    let b = LlbBridge::new(ch);
+    let def = pb::Definition { def: vec![vec![0u8; 5 << 20]], ..Default::default() };
+    let e = b
+        .solve(gw::SolveRequest { definition: Some(def), ..Default::default() })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted);
+    assert!(e.message().contains("4 MiB"), "{}", e.message());
+    assert!(fake.state().solves.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn big_responses_are_accepted() {
+    let big = "x".repeat(6 << 20);
+    let fake = Fake::new().file("big", &big);
+    let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
+    let b = LlbBridge::new(ch);
+    let r = b
+        .read_file(gw::ReadFileRequest { r#ref: "r".into(), file_path: "big".into(), range: None })
+        .await
+        .unwrap();
+    assert_eq!(r.data.len(), 6 << 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_build_returns_ref_and_config() {
+    let fake = good_fake()
+        .file(".dockerignore", "# c\n/target\n!keep\n")
+        .file("slipway.yaml.dockerignore", "only-this\n");
+    let rec = Recording::default();
+    let out = drive(
+        &fake,
+        &[
+            "filename=slipway.yaml",
+            "target=test",
+            "cache-from=reg/cache",
+            "image-resolve-mode=pull",
+            "add-hosts=",
+        ],
+        rec.clone(),
+    )
+    .await;
+    assert_eq!(out, Outcome::Success, "calls: {:?}", fake.state().calls);
+    let ret = fake.returned();
+    assert!(ret.error.is_none());
+    let res = ret.result.unwrap();
+    let id = res.single_ref_id().unwrap().to_string();
+    let st = fake.state();
+    // Two local solves first, then the build.
+    assert_eq!(st.solves.len(), 3, "{:?}", st.calls);
+    let names: Vec<String> = st.solves[..2]
+        .iter()
+        .map(|s| {
+            let d = s.definition.as_ref().unwrap();
+            let src = pb::Op::decode(d.def[0].as_slice()).unwrap();
+            let Some(pb::op::Op::Source(so)) = src.op else { panic!() };
+            let meta = &d.metadata[&slipway_llb::digest(&d.def[0])];
+            assert_eq!(so.attrs["local.session"], "sess-1");
+            format!("{} {} {}", so.identifier, so.attrs["local.followpaths"], meta.description["llb.customname"])
+        })
+        .collect();
+    let mut names = names;
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            r#"local://context [".dockerignore"] [internal] load .dockerignore"#,
+            r#"local://dockerfile ["slipway.yaml","slipway.yaml.dockerignore"] [internal] load build definition from slipway.yaml"#,
+        ]
+    );
+    let last = &st.solves[2];
+    assert!(last.evaluate, "evaluate with cap gateway.solve.evaluate");
+    assert!(last.allow_result_return && last.allow_result_array_ref);
+    assert_eq!(last.cache_imports.len(), 1);
+    assert_eq!(last.cache_imports[0].attrs["ref"], "reg/cache");
+    assert_eq!(id, "ref-2");
+    assert!(res.metadata.contains_key("containerimage.config"));
+    let cfg: serde_json::Value = serde_json::from_slice(&res.metadata["containerimage.config"]).unwrap();
+    assert_eq!(cfg["os"], "linux");
+    // Image resolution.
+    assert_eq!(st.resolves.len(), 1);
+    assert_eq!(st.resolves[0].r#ref, "alpine:3.20");
+    assert_eq!(st.resolves[0].log_name, "[internal] load metadata for alpine:3.20");
+    assert_eq!(st.resolves[0].resolve_mode, "pull");
+    assert_eq!(st.resolves[0].platform.as_ref().unwrap().architecture, "amd64");
+    drop(st);
+    // The spec-specific ignore file wins over the context's.
+    let seen = rec.0.lock().unwrap().clone().unwrap();
+    assert_eq!(seen.context_excludes, vec!["only-this".to_string()]);
+    assert_eq!(seen.images["alpine:3.20"].digest.as_deref(), Some("sha256:aaaa"));
+    assert_eq!(seen.target.as_deref(), Some("test"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_dockerignore_and_unpinned_local_image() {
+    // Docker 20.10: local-only image → empty digest → not pinned.
+    let fake = Fake::new()
+        .file("slipway.yaml", SPEC)
+        .file(".dockerignore", "# c\n/target\n!keep\n")
+        .image("alpine:3.20", "", ALPINE_CONFIG);
+    let rec = Recording::default();
+    assert_eq!(drive(&fake, &[], rec.clone()).await, Outcome::Success);
+    let seen = rec.0.lock().unwrap().clone().unwrap();
+    assert_eq!(seen.context_excludes, vec!["target".to_string(), "!keep".to_string()]);
+    assert_eq!(seen.images["alpine:3.20"].digest, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_error_returns_diagnostic_and_source_detail() {
+    let bad = "stages:\n  app:\n    form: alpine\n";
+    let fake = Fake::new().file("slipway.yaml", bad);
+    let out = drive(&fake, &[], Slipway).await;
+    assert!(matches!(out, Outcome::Failed(_)), "{out:?}");
+    let e = fake.returned_error();
+    assert_ne!(e.code, 0);
+    assert!(e.message.contains("slipway.yaml:"), "{}", e.message);
+    assert!(e.message.contains('^'), "caret in {}", e.message);
+    let d = e
+        .details
+        .iter()
+        .find(|d| d.type_url == "github.com/moby/buildkit/errdefs.Source+json")
+        .expect("errdefs.Source detail");
+    let v: serde_json::Value = serde_json::from_slice(&d.value).unwrap();
+    assert_eq!(v["info"]["filename"], "slipway.yaml");
+    assert_eq!(v["info"]["language"], "YAML");
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(v["info"]["data"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(data, bad.as_bytes());
+    let line = v["ranges"][0]["start"]["line"].as_i64().unwrap();
+    assert!((1..=3).contains(&line), "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_spec_says_how_to_fix() {
+    let fake = Fake::new();
+    drive(&fake, &["filename=build.yaml"], Slipway).await;
+    let e = fake.returned_error();
+    assert_eq!(e.code, 5);
+    assert!(e.message.contains("build.yaml") && e.message.contains("-f"), "{}", e.message);
+}
+
+/// Fails the build solve (the one with evaluate) with the given details.
+fn failing_build(details: impl Fn(&pb::Definition) -> Vec<rpc::Any> + Send + Sync + 'static) -> Fake {
+    good_fake().on_solve(move |_, req| {
+        if !req.evaluate {
+            return None;
+        }
+        let def = req.definition.as_ref().unwrap();
+        let st = rpc::Status {
+            code: 2,
+            message: "executor failed running [/bin/sh -c exit 3]: exit code: 3".into(),
+            details: details(def),
+        };
+        Some(tonic::Status::with_details(
+            tonic::Code::Unknown,
+            st.message.clone(),
+            st.encode_to_vec().into(),
+        ))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_evaluate_is_mapped_to_the_yaml_line_via_source_detail() {
+    let line = line_of("run: exit 3");
+    let fake = failing_build(move |_| {
+        vec![slipway_gateway::errors::source_detail("slipway.yaml", SPEC.as_bytes(), (line, 0), (line, 0))]
+    });
+    drive(&fake, &["target=build"], Slipway).await;
+    let e = fake.returned_error();
+    assert_eq!(e.code, 2);
+    assert_eq!(
+        e.message,
+        format!(
+            "slipway.yaml:{line}: step \"run: exit 3\" in stage build failed: executor failed \
+             running [/bin/sh -c exit 3]: exit code: 3"
+        )
+    );
+    assert_eq!(e.details.len(), 1, "original details kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_evaluate_is_mapped_via_vertex_digest_and_source_map() {
+    let want = line_of("run: go test");
+    let fake = failing_build(move |def| {
+        // The op whose source-map location is the go test line.
+        let src = def.source.as_ref().expect("compiler emits a source map");
+        let digest = src
+            .locations
+            .iter()
+            .find(|(_, l)| {
+                l.locations.iter().any(|loc| {
+                    loc.ranges.iter().any(|r| r.start.as_ref().map(|p| p.line) == Some(want))
+                })
+            })
+            .map(|(d, _)| d.clone())
+            .expect("a location for the run step");
+        vec![rpc::Any {
+            type_url: "github.com/moby/buildkit/errdefs.Vertex+json".into(),
+            value: format!(r#"{{"digest":"{digest}"}}"#).into_bytes(),
+        }]
+    });
+    drive(&fake, &["target=test"], Slipway).await;
+    let e = fake.returned_error();
+    assert!(
+        e.message.starts_with(&format!(
+            "slipway.yaml:{want}: step \"run: go test ./...\" in stage test failed: executor failed"
+        )),
+        "{}",
+        e.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn describe_subrequest_and_unsupported_ones() {
+    let fake = Fake::new();
+    assert_eq!(drive(&fake, &["requestid=frontend.subrequests.describe"], Slipway).await, Outcome::Success);
+    let r = fake.returned().result.unwrap();
+    assert!(r.result.is_none());
+    let v: serde_json::Value = serde_json::from_slice(&r.metadata["result.json"]).unwrap();
+    assert_eq!(v[0]["name"], "frontend.subrequests.describe");
+    assert_eq!(r.metadata["version"], b"1.0.0");
+
+    let fake = Fake::new();
+    drive(&fake, &["requestid=frontend.outline"], Slipway).await;
+    let e = fake.returned_error();
+    assert_ne!(e.code, 0);
+    assert_eq!(e.message, "unsupported request frontend.outline");
+    assert!(e.details[0].type_url.ends_with("errdefs.Subrequest+json"));
+}
+
+/// Every way a build can fail Returns exactly one error with a non-zero code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failure_path_returns_a_nonzero_code() {
+    struct Case {
+        name: &'static str,
+        fake: Fake,
+        opts: Vec<&'static str>,
+        panic: bool,
+        needle: &'static str,
+    }
+    let cases = vec![
+        Case { name: "several platforms", fake: good_fake(), opts: vec!["platform=linux/amd64,linux/arm64"], panic: false, needle: "several platforms are not supported yet" },
+        Case { name: "bad option", fake: good_fake(), opts: vec!["image-resolve-mode=maybe"], panic: false, needle: "image-resolve-mode" },
+        Case { name: "spec error", fake: Fake::new().file("slipway.yaml", "stages: 3\n"), opts: vec![], panic: false, needle: "slipway.yaml" },
+        Case { name: "empty spec", fake: Fake::new().file("slipway.yaml", ""), opts: vec![], panic: false, needle: "empty" },
+        Case { name: "not utf-8", fake: { let mut f = Fake::new(); f.files.insert("slipway.yaml".into(), vec![0xff, 0xfe]); f }, opts: vec![], panic: false, needle: "UTF-8" },
+        Case { name: "missing spec", fake: Fake::new(), opts: vec![], panic: false, needle: "slipway.yaml" },
+        Case { name: "unknown target", fake: good_fake(), opts: vec!["target=nope"], panic: false, needle: "nope" },
+        Case { name: "image not found", fake: Fake::new().file("slipway.yaml", SPEC), opts: vec![], panic: false, needle: "alpine:3.20" },
+        Case { name: "local solve fails", fake: good_fake().on_solve(|n, _| (n < 2).then(|| tonic::Status::unavailable("session gone"))), opts: vec![], panic: false, needle: "session gone" },
+        Case { name: "build fails", fake: good_fake().on_solve(|_, r| r.evaluate.then(|| tonic::Status::unknown("boom"))), opts: vec![], panic: false, needle: "boom" },
+        Case { name: "missing input", fake: good_fake(), opts: vec!["context:x=input:nothere"], panic: false, needle: "nothere" },
+        Case { name: "pipeline panics", fake: good_fake(), opts: vec![], panic: true, needle: "internal error" },
+    ];
+    for c in cases {
+        let out = if c.panic {
+            drive(&c.fake, &c.opts, Panicky).await
+        } else {
+            drive(&c.fake, &c.opts, Slipway).await
+        };
+        assert!(matches!(out, Outcome::Failed(_)), "{}: {out:?}", c.name);
+        let e = c.fake.returned_error();
+        assert_ne!(e.code, 0, "{}", c.name);
+        assert!(e.message.contains(c.needle), "{}: {}", c.name, e.message);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exits_within_a_second_when_the_peer_closes() {
+    let (ours, mut theirs) = tokio::io::duplex(1 << 16);
+    let peer = tokio::spawn(async move {
+        // Read the client preface (and whatever follows), then hang up.
+        let mut buf = [0u8; 24];
+        theirs.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let _ = theirs.shutdown().await;
+        drop(theirs);
+        Instant::now()
+    });
+    let o = FrontendOptions::from_env(env(&[]));
+    let run = tokio::spawn(run_frontend(ours, o, Arc::new(Slipway), false));
+    let closed_at = peer.await.unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(3), run).await.expect("still running").unwrap();
+    assert!(closed_at.elapsed() < Duration::from_secs(1), "took {:?}", closed_at.elapsed());
+    assert!(matches!(out, Outcome::ReturnFailed(_)), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exits_within_a_second_when_the_peer_closes_mid_solve() {
+    // A fake whose build solve never answers; the proxy is then cut.
+    let mut fake = good_fake();
+    fake.hang_evaluate = true;
+    let (ours, kill) = common::serve_killable(fake.clone());
+    let o = FrontendOptions::from_env(env(&[]));
+    let run = tokio::spawn(run_frontend(ours, o, Arc::new(Slipway), false));
+    // Wait until the build solve is in flight.
+    let t0 = Instant::now();
+    while fake.state().solves.len() < 3 {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", fake.state().calls);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    kill.abort();
+    let closed_at = Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(3), run).await.expect("still running").unwrap();
+    assert!(closed_at.elapsed() < Duration::from_secs(1), "took {:?}", closed_at.elapsed());
+    assert!(matches!(out, Outcome::ReturnFailed(_)), "{out:?}");
+}
+
+// --- pipelines -------------------------------------------------------------
+
+/// The real pipeline, recording the CompileOptions it was given.
+#[derive(Clone, Default)]
+struct Recording(Arc<Mutex<Option<CompileOptions>>>);
+
+impl Pipeline for Recording {
+    fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
+        Slipway.load(f, s, o)
+    }
+    fn images_to_resolve(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Vec<ImageRequest>, Diagnostics> {
+        Slipway.images_to_resolve(p, o, t)
+    }
+    fn compile(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Compiled, Diagnostics> {
+        *self.0.lock().unwrap() = Some(o.clone());
+        Slipway.compile(p, o, t)
+    }
+}
+
+struct Panicky;
+
+impl Pipeline for Panicky {
+    fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
+        Slipway.load(f, s, o)
+    }
+    fn images_to_resolve(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Vec<ImageRequest>, Diagnostics> {
+        Slipway.images_to_resolve(p, o, t)
+    }
+    fn compile(&self, _: &Plan, _: &CompileOptions, _: &Platform) -> Result<Compiled, Diagnostics> {
+        panic!("compiler exploded")
+    }
+}

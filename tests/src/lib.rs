@@ -364,4 +364,6 @@ pub fn is_plumbing(v: &Vertex) -> bool {
         || n.starts_with("local://")
         || n.starts_with("docker-image://")
         || n.contains("[context]")
+        // The base image of a stage (`[stage 1/3] FROM image`): a source, not a step.
+        || n.split_once("] ").is_some_and(|(_, rest)| rest.starts_with("from "))
 }

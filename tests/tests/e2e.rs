@@ -107,16 +107,25 @@ fn target_builds_only_what_it_needs() {
 fn independent_stages_run_in_parallel() {
     let _x = exclusive_slot();
     let f = fx("parallel");
-    let nonce = nonce();
-    let arg = format!("NONCE={nonce}");
-    let r = f.build(&["--target", "both", "--build-arg", &arg]).ok();
-    let out = r.all();
-    assert!(out.contains(&format!("left {nonce}")) && out.contains(&format!("right {nonce}")), "both stages must run:\n{out}");
-    assert!(
-        r.elapsed < Duration::from_millis(4500),
-        "two independent `sleep 3` stages took {:?} (> 4.5 s): not parallel?\n{out}",
-        r.elapsed
-    );
+    // Sequential would take >= 6 s. One attempt under 4.5 s proves the stages overlapped; up to
+    // three attempts absorb noise from other work on a shared 2-core machine.
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let nonce = nonce();
+        let arg = format!("NONCE={nonce}");
+        let r = f.build(&["--target", "both", "--build-arg", &arg]).ok();
+        let out = r.all();
+        assert!(
+            out.contains(&format!("left {nonce}")) && out.contains(&format!("right {nonce}")),
+            "both stages must run:\n{out}"
+        );
+        times.push(r.elapsed);
+        if r.elapsed < Duration::from_millis(4500) {
+            return;
+        }
+        eprintln!("attempt took {:?}:\n{out}", r.elapsed);
+    }
+    panic!("two independent `sleep 3` stages never finished within 4.5 s: {times:?} (not parallel?)");
 }
 
 #[test]
@@ -137,11 +146,19 @@ fn no_change_rebuild_runs_no_step() {
     let _s = shared_slot();
     let f = fx("rebuild-cached");
     let arg = format!("NONCE={}", nonce());
+    // The marker is looked for in the steps' own output (vertex names also carry the command).
+    let ran = |out: &str| -> Vec<String> {
+        parse_progress(out)
+            .into_iter()
+            .filter(|v| v.logs.iter().any(|l| l.contains("E2E-STEP-RAN")))
+            .map(|v| v.name)
+            .collect()
+    };
     let first = f.build(&["--build-arg", &arg]).ok();
-    assert!(first.all().contains("E2E-STEP-RAN"), "first build must run the steps:\n{}", first.all());
+    assert_eq!(ran(&first.all()).len(), 2, "first build must run both steps:\n{}", first.all());
     let second = f.build(&["--build-arg", &arg]).ok();
     let out = second.all();
-    assert!(!out.contains("E2E-STEP-RAN"), "a step ran on a no-change rebuild:\n{out}");
+    assert!(ran(&out).is_empty(), "steps ran on a no-change rebuild: {:?}\n{out}", ran(&out));
     let vertices = parse_progress(&out);
     let steps: Vec<_> = vertices.iter().filter(|v| !is_plumbing(v)).collect();
     assert!(!steps.is_empty(), "no step vertices found in:\n{out}");

@@ -227,6 +227,12 @@ fn failing_step_names_its_yaml_line() {
     assert!(!out.contains("never reached"), "{out}");
     let want = format!("slipway.yaml:{line}");
     assert!(out.contains(&want), "expected `{want}` in docker's output:\n{out}");
+    // The message must describe the failing step, not a neighbour.
+    let msg = out.lines().find(|l| l.contains(&want)).unwrap();
+    assert!(
+        !msg.contains("this step is fine"),
+        "the error names `{want}` but quotes another step:\n{msg}"
+    );
 }
 
 #[test]

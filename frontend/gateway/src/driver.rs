@@ -181,7 +181,7 @@ pub async fn run<P: Pipeline>(
     };
 
     // 1. The spec file and .dockerignore, both transfers at once.
-    let (spec_bytes, excludes) = load_files(bridge, &opts).await?;
+    let (spec_bytes, excludes, spec_vertex) = load_files(bridge, &opts).await?;
     let source = String::from_utf8(spec_bytes).map_err(|e| {
         FrontendError::invalid(format!(
             "{} is not valid UTF-8 text (invalid byte at offset {}); save the spec as UTF-8",
@@ -200,14 +200,13 @@ pub async fn run<P: Pipeline>(
     let loaded = blocking(pipeline.clone(), move |p| p.load(&filename, &source, &eval))
         .await?
         .map_err(|d| FrontendError::from_diagnostics(&d))?;
-    for w in &loaded.warnings {
-        eprintln!("slipway: warning: {}", w.message);
-    }
     let plan = Arc::new(loaded.plan);
+    warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
 
     // 3. Named contexts that are frontend inputs.
     let named_contexts = named_contexts(bridge, &server, &opts).await?;
 
+    #[allow(clippy::needless_update)]
     let mut copts = CompileOptions {
         target: opts.target.clone(),
         labels: opts.labels.clone(),
@@ -222,6 +221,7 @@ pub async fn run<P: Pipeline>(
         extra_hosts: opts.add_hosts.clone(),
         cache_mount_ns: opts.cache_mount_ns.clone(),
         build_platform: Some(build_platform.clone()),
+        // Fields added later keep their defaults.
         ..Default::default()
     };
 
@@ -256,7 +256,7 @@ pub async fn run<P: Pipeline>(
         ..Default::default()
     };
     let mut others = tokio::task::JoinSet::new();
-    for (name, def) in compiled.also_build.iter().cloned() {
+    for (name, def) in compiled.also_build.clone() {
         let (b, req, plan) = (bridge.clone(), solve_req(def.clone()), plan.clone());
         others.spawn(async move {
             b.solve(req).await.map(|_| ()).map_err(|s| {
@@ -298,6 +298,58 @@ pub async fn run<P: Pipeline>(
         gw::result::Result::RefDeprecated(id)
     };
     Ok(gw::Result { result: Some(result), metadata })
+}
+
+/// Spec warnings go to the user through the Warn RPC (v0.10+, shown with
+/// the spec snippet under the vertex that loaded the spec); on older daemons
+/// they can only be logged.
+async fn warn_all(
+    bridge: &LlbBridge,
+    server: &ServerInfo,
+    vertex: &str,
+    plan: &Plan,
+    warnings: &[slipway_spec::Diagnostic],
+) {
+    for w in warnings {
+        let line = w.span.start.line;
+        eprintln!("slipway: warning: {}:{line}: {}", plan.filename, w.message);
+        if !server.has("gateway.warnings") {
+            continue;
+        }
+        let mut short = w.message.clone();
+        let mut ranges = Vec::new();
+        if !w.span.is_unknown() {
+            short = format!("{short} ({}:{line})", plan.filename);
+            let end = if w.span.end.line == 0 { w.span.start } else { w.span.end };
+            ranges.push(pb::Range {
+                start: Some(pb::Position {
+                    line: line as i32,
+                    character: w.span.start.col.saturating_sub(1) as i32,
+                }),
+                end: Some(pb::Position {
+                    line: end.line as i32,
+                    character: end.col.saturating_sub(1) as i32,
+                }),
+            });
+        }
+        let req = gw::WarnRequest {
+            digest: vertex.to_string(),
+            level: 1,
+            short: short.into_bytes(),
+            detail: w.help.iter().map(|h| h.clone().into_bytes()).collect(),
+            url: String::new(),
+            info: Some(pb::SourceInfo {
+                filename: plan.filename.clone(),
+                data: plan.source.clone().into_bytes(),
+                definition: None,
+                language: "YAML".into(),
+            }),
+            ranges,
+        };
+        if let Err(e) = bridge.warn(req).await {
+            eprintln!("slipway: Warn failed: {e}");
+        }
+    }
 }
 
 /// Run a pure, possibly slow (and possibly panicking) step off the runtime
@@ -364,11 +416,12 @@ fn is_not_found(s: &tonic::Status) -> bool {
 
 /// Solve `local://dockerfile` and `local://context` (for `.dockerignore`)
 /// concurrently, then read the spec and both ignore files concurrently.
-/// Returns the spec bytes and the parsed exclude patterns.
+/// Returns the spec bytes, the parsed exclude patterns and the digest of
+/// the vertex that loaded the spec (warnings are attached to it).
 async fn load_files(
     bridge: &LlbBridge,
     opts: &FrontendOptions,
-) -> Result<(Vec<u8>, Vec<String>), FrontendError> {
+) -> Result<(Vec<u8>, Vec<String>, String), FrontendError> {
     let filename = opts.filename.clone();
     let spec_ignore = format!("{filename}.dockerignore");
     let session = opts.session_id.as_deref();
@@ -386,6 +439,7 @@ async fn load_files(
         shared_key_hint: "context-.dockerignore",
         custom_name: "[internal] load .dockerignore".into(),
     });
+    let spec_vertex = spec_def.def.first().map(|b| crate::localsrc::digest(b)).unwrap_or_default();
     let (spec_res, ignore_res) = tokio::join!(
         bridge.solve(solve_local_req(spec_def)),
         bridge.solve(solve_local_req(ignore_def)),
@@ -430,7 +484,7 @@ async fn load_files(
         _ => None,
     };
     let excludes = ignore.map(|d| dockerignore::parse(&d)).unwrap_or_default();
-    Ok((spec.data, excludes))
+    Ok((spec.data, excludes, spec_vertex))
 }
 
 async fn named_contexts(

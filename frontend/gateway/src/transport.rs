@@ -140,16 +140,25 @@ impl<R: Unpin, W: AsyncWrite + Unpin> AsyncWrite for Joined<R, W> {
 /// fd 0 (read) and fd 1 (write) as one stream. BuildKit gives the frontend
 /// two pipes; they are switched to non-blocking mode and registered with
 /// tokio. Must be called inside a tokio runtime.
-pub fn stdio_stream() -> io::Result<
-    Joined<tokio::net::unix::pipe::Receiver, tokio::net::unix::pipe::Sender>,
-> {
+pub fn stdio_stream() -> io::Result<PipeStream> {
     use std::os::fd::{FromRawFd, OwnedFd};
     // SAFETY: fds 0 and 1 are open for the whole process lifetime and
     // nothing else in this process uses them (logs go to stderr).
     let stdin = unsafe { OwnedFd::from_raw_fd(0) };
     let stdout = unsafe { OwnedFd::from_raw_fd(1) };
-    let read = tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked(stdin)?;
-    let write = tokio::net::unix::pipe::Sender::from_owned_fd_unchecked(stdout)?;
+    pipe_stream(stdin, stdout)
+}
+
+/// Two pipe fds as one stream.
+pub type PipeStream = Joined<tokio::net::unix::pipe::Receiver, tokio::net::unix::pipe::Sender>;
+
+/// A read fd and a write fd (pipes or FIFOs) joined into one stream.
+pub fn pipe_stream(
+    read: std::os::fd::OwnedFd,
+    write: std::os::fd::OwnedFd,
+) -> io::Result<PipeStream> {
+    let read = tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked(read)?;
+    let write = tokio::net::unix::pipe::Sender::from_owned_fd_unchecked(write)?;
     Ok(Joined { read, write })
 }
 

@@ -317,6 +317,39 @@ async fn describe_subrequest_and_unsupported_ones() {
     assert!(e.details[0].type_url.ends_with("errdefs.Subrequest+json"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spec_warnings_go_through_warn_when_supported() {
+    let spec = "stages:\n  build:\n    from: alpine:3.20\n  app:\n    from: buidl\n";
+    let fake = Fake::new()
+        .with_frontend_cap("gateway.warnings")
+        .file("slipway.yaml", spec)
+        .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG)
+        .image("buidl", "sha256:bbbb", ALPINE_CONFIG);
+    assert_eq!(drive(&fake, &[], Slipway).await, Outcome::Success);
+    let st = fake.state();
+    assert_eq!(st.warns.len(), 1, "{:?}", st.calls);
+    let w = &st.warns[0];
+    let short = String::from_utf8_lossy(&w.short);
+    assert!(short.contains("slipway.yaml:5"), "{short}");
+    assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);
+    assert_eq!(w.info.as_ref().unwrap().language, "YAML");
+    // The vertex that loaded the spec.
+    let d = st.solves[0].definition.as_ref().unwrap();
+    let local_digests: Vec<String> = st.solves[..2]
+        .iter()
+        .map(|s| slipway_llb::digest(&s.definition.as_ref().unwrap().def[0]))
+        .collect();
+    assert!(local_digests.contains(&w.digest), "{d:?}");
+
+    // Docker 20.10 has no Warn: the build still succeeds.
+    let fake = Fake::new()
+        .file("slipway.yaml", spec)
+        .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG)
+        .image("buidl", "sha256:bbbb", ALPINE_CONFIG);
+    assert_eq!(drive(&fake, &[], Slipway).await, Outcome::Success);
+    assert!(!fake.state().calls.iter().any(|c| c == "Warn"));
+}
+
 /// Every way a build can fail Returns exactly one error with a non-zero code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_failure_path_returns_a_nonzero_code() {
@@ -427,4 +460,58 @@ impl Pipeline for Panicky {
     fn compile(&self, _: &Plan, _: &CompileOptions, _: &Platform) -> Result<Compiled, Diagnostics> {
         panic!("compiler exploded")
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn works_over_real_os_pipes_and_notices_eof() {
+    use std::os::fd::OwnedFd;
+    // p1: BuildKit -> frontend (stdin); p2: frontend -> BuildKit (stdout).
+    let (r1, w1) = std::io::pipe().unwrap();
+    let (r2, w2) = std::io::pipe().unwrap();
+    let ours = transport::pipe_stream(OwnedFd::from(r1), OwnedFd::from(w2)).unwrap();
+    let mut theirs = transport::pipe_stream(OwnedFd::from(r2), OwnedFd::from(w1)).unwrap();
+    let fake = Fake::new();
+    let mut server_side = serve(fake.clone());
+    let proxy = tokio::spawn(async move {
+        let _ = tokio::io::copy_bidirectional(&mut theirs, &mut server_side).await;
+    });
+    let (ch, mut closed) = transport::connect(ours).await.unwrap();
+    let b = LlbBridge::new(ch);
+    b.ping().await.unwrap();
+    b.return_error(rpc::Status { code: 2, message: "m".into(), details: vec![] }).await.unwrap();
+    assert_eq!(fake.returned_error().message, "m");
+    assert!(!closed.is_closed());
+    proxy.abort();
+    let t = Instant::now();
+    tokio::time::timeout(Duration::from_secs(1), closed.wait()).await.expect("EOF noticed");
+    assert!(t.elapsed() < Duration::from_secs(1));
+}
+
+/// With a panic anywhere after connecting (release builds abort on panic),
+/// the hook Returns an error with a non-zero code and exits 0. Runs itself
+/// as a child process, because the hook ends the process.
+#[test]
+fn panic_hook_returns_an_error_and_exits_0() {
+    if std::env::var_os("SLIPWAY_PANIC_CHILD").is_some() {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        rt.block_on(async {
+            let fake = good_fake();
+            let io = serve(fake.clone());
+            let o = FrontendOptions::from_env(env(&[]));
+            run_frontend(io, o, Arc::new(Panicky), true).await;
+        });
+        // Only reached if the hook did not exit.
+        eprintln!("CHILD-NOT-EXITED");
+        std::process::exit(7);
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "panic_hook_returns_an_error_and_exits_0", "--nocapture", "--test-threads=1"])
+        .env("SLIPWAY_PANIC_CHILD", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "status {:?}, stderr: {err}", out.status);
+    assert!(err.contains("FAKE-RETURN code=13 msg=internal error in the Slipway frontend"), "{err}");
+    assert!(err.contains("compiler exploded"), "{err}");
+    assert!(!err.contains("CHILD-NOT-EXITED"), "{err}");
 }

@@ -25,6 +25,7 @@ pub struct State {
     pub reads: Vec<gw::ReadFileRequest>,
     pub resolves: Vec<gw::ResolveImageConfigRequest>,
     pub returns: Vec<gw::ReturnRequest>,
+    pub warns: Vec<gw::WarnRequest>,
 }
 
 #[derive(Clone)]
@@ -89,6 +90,11 @@ impl Fake {
             hang_evaluate: false,
             state: Arc::new(Mutex::new(State::default())),
         }
+    }
+
+    pub fn with_frontend_cap(mut self, id: &str) -> Self {
+        self.pong.frontend_api_caps.push(ApiCap { id: id.into(), enabled: true, ..Default::default() });
+        self
     }
 
     pub fn file(mut self, path: &str, data: &str) -> Self {
@@ -184,6 +190,14 @@ impl Fake {
                     ))),
                 }
             }
+            "Warn" => {
+                if !self.pong.frontend_api_caps.iter().any(|c| c.id == "gateway.warnings") {
+                    return Err(Status::unimplemented("unknown method Warn"));
+                }
+                let req = gw::WarnRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
+                st.warns.push(req);
+                Ok(gw::WarnResponse {}.encode_to_vec())
+            }
             "Inputs" => Ok(gw::InputsResponse { definitions: self.inputs.clone() }.encode_to_vec()),
             "Return" => {
                 let req = gw::ReturnRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
@@ -192,6 +206,9 @@ impl Fake {
                 }
                 if req.error.as_ref().is_some_and(|e| e.code == 0) {
                     return Err(Status::internal("Return with code 0"));
+                }
+                if let Some(e) = &req.error {
+                    eprintln!("FAKE-RETURN code={} msg={}", e.code, e.message);
                 }
                 st.returns.push(req);
                 Ok(gw::ReturnResponse {}.encode_to_vec())

@@ -340,6 +340,7 @@ async fn spec_warnings_go_through_warn_when_supported() {
         .map(|s| slipway_llb::digest(&s.definition.as_ref().unwrap().def[0]))
         .collect();
     assert!(local_digests.contains(&w.digest), "{d:?}");
+    drop(st);
 
     // Docker 20.10 has no Warn: the build still succeeds.
     let fake = Fake::new()

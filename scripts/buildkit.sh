@@ -28,6 +28,9 @@ SCRIPT_LOG=${SLIPWAY_SCRIPT_LOG:-/var/log/slipway-buildkit.log}
 say() { echo "buildkit.sh: $*" >&2; echo "$(date -Is) $*" >>"$SCRIPT_LOG" 2>/dev/null || true; }
 die() { say "ERROR: $*"; exit 1; }
 
+# The daemon log since the last start by this script.
+log_tail() { awk '/^=== .* dockerd start/ {n = 0} {buf[n++] = $0} END {s = n > 40 ? n - 40 : 0; for (i = s; i < n; i++) print buf[i]}' "$LOG" >&2 || true; }
+
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root to $1 (try: sudo $0 $CMD)"; }
 
 answers() { timeout 10 env DOCKER_HOST="$HOST" "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
@@ -106,12 +109,12 @@ up() {
     i=$((i + 1))
     if [ "$i" -gt "$WAIT" ]; then
       say "dockerd did not answer on $HOST within ${WAIT}s; last lines of $LOG:"
-      tail -n 40 "$LOG" >&2 || true
+      log_tail
       exit 1
     fi
     if [ -f "$PIDFILE.launch" ] && ! kill -0 "$(cat "$PIDFILE.launch")" 2>/dev/null && ! our_pid >/dev/null; then
       say "dockerd exited during startup; last lines of $LOG:"
-      tail -n 40 "$LOG" >&2 || true
+      log_tail
       exit 1
     fi
     sleep 1

@@ -1,1 +1,186 @@
-fn main() {}
+//! `slipway`: the thin command line around the compiler and the gateway.
+//!
+//! - `slipway frontend`: the frontend image's entrypoint (BuildKit speaks
+//!   gRPC to it over stdin/stdout: nothing else may be written to stdout).
+//! - `slipway compile`: spec → marshaled `pb.Definition` (what `buildctl build`
+//!   reads on stdin) or a readable JSON dump, offline.
+//! - `slipway check`: validate a spec, print every diagnostic, exit 1 on errors.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use prost::Message;
+
+#[derive(Parser)]
+#[command(name = "slipway", version, about = "A BuildKit frontend for declarative YAML image builds")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run as a BuildKit gateway frontend (the image's entrypoint).
+    Frontend,
+    /// Compile a spec to LLB, offline (base image configs are assumed:
+    /// Docker's default PATH, user root, workdir /).
+    Compile {
+        /// The spec file.
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        /// Stage or group to build (default: `default:`, else the last stage).
+        #[arg(long)]
+        target: Option<String>,
+        /// Build argument NAME=VALUE (repeatable).
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        /// Target platform, e.g. linux/arm64 (default linux/amd64).
+        #[arg(long)]
+        platform: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Pb)]
+        format: Format,
+        /// Also print the image config JSON to stderr.
+        #[arg(long)]
+        print_config: bool,
+    },
+    /// Validate a spec and print all diagnostics; exit 1 if there are errors.
+    Check {
+        /// The spec file.
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        /// Also check that this target exists.
+        #[arg(long)]
+        target: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// Marshaled pb.Definition bytes (for `buildctl build`).
+    Pb,
+    /// A readable JSON dump of every op, its metadata and source ranges.
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Frontend => slipway_gateway::main_frontend(),
+        Command::Compile {
+            file,
+            target,
+            build_args,
+            platform,
+            format,
+            print_config,
+        } => report(compile(file, target, build_args, platform, format, print_config)),
+        Command::Check { file, target } => report(check(file, target)),
+    }
+}
+
+/// Errors of the CLI: the text is already rendered for a person.
+struct Failure(String);
+
+fn report(r: Result<(), Failure>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(msg)) => {
+            eprint!("{msg}");
+            if !msg.ends_with('\n') {
+                eprintln!();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_spec(file: &PathBuf) -> Result<(String, String), Failure> {
+    let text = std::fs::read(file).map_err(|e| Failure(format!("error: cannot read {}: {e}", file.display())))?;
+    let text = String::from_utf8(text)
+        .map_err(|e| Failure(format!("error: {} is not UTF-8 text: {e}", file.display())))?;
+    Ok((file.display().to_string(), text))
+}
+
+fn parse_build_args(args: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    args.iter()
+        .map(|a| match a.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(Failure(format!(
+                "error: --build-arg `{a}` must be NAME=VALUE (for example --build-arg VERSION=1.2)"
+            ))),
+        })
+        .collect()
+}
+
+fn eval_options(
+    build_args: BTreeMap<String, String>,
+    platform: Option<&str>,
+) -> Result<slipway_spec::EvalOptions, Failure> {
+    let target_platform = match platform {
+        Some(p) => slipway_spec::parse_platform(p)
+            .map_err(|e| Failure(format!("error: invalid --platform `{p}`: {e}")))?,
+        None => slipway_spec::Platform::default(),
+    };
+    Ok(slipway_spec::EvalOptions {
+        build_args,
+        build_platform: slipway_spec::Platform::default(),
+        target_platform,
+    })
+}
+
+fn compile(
+    file: PathBuf,
+    target: Option<String>,
+    build_args: Vec<String>,
+    platform: Option<String>,
+    format: Format,
+    print_config: bool,
+) -> Result<(), Failure> {
+    let (name, text) = read_spec(&file)?;
+    let build_args = parse_build_args(&build_args)?;
+    let eval = eval_options(build_args.clone(), platform.as_deref())?;
+    let loaded = slipway_spec::load(&name, &text, &eval).map_err(|d| Failure(d.render()))?;
+    let opts = slipway_compiler::CompileOptions {
+        target,
+        cache_mount_ns: build_args.get("BUILDKIT_CACHE_MOUNT_NS").cloned(),
+        ..Default::default()
+    };
+    let compiled = slipway_compiler::compile(&loaded.plan, &opts, &eval.target_platform)
+        .map_err(|d| Failure(d.render()))?;
+    for w in &compiled.warnings {
+        eprintln!("warning: {w}");
+    }
+    let out = match format {
+        Format::Pb => compiled.definition.encode_to_vec(),
+        Format::Json => {
+            let mut v = serde_json::to_vec_pretty(&slipway_llb::dump_json(&compiled.definition))
+                .map_err(|e| Failure(format!("error: {e}")))?;
+            v.push(b'\n');
+            v
+        }
+    };
+    if print_config {
+        eprintln!("{}", String::from_utf8_lossy(&compiled.image_config));
+    }
+    std::io::stdout()
+        .write_all(&out)
+        .map_err(|e| Failure(format!("error: writing output: {e}")))
+}
+
+fn check(file: PathBuf, target: Option<String>) -> Result<(), Failure> {
+    let (name, text) = read_spec(&file)?;
+    let eval = eval_options(BTreeMap::new(), None)?;
+    let loaded = slipway_spec::load(&name, &text, &eval).map_err(|d| Failure(d.render()))?;
+    for w in &loaded.warnings {
+        eprint!("{}", w.render(&name, &text));
+    }
+    if let Some(t) = target {
+        slipway_compiler::check_target(&loaded.plan, &t).map_err(|d| Failure(d.render()))?;
+    }
+    eprintln!("{name}: ok ({} stages)", loaded.plan.stages.len());
+    Ok(())
+}

@@ -124,7 +124,8 @@ pub fn images_to_resolve(
     target_platform: &Platform,
 ) -> Result<Vec<ImageRequest>, Diagnostics> {
     let roots = targets::resolve_target(plan, opts.target.as_deref()).map_err(|d| diagnostics(plan, vec![d]))?;
-    let stages = targets::closure(plan, &roots);
+    let idx = targets::index(plan);
+    let stages = targets::closure(plan, &idx, &roots);
     let mut out = BTreeSet::new();
     let mut add = |reference: &str, platform: &Platform| {
         let reference = match opts.named_contexts.get(reference) {
@@ -176,8 +177,13 @@ pub fn check_target(plan: &Plan, target: &str) -> Result<(), Diagnostics> {
 /// Compile the selected target of `plan` into LLB and an image config.
 pub fn compile(plan: &Plan, opts: &CompileOptions, target_platform: &Platform) -> Result<Compiled, Diagnostics> {
     let roots = targets::resolve_target(plan, opts.target.as_deref()).map_err(|d| diagnostics(plan, vec![d]))?;
-    let stages = targets::closure(plan, &roots);
-    let mut low = lower::Lowering::new(plan, opts, target_platform, &stages);
+    let idx = targets::index(plan);
+    let stages = targets::closure(plan, &idx, &roots);
+    let mut low = lower::Lowering::new(plan, opts, target_platform, &stages, idx);
+    // Dependencies first, so lowering never recurses deeply.
+    for i in targets::topo_order(plan, &low.index, &stages) {
+        low.stage(i);
+    }
     let results: Vec<lower::StageResult> = roots.iter().map(|&i| low.stage(i)).collect();
     if !low.errors.is_empty() {
         return Err(diagnostics(plan, std::mem::take(&mut low.errors)));
@@ -229,4 +235,30 @@ fn diagnostics(plan: &Plan, items: Vec<Diagnostic>) -> Diagnostics {
         source: plan.source.clone(),
         items,
     }
+}
+
+/// A generated spec of `stages` stages × 10 steps (context copies, runs with
+/// cache mounts, cross-stage copies) whose last stage depends on every
+/// other one. Used by the benchmark and the scale tests.
+#[doc(hidden)]
+pub fn generated_spec(stages: usize) -> String {
+    let mut s = String::from("# syntax=slipway:dev\nversion: 1\nargs:\n  BASE: debian:bookworm-slim\nstages:\n");
+    for i in 0..stages {
+        s.push_str(&format!("  s{i}:\n    from: ${{BASE}}\n    workdir: /work/s{i}\n    env: {{STAGE: \"{i}\"}}\n    steps:\n"));
+        s.push_str(&format!("      - copy: [src/a{}.txt, src/b{}.txt]\n        to: ./in/\n", i % 50, i % 7));
+        s.push_str("      - run: make deps\n        cache: [/root/.cache/deps, /var/cache/apt]\n");
+        s.push_str(&format!("      - copy: src/c{}/\n        to: ./c/\n", i % 13));
+        s.push_str(&format!("      - run: make build STAGE=$STAGE\n        cache:\n          - target: /root/.cache/build\n            id: build-{}\n            sharing: locked\n", i % 4));
+        if i > 0 {
+            s.push_str(&format!("      - copy: /work/s{}/out\n        from: s{}\n        to: ./prev/\n", i - 1, i - 1));
+            s.push_str(&format!("      - copy: /work/s{}/out/lib.a\n        from: s{}\n        to: ./lib/\n", i / 2, i / 2));
+        } else {
+            s.push_str("      - mkdir: prev\n      - mkdir: lib\n");
+        }
+        s.push_str("      - run: [make, test]\n        cache: /root/.cache/test\n");
+        s.push_str("      - copy: docs/readme.md\n        to: ./README.md\n        chmod: \"0644\"\n");
+        s.push_str("      - run: make install DESTDIR=out\n        env: {V: \"1\"}\n");
+        s.push_str("      - remove: [/tmp/build]\n");
+    }
+    s
 }

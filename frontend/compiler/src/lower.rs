@@ -33,6 +33,7 @@ pub(crate) struct Lowering<'a> {
     pub target_platform: &'a Platform,
     pub caps: ServerCaps<'a>,
     pub graph: Graph,
+    pub index: crate::targets::StageIndex<'a>,
     /// The one `local://context` source, created on first use.
     context: Option<State>,
     /// Include patterns for the context: None means the whole context.
@@ -59,6 +60,7 @@ impl<'a> Lowering<'a> {
         opts: &'a CompileOptions,
         target_platform: &'a Platform,
         stages: &BTreeSet<usize>,
+        index: crate::targets::StageIndex<'a>,
     ) -> Self {
         Lowering {
             plan,
@@ -66,6 +68,7 @@ impl<'a> Lowering<'a> {
             target_platform,
             caps: ServerCaps::new(opts.llb_caps.as_ref()),
             graph: Graph::new(),
+            index,
             context: None,
             context_includes: crate::context::include_patterns(plan, stages),
             results: BTreeMap::new(),
@@ -120,7 +123,7 @@ impl<'a> Lowering<'a> {
         let mut st = match &stage.from.value {
             Base::Scratch => self.scratch_result(platform.clone()),
             Base::Stage(s) => {
-                let j = crate::targets::stage_index(self.plan, s).unwrap_or(0);
+                let j = self.index.get(s.as_str()).copied().unwrap_or(0);
                 let mut r = self.stage(j);
                 // A stage with its own platform keeps the base's files but
                 // reports its own platform.
@@ -341,7 +344,7 @@ impl<'a> Lowering<'a> {
                 label: "context".into(),
             },
             Some(From::Stage(s)) => {
-                let j = crate::targets::stage_index(self.plan, s).unwrap_or(0);
+                let j = self.index.get(s.as_str()).copied().unwrap_or(0);
                 let r = self.stage(j);
                 SourceState {
                     fs: r.fs,

@@ -5,7 +5,7 @@
 //! `from`, `copy.from`, `bind.from` and `cache.from`) are compiled, so
 //! unrelated stages never reach BuildKit.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use slipway_spec::{Base, Diagnostic, From, Plan, Span, Stage, StepKind};
 
@@ -105,6 +105,18 @@ pub fn stage_index(plan: &Plan, name: &str) -> Option<usize> {
     plan.stages.iter().position(|s| s.name.value == name)
 }
 
+/// Stage name → index, built once per compile so lookups stay O(log n) on
+/// specs with thousands of stages.
+pub type StageIndex<'a> = BTreeMap<&'a str, usize>;
+
+pub fn index(plan: &Plan) -> StageIndex<'_> {
+    plan.stages
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.value.as_str(), i))
+        .collect()
+}
+
 /// Names of the stages `stage` reads from directly.
 pub fn stage_deps(stage: &Stage) -> Vec<&str> {
     let mut deps = Vec::new();
@@ -133,7 +145,7 @@ pub fn stage_deps(stage: &Stage) -> Vec<&str> {
 /// The selected stages plus everything they depend on, as a set of indexes.
 /// Cycles are rejected by the spec crate; the visited set keeps this
 /// terminating regardless.
-pub fn closure(plan: &Plan, roots: &[usize]) -> BTreeSet<usize> {
+pub fn closure(plan: &Plan, idx: &StageIndex, roots: &[usize]) -> BTreeSet<usize> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<usize> = roots.to_vec();
     while let Some(i) = stack.pop() {
@@ -141,12 +153,49 @@ pub fn closure(plan: &Plan, roots: &[usize]) -> BTreeSet<usize> {
             continue;
         }
         for d in stage_deps(&plan.stages[i]) {
-            if let Some(j) = stage_index(plan, d) {
+            if let Some(&j) = idx.get(d) {
                 stack.push(j);
             }
         }
     }
     seen
+}
+
+/// The selected stages in an order where every stage comes after the stages
+/// it reads from (iterative post-order DFS, so a 10,000-stage chain cannot
+/// overflow the stack). Ties follow file order, which keeps output stable.
+pub fn topo_order(plan: &Plan, idx: &StageIndex, stages: &BTreeSet<usize>) -> Vec<usize> {
+    let mut done = BTreeSet::new();
+    let mut order = Vec::with_capacity(stages.len());
+    for &root in stages {
+        if done.contains(&root) {
+            continue;
+        }
+        // (stage, expanded?)
+        let mut stack = vec![(root, false)];
+        let mut on_stack = BTreeSet::new();
+        while let Some((i, expanded)) = stack.pop() {
+            if expanded {
+                on_stack.remove(&i);
+                if done.insert(i) {
+                    order.push(i);
+                }
+                continue;
+            }
+            if done.contains(&i) || !on_stack.insert(i) {
+                continue;
+            }
+            stack.push((i, true));
+            for d in stage_deps(&plan.stages[i]).into_iter().rev() {
+                if let Some(&j) = idx.get(d) {
+                    if !done.contains(&j) && !on_stack.contains(&j) {
+                        stack.push((j, false));
+                    }
+                }
+            }
+        }
+    }
+    order
 }
 
 #[cfg(test)]

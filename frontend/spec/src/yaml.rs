@@ -10,11 +10,14 @@ use serde_saphyr::granit_parser::{self as gp, Event, ScalarStyle};
 use crate::diag::{Diagnostic, Pos, Span};
 
 /// Largest accepted input.
-pub const MAX_INPUT_BYTES: usize = 4 * 1024 * 1024;
+pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest accepted nesting of sequences/mappings.
 pub const MAX_DEPTH: usize = 64;
 /// Most nodes the tree may hold once aliases are expanded.
-pub const MAX_NODES: usize = 200_000;
+pub const MAX_NODES: usize = 2_000_000;
+/// Nodes that alias expansion may add (an alias bomb stops here, long before
+/// memory is at risk).
+pub const MAX_ALIAS_NODES: usize = 200_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -166,7 +169,7 @@ pub fn parse(source: &str) -> Parsed {
                 "too-large",
                 Span::default(),
                 format!(
-                    "the spec is {} bytes, more than the limit of {} bytes (4 MiB)",
+                    "the spec is {} bytes, more than the limit of {} bytes (16 MiB)",
                     source.len(),
                     MAX_INPUT_BYTES
                 ),
@@ -184,6 +187,7 @@ pub fn parse(source: &str) -> Parsed {
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: std::collections::HashMap<usize, (Node, usize)> = Default::default();
     let mut nodes = 0usize;
+    let mut alias_nodes = 0usize;
     let mut root: Option<Node> = None;
     let mut docs = 0;
 
@@ -234,13 +238,14 @@ pub fn parse(source: &str) -> Parsed {
             Event::Alias(id) => match anchors.get(&id) {
                 Some((n, size)) => {
                     nodes += size;
-                    if nodes > MAX_NODES {
+                    alias_nodes += size;
+                    if alias_nodes > MAX_ALIAS_NODES {
                         return fatal(
                             &mut errors,
                             Diagnostic::error(
                                 "alias-limit",
                                 span,
-                                format!("expanding aliases makes the document larger than {MAX_NODES} nodes"),
+                                format!("expanding aliases adds more than {MAX_ALIAS_NODES} nodes"),
                             )
                             .with_label("this alias pushes the expansion over the limit")
                             .with_help("aliases that reference aliases grow exponentially; write the values out or use fewer levels"),

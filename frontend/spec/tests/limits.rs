@@ -58,9 +58,9 @@ fn deep_nesting_in_thread_with_small_stack() {
 
 #[test]
 fn oversized_input() {
-    let src = format!("stages:\n  app: {{from: alpine}}\n# {}\n", "x".repeat(5 * 1024 * 1024));
+    let src = format!("stages:\n  app: {{from: alpine}}\n# {}\n", "x".repeat(17 * 1024 * 1024));
     let r = fails_with(&src, "too-large");
-    assert!(r.contains("4 MiB"), "{r}");
+    assert!(r.contains("16 MiB"), "{r}");
 }
 
 #[test]

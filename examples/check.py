@@ -8,6 +8,7 @@ runs it and checks its answer, checks present/absent paths, builds the test targ
 with the fail args (must fail); with --builder both, also compares the two images' config, file
 list and size. The end-to-end suite in tests/ does the same and more (rebuild counts, overlap,
 timings); this script is the quick way to try one example by hand. Needs python3 >= 3.11.
+SLIPWAY_SYNTAX=<image> builds the Slipway files with that frontend image (BUILDKIT_SYNTAX).
 """
 import argparse, json, os, subprocess, sys, tarfile, time, tomllib, urllib.request
 
@@ -33,6 +34,9 @@ def build(ex, d, builder, target, tag=None, extra_args=None):
     cmd = [DOCKER, "build", "--progress=plain", "-f", file, "--target", target]
     for k, v in {**d.get("build_args", {}), **(extra_args or {})}.items():
         cmd += ["--build-arg", f"{k}={v}"]
+    if builder == "slipway" and os.environ.get("SLIPWAY_SYNTAX"):
+        # another frontend image than the files' `# syntax=slipway:dev` line (e.g. a known-good one)
+        cmd += ["--build-arg", f"BUILDKIT_SYNTAX={os.environ['SLIPWAY_SYNTAX']}"]
     if tag:
         cmd += ["-t", tag]
     cmd.append(".")
@@ -68,7 +72,13 @@ def run_image(tag, spec):
         else:
             fail(f"run {tag}: exit {p.returncode}, stdout {p.stdout!r}, stderr {p.stderr[-500:]!r}")
         return
-    cid = subprocess.run([DOCKER, "run", "-d", "-p", f"127.0.0.1::{spec['port']}", tag], env=ENV, capture_output=True, text=True, check=True).stdout.strip()
+    p = subprocess.run([DOCKER, "run", "-d", "-p", f"127.0.0.1::{spec['port']}", tag], env=ENV, capture_output=True, text=True)
+    cid = p.stdout.strip()
+    if p.returncode != 0:
+        fail(f"docker run {tag}: exit {p.returncode}: {p.stderr.strip()}")
+        if cid:
+            subprocess.run([DOCKER, "rm", "-f", cid], env=ENV, capture_output=True)
+        return
     try:
         port = subprocess.run([DOCKER, "port", cid, str(spec["port"])], env=ENV, capture_output=True, text=True).stdout.split(":")[-1].strip()
         url = f"http://127.0.0.1:{port}{spec.get('path', '/')}"
@@ -140,7 +150,8 @@ def check(ex, builders, skip_fail):
     t = d["test"]
     for b in builders:
         rc, log, secs = build(ex, d, b, t["target"])
-        (ok if rc == 0 and t["expect_log"] in log else fail)(f"{b} test target {t['target']}: exit {rc}, {secs:.1f}s" + ("" if rc == 0 else "\n" + log[-3000:]))
+        seen = "log seen" if t["expect_log"] in log else "cached, log not shown"
+        (ok if rc == 0 else fail)(f"{b} test target {t['target']}: exit {rc}, {secs:.1f}s, {seen}" + ("" if rc == 0 else "\n" + log[-3000:]))
         if not skip_fail:
             rc, log, _ = build(ex, d, b, t["target"], extra_args=t["fail_args"])
             (ok if rc != 0 and t["expect_fail_log"] in log else fail)(f"{b} test target with {t['fail_args']}: exit {rc} (must fail)" + ("" if rc != 0 else "\n" + log[-2000:]))

@@ -4,7 +4,7 @@
 #   docker build -t slipway:dev --build-arg BINARY=host .  # take a host-built static binary instead
 #
 # BINARY=host expects target/x86_64-unknown-linux-gnu/release/slipway, built with
-#   RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu -p slipway
+#   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --target x86_64-unknown-linux-gnu -p slipway
 # (`make image` does that and sends a context holding only the binary). The rust image is then never
 # needed, so the host path works offline. Both paths end in the same final stage.
 #

@@ -101,11 +101,10 @@ impl<'a> Lowering<'a> {
     }
 
     fn scratch_result(&self, platform: Platform) -> StageResult {
-        StageResult {
-            fs: None,
-            image: Image::empty(&platform),
-            platform,
-        }
+        // Docker gives `FROM scratch` its default PATH and `/` as workdir.
+        let mut image = Image::assumed(&platform);
+        image.config.working_dir = "/".into();
+        StageResult { fs: None, image, platform }
     }
 
     fn stage_platform(&self, stage: &Stage) -> Platform {

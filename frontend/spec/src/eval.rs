@@ -101,8 +101,12 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
         4..=7 => 2,
         _ => 3,
     };
+    let wlen = w.chars().count();
     candidates
         .into_iter()
+        // Names whose length differs by more than the limit cannot be close:
+        // skipping them keeps this linear and cheap on specs with many stages.
+        .filter(|c| c.chars().count().abs_diff(wlen) <= limit)
         .map(|c| (levenshtein(&w, &c.to_ascii_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -1167,8 +1171,9 @@ impl<'a> Ev<'a> {
         } else if v == "scratch" {
             Base::Scratch
         } else if is_valid_image_ref(&v) {
-            if let Some(c) = did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())) {
-                if !v.contains(['/', ':', '@']) {
+            let plain = !v.contains(['/', ':', '@']);
+            if let Some(c) = plain.then(|| did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str()))).flatten() {
+                {
                     let c = c.to_string();
                     self.warn(
                         Diagnostic::error("maybe-typo", f.span, format!("`{v}` is not a stage of this file; it will be pulled as an image"))

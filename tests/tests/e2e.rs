@@ -199,7 +199,8 @@ fn secret_is_readable_and_never_stored() {
     let file = std::env::temp_dir().join(format!("slipway-e2e-secret-{}", nonce()));
     std::fs::write(&file, &value).unwrap();
     let src = format!("id=token,src={}", file.display());
-    let r = f.build(&["--secret", &src]);
+    let arg = format!("NONCE={}", nonce());
+    let r = f.build(&["--secret", &src, "--build-arg", &arg]);
     let _ = std::fs::remove_file(&file);
     let r = r.ok();
     assert!(!r.all().contains(&value), "secret value in build output:\n{}", r.all());

@@ -1,0 +1,20 @@
+//! Time each phase on the generated spec: `cargo run --release --example phases -- 1000`.
+use prost::Message;
+use std::time::Instant;
+fn main() {
+    let n = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let text = slipway_compiler::generated_spec(n);
+    for _ in 0..3 {
+        let t0 = Instant::now();
+        let loaded = slipway_spec::load("g.yaml", &text, &Default::default()).unwrap();
+        let t1 = Instant::now();
+        let c = slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default()).unwrap();
+        let t2 = Instant::now();
+        let bytes = c.definition.encode_to_vec();
+        let t3 = Instant::now();
+        drop(c);
+        drop(loaded);
+        let t4 = Instant::now();
+        eprintln!("load {:?} compile {:?} encode {:?} drop {:?} ({} bytes, {} ops)", t1 - t0, t2 - t1, t3 - t2, t4 - t3, bytes.len(), 0);
+    }
+}

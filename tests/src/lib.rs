@@ -7,6 +7,8 @@
 //!
 //! Builds use the Docker 20.10 client at `/usr/bin/docker` with `DOCKER_BUILDKIT=1`.
 
+pub mod examples;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -82,7 +82,13 @@ fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
     candidates
         .iter()
         .map(|c| (levenshtein(name, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
+        .filter(|(d, _)| {
+            *d <= match name.chars().count() {
+                0..=3 => 1,
+                4..=7 => 2,
+                _ => 3,
+            }
+        })
         .min()
         .map(|(_, c)| c.as_str())
 }

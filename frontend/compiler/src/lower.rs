@@ -467,8 +467,12 @@ impl<'a> Lowering<'a> {
         };
         // Env: the image's, then the build args the command can see, then the step's.
         let mut env: Vec<String> = st.image.env().to_vec();
-        for (k, v) in crate::env::run_args(self.plan, stage, &run.command, self.target_platform, &self.opts.build_platform.clone().unwrap_or_default()) {
-            imageconfig::set_env_in(&mut env, &k, &v);
+        let build_platform = self.opts.build_platform.clone().unwrap_or_default();
+        for (k, v) in crate::env::run_args(self.plan, stage, &run.command, self.target_platform, &build_platform) {
+            // As in Docker, an ENV of the same name wins over a build arg.
+            if imageconfig::get_env(&env, &k).is_none() {
+                env.push(format!("{k}={v}"));
+            }
         }
         for (k, v) in &run.env {
             imageconfig::set_env_in(&mut env, k, v);

@@ -99,6 +99,17 @@ fn report(r: Result<(), Failure>) -> ExitCode {
 }
 
 fn read_spec(file: &PathBuf) -> Result<(String, String), Failure> {
+    // Refuse huge files before reading them, so memory stays bounded.
+    let limit = slipway_spec::yaml::MAX_INPUT_BYTES;
+    if let Ok(meta) = std::fs::metadata(file) {
+        if meta.len() > limit as u64 {
+            return Err(Failure(format!(
+                "error[too-large]: {} is {} bytes, more than the limit of {limit} bytes for a spec\n  = help: a build spec should be small; move data into files of the build context",
+                file.display(),
+                meta.len()
+            )));
+        }
+    }
     let text = std::fs::read(file).map_err(|e| Failure(format!("error: cannot read {}: {e}", file.display())))?;
     let text = String::from_utf8(text)
         .map_err(|e| Failure(format!("error: {} is not UTF-8 text: {e}", file.display())))?;

@@ -71,3 +71,17 @@ fn unknown_target_lists_valid_ones() {
     assert!(err.contains("did you mean `test`"), "{err}");
     assert!(err.contains("runtime"), "{err}");
 }
+
+#[test]
+fn a_100_mb_file_is_refused_without_reading_it() {
+    let dir = std::env::temp_dir().join(format!("slipway-cli-big-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("big.yaml");
+    let file = std::fs::File::create(&f).unwrap();
+    file.set_len(100 * 1024 * 1024).unwrap(); // sparse: no 100 MB write needed
+    let out = slipway().arg("check").arg(&f).output().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("too-large") && err.contains("104857600 bytes"), "{err}");
+}

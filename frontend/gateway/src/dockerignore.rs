@@ -33,33 +33,8 @@ pub fn parse(data: &[u8]) -> Vec<String> {
     out
 }
 
-/// Go's `path.Clean`.
-pub fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".into();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if matches!(parts.last(), Some(l) if *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let body = parts.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
-}
+/// Go's `path.Clean` (shared with the compiler, which cleans the same kind of paths).
+pub use slipway_compiler::paths::clean;
 
 #[cfg(test)]
 mod tests {

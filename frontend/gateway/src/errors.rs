@@ -265,7 +265,14 @@ fn step_text(source: &str, line: u32) -> Option<String> {
     let text = source.lines().nth(line.checked_sub(1)? as usize)?;
     let t = text.trim();
     let t = t.strip_prefix("- ").unwrap_or(t).trim();
-    if t.is_empty() {
+    // Drop a trailing YAML comment (` # …`) when it is outside quotes.
+    let t = match t.find(" #") {
+        Some(i) if t[..i].matches(['"', '\'']).count() % 2 == 0 => t[..i].trim_end(),
+        _ => t,
+    };
+    // A block scalar (`run: >-`) or a bare key says nothing about the step:
+    // the caller then names the step by its vertex (`[test 3/4] RUN …`).
+    if t.is_empty() || t.ends_with(':') || ["|", "|-", "|+", ">", ">-", ">+"].iter().any(|b| t.ends_with(&format!(": {b}"))) {
         return None;
     }
     let mut s: String = t.chars().take(80).collect();
@@ -285,7 +292,8 @@ pub fn build_failure(s: &tonic::Status, def: &pb::Definition, plan: &Plan) -> Fr
         Some(site) => {
             let what = match (&site.step, &site.stage, &site.vertex_name) {
                 (Some(step), Some(stage), _) => format!("step \"{step}\" in stage {stage}"),
-                (None, Some(stage), _) => format!("stage {stage}"),
+                (None, Some(stage), Some(v)) => format!("step \"{v}\" in stage {stage}"),
+                (None, Some(stage), None) => format!("stage {stage}"),
                 (_, None, Some(v)) => format!("step \"{v}\""),
                 _ => "build".to_string(),
             };
@@ -302,4 +310,18 @@ pub fn panic_message(info: &str) -> String {
         "internal error in the Slipway frontend (this is a bug, please report it with your spec): \
          {info}"
     )
+}
+
+#[cfg(test)]
+mod step_text_tests {
+    use super::step_text;
+
+    #[test]
+    fn quotes_the_step_line_without_comment_or_dash() {
+        let src = "steps:\n  - run: make test   # the tests\n  - run: >-\n      javac X.java\n  - run: echo \"a # b\"\n";
+        assert_eq!(step_text(src, 2).as_deref(), Some("run: make test"));
+        // A block scalar line names nothing: the caller uses the vertex name.
+        assert_eq!(step_text(src, 3), None);
+        assert_eq!(step_text(src, 5).as_deref(), Some("run: echo \"a # b\""));
+    }
 }

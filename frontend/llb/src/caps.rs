@@ -43,7 +43,7 @@ pub fn op_caps(op: &pb::Op) -> Caps {
     c
 }
 
-fn source_caps(s: &pb::SourceOp, c: &mut Caps) {
+pub(crate) fn source_caps(s: &pb::SourceOp, c: &mut Caps) {
     let id = s.identifier.as_str();
     let has = |k: &str| s.attrs.contains_key(k);
     if id.starts_with("docker-image://") {

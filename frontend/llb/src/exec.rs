@@ -291,6 +291,7 @@ impl Graph {
 }
 
 impl ExecNode {
+    #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn deps(&self) -> Vec<Output> {
         self.ordered
             .iter()
@@ -302,6 +303,7 @@ impl ExecNode {
             .collect()
     }
 
+    #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn to_pb(&self, resolve: &dyn Fn(Output) -> pb::Input) -> Result<pb::Op, String> {
         let e = &self.exec;
         if e.args.is_empty() {

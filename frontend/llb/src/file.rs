@@ -141,8 +141,8 @@ impl FileOpBuilder {
 
 #[derive(Clone, Debug)]
 pub(crate) struct FileNode {
-    base: State,
-    actions: Vec<Action>,
+    pub(crate) base: State,
+    pub(crate) actions: Vec<Action>,
 }
 
 impl Graph {
@@ -157,6 +157,7 @@ impl Graph {
     }
 }
 
+#[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
 fn chown(c: &Option<Chown>, base: i64) -> Result<Option<pb::ChownOpt>, String> {
     let Some(c) = c else { return Ok(None) };
     let user = |u: &Option<UserRef>| -> Result<Option<pb::UserOpt>, String> {
@@ -176,11 +177,13 @@ fn chown(c: &Option<Chown>, base: i64) -> Result<Option<pb::ChownOpt>, String> {
     Ok(Some(pb::ChownOpt { user: user(&c.user)?, group: user(&c.group)? }))
 }
 
+#[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
 fn ts(t: Option<i64>) -> i64 {
     t.unwrap_or(-1)
 }
 
 impl FileNode {
+    #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn deps(&self) -> Vec<Output> {
         let mut v: Vec<Output> = self.base.into_iter().collect();
         for a in &self.actions {
@@ -191,6 +194,7 @@ impl FileNode {
         v
     }
 
+    #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn to_pb(&self, resolve: &dyn Fn(Output) -> pb::Input) -> Result<pb::Op, String> {
         let mut t = InputTable::new(true, resolve);
         let base = t.add(self.base);

@@ -168,12 +168,14 @@ impl Graph {
 
 /// Collects an op's `inputs`, optionally de-duplicating identical
 /// `(digest, index)` pairs (exec and file ops do; merge and diff do not).
+#[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
 pub(crate) struct InputTable<'a> {
     pub inputs: Vec<pb::Input>,
     dedup: bool,
     resolve: &'a dyn Fn(Output) -> pb::Input,
 }
 
+#[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
 impl<'a> InputTable<'a> {
     pub fn new(dedup: bool, resolve: &'a dyn Fn(Output) -> pb::Input) -> Self {
         InputTable { inputs: Vec::new(), dedup, resolve }
@@ -195,6 +197,7 @@ impl<'a> InputTable<'a> {
 
 impl NodeKind {
     /// Inputs in the order they are visited (and indexed) when marshaling.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn deps(&self) -> Vec<Output> {
         match self {
             NodeKind::Source(..) => vec![],
@@ -205,7 +208,42 @@ impl NodeKind {
         }
     }
 
+    /// As [`NodeKind::deps`], appended to `out` (no allocation per node).
+    pub(crate) fn push_deps(&self, out: &mut Vec<(NodeId, bool)>) {
+        let mut push = |s: State| {
+            if let Some(o) = s {
+                out.push((o.node, false));
+            }
+        };
+        match self {
+            NodeKind::Source(..) => {}
+            NodeKind::Exec(e) => {
+                for (m, _) in &e.ordered {
+                    match m {
+                        crate::exec::Mount::Bind(b) => push(b.source),
+                        crate::exec::Mount::Cache(c) => push(c.seed),
+                        _ => {}
+                    }
+                }
+            }
+            NodeKind::File(f) => {
+                push(f.base);
+                for a in &f.actions {
+                    if let crate::file::Action::Copy(from, _) = a {
+                        push(*from);
+                    }
+                }
+            }
+            NodeKind::Merge(ins) => ins.iter().for_each(|o| push(Some(*o))),
+            NodeKind::Diff(l, u) => {
+                push(*l);
+                push(*u);
+            }
+        }
+    }
+
     /// The pb op, with input digests looked up through `resolve`.
+    #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn to_pb(
         &self,
         resolve: &dyn Fn(Output) -> pb::Input,

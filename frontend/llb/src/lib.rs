@@ -46,6 +46,7 @@
 
 pub mod caps;
 pub mod dump;
+mod encode;
 pub mod exec;
 pub mod file;
 pub mod graph;

@@ -284,3 +284,31 @@ fn fixtures_are_valid_spec() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn group_builds_every_member_and_fails_if_one_fails() {
+    let _s = shared_slot();
+    let f = fx("group");
+    let n = nonce();
+    let nonce_arg = format!("NONCE={n}");
+    // Passing group: both members ran (their steps appear), in parallel, and
+    // the image is the last member's.
+    let started = std::time::Instant::now();
+    let r = f.build(&["--target", "ci", "--build-arg", &nonce_arg]).ok();
+    let took = started.elapsed();
+    let out = r.all();
+    assert!(out.contains(&format!("lint {n}")), "lint did not run:\n{out}");
+    assert!(out.contains(&format!("app {n}")), "app did not run:\n{out}");
+    // Each member sleeps 3 s: one after the other would take at least 6 s.
+    assert!(took < Duration::from_millis(5500), "members did not run in parallel: {took:?}");
+    assert_eq!(f.run(&[]), "built-app\n");
+    // Failing member: the whole group fails, naming the step's line.
+    let n2 = nonce();
+    let r = f
+        .build(&["--target", "ci", "--build-arg", "LINT_FAIL=1", "--build-arg", &format!("NONCE={n2}")])
+        .fails();
+    let out = r.all();
+    assert!(out.contains("E2E lint failed"), "{out}");
+    let (line, _) = f.locate("E2E lint failed");
+    assert!(out.contains(&format!("slipway.yaml:{line}")), "expected slipway.yaml:{line}:\n{out}");
+}

@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 
 use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, DecodeContext, WireType};
-use prost::DecodeError;
+use prost::{DecodeError, Message as _};
 
 /// `-1`: "no input" / "no output" marker (`pb.Empty`, `pb.SkipOutput`).
 pub const EMPTY: i64 = -1;
@@ -598,14 +598,167 @@ pub struct DiffOp {
 
 /// `def`: marshaled ops, return op last. `metadata` and `source.locations` are
 /// keyed by `sha256:<hex>` of the exact `def` bytes.
-#[derive(Clone, PartialEq, ::prost::Message)]
+///
+/// [`prost::Message`] is implemented by hand with prost's exact bytes, so
+/// that each nested map value's length is computed once per encode (the
+/// derive recomputes it at every nesting level: with 10k ops that was
+/// most of the encoding time). `encode_to_vec` sizes the buffer from the
+/// same pass.
+#[derive(Clone, PartialEq, Default, Debug)]
 pub struct Definition {
-    #[prost(bytes = "vec", repeated, tag = "1")]
+    /// 1
     pub def: Vec<Vec<u8>>,
-    #[prost(btree_map = "string, message", tag = "2")]
+    /// 2
     pub metadata: BTreeMap<String, OpMetadata>,
-    #[prost(message, optional, tag = "3")]
+    /// 3
     pub source: Option<Source>,
+}
+
+/// Lengths of a Definition's nested messages, computed once.
+struct DefLens {
+    metadata: Vec<usize>,
+    locations: Vec<usize>,
+    /// Encoded length of `source` (body only).
+    source: usize,
+    total: usize,
+}
+
+/// Length of a `map<string, message>` entry's body (prost skips a default
+/// key or value).
+fn map_entry_len(key: &str, val_len: usize, val_is_default: bool) -> usize {
+    let k = if key.is_empty() { 0 } else { 1 + encoding::encoded_len_varint(key.len() as u64) + key.len() };
+    let v = if val_is_default { 0 } else { 1 + encoding::encoded_len_varint(val_len as u64) + val_len };
+    k + v
+}
+
+fn encode_map_entry<M: prost::Message + Default + PartialEq>(
+    tag: u32,
+    key: &str,
+    val: &M,
+    val_len: usize,
+    buf: &mut impl BufMut,
+) {
+    let is_default = *val == M::default();
+    encoding::encode_key(tag, WireType::LengthDelimited, buf);
+    encoding::encode_varint(map_entry_len(key, val_len, is_default) as u64, buf);
+    if !key.is_empty() {
+        encoding::encode_key(1, WireType::LengthDelimited, buf);
+        encoding::encode_varint(key.len() as u64, buf);
+        buf.put_slice(key.as_bytes());
+    }
+    if !is_default {
+        encoding::encode_key(2, WireType::LengthDelimited, buf);
+        encoding::encode_varint(val_len as u64, buf);
+        val.encode_raw(buf);
+    }
+}
+
+impl Definition {
+    fn lens(&self) -> DefLens {
+        let mut total = 0;
+        for d in &self.def {
+            total += 1 + encoding::encoded_len_varint(d.len() as u64) + d.len();
+        }
+        let mut metadata = Vec::with_capacity(self.metadata.len());
+        for (k, v) in &self.metadata {
+            let l = v.encoded_len();
+            metadata.push(l);
+            let e = map_entry_len(k, l, *v == OpMetadata::default());
+            total += 1 + encoding::encoded_len_varint(e as u64) + e;
+        }
+        let mut locations = Vec::new();
+        let mut source = 0;
+        if let Some(s) = &self.source {
+            locations.reserve(s.locations.len());
+            for (k, v) in &s.locations {
+                let l = v.encoded_len();
+                locations.push(l);
+                let e = map_entry_len(k, l, *v == Locations::default());
+                source += 1 + encoding::encoded_len_varint(e as u64) + e;
+            }
+            source += encoding::message::encoded_len_repeated(2, &s.infos);
+            total += 1 + encoding::encoded_len_varint(source as u64) + source;
+        }
+        DefLens { metadata, locations, source, total }
+    }
+
+    fn write(&self, l: &DefLens, buf: &mut impl BufMut) {
+        for d in &self.def {
+            encoding::encode_key(1, WireType::LengthDelimited, buf);
+            encoding::encode_varint(d.len() as u64, buf);
+            buf.put_slice(d);
+        }
+        for ((k, v), len) in self.metadata.iter().zip(&l.metadata) {
+            encode_map_entry(2, k, v, *len, buf);
+        }
+        if let Some(s) = &self.source {
+            encoding::encode_key(3, WireType::LengthDelimited, buf);
+            encoding::encode_varint(l.source as u64, buf);
+            for ((k, v), len) in s.locations.iter().zip(&l.locations) {
+                encode_map_entry(1, k, v, *len, buf);
+            }
+            for info in &s.infos {
+                encoding::message::encode(2, info, buf);
+            }
+        }
+    }
+}
+
+impl prost::Message for Definition {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        let l = self.lens();
+        self.write(&l, buf);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let r = match tag {
+            1 => encoding::bytes::merge_repeated(wire_type, &mut self.def, buf, ctx).map_err(|e| (e, "def")),
+            2 => encoding::check_wire_type(WireType::LengthDelimited, wire_type)
+                .and_then(|()| {
+                    encoding::btree_map::merge(
+                        encoding::string::merge,
+                        encoding::message::merge,
+                        &mut self.metadata,
+                        buf,
+                        ctx,
+                    )
+                })
+                .map_err(|e| (e, "metadata")),
+            3 => encoding::message::merge(
+                wire_type,
+                self.source.get_or_insert_with(Default::default),
+                buf,
+                ctx,
+            )
+            .map_err(|e| (e, "source")),
+            _ => return encoding::skip_field(wire_type, tag, buf, ctx),
+        };
+        r.map_err(|(mut e, field)| {
+            e.push("Definition", field);
+            e
+        })
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.lens().total
+    }
+
+    fn clear(&mut self) {
+        *self = Definition::default();
+    }
+
+    fn encode_to_vec(&self) -> Vec<u8> {
+        let l = self.lens();
+        let mut buf = Vec::with_capacity(l.total);
+        self.write(&l, &mut buf);
+        buf
+    }
 }
 
 /// Tag 3 is reserved (old worker constraint): never used here.

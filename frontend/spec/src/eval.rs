@@ -399,6 +399,8 @@ pub struct Ev<'a> {
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
     stage_names: Vec<String>,
+    /// `stage_names` by name (first occurrence), for O(1) lookups.
+    stage_index: HashMap<String, usize>,
     known_names: Vec<String>,
 }
 
@@ -412,7 +414,7 @@ struct Pre {
 
 impl<'a> Ev<'a> {
     pub fn new(src: &'a str, opts: &'a EvalOptions) -> Self {
-        Ev { src, idx: LineIndex::new(src), opts, errors: vec![], warnings: vec![], stage_names: vec![], known_names: vec![] }
+        Ev { src, idx: LineIndex::new(src), opts, errors: vec![], warnings: vec![], stage_names: vec![], stage_index: HashMap::new(), known_names: vec![] }
     }
 
     fn err(&mut self, d: Diagnostic) {
@@ -772,7 +774,7 @@ impl<'a> Ev<'a> {
     /// Classify a copy/bind/cache `from`.
     fn from_ref(&mut self, n: &Node, vars: &Vars) -> Option<Spanned<From>> {
         let v = self.nstr(n, vars, "`from`")?;
-        if self.stage_names.contains(&v) {
+        if self.stage_index.contains_key(&v) {
             return Some(Spanned { value: From::Stage(v), span: n.span });
         }
         let close = did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())).map(String::from);
@@ -894,6 +896,9 @@ impl<'a> Ev<'a> {
             }
         }
         self.stage_names = stage_nodes.iter().map(|(k, _)| k.scalar().unwrap_or("").to_string()).collect();
+        for (i, name) in self.stage_names.iter().enumerate() {
+            self.stage_index.entry(name.clone()).or_insert(i);
+        }
         self.known_names = globals.vals.iter().map(|(k, _)| k.clone()).collect();
 
         // pass 1: stage args, from, platform
@@ -940,7 +945,7 @@ impl<'a> Ev<'a> {
         let parent: Vec<Option<usize>> = pres
             .iter()
             .map(|p| match &p.from {
-                Some(Spanned { value: Base::Stage(s), .. }) => self.stage_names.iter().position(|x| x == s),
+                Some(Spanned { value: Base::Stage(s), .. }) => self.stage_index.get(s).copied(),
                 _ => None,
             })
             .collect();
@@ -999,7 +1004,7 @@ impl<'a> Ev<'a> {
                     if is_x_key(&name) {
                         continue;
                     }
-                    if self.stage_names.contains(&name) {
+                    if self.stage_index.contains_key(&name) {
                         self.err(
                             Diagnostic::error("name-conflict", k.span, format!("group `{name}` has the name of a stage"))
                                 .with_label("also a stage")
@@ -1158,7 +1163,7 @@ impl<'a> Ev<'a> {
 
     fn stage_from(&mut self, f: &Node, vars: &Vars, stage: &str) -> Option<Spanned<Base>> {
         let v = self.nstr(f, vars, "`from`")?;
-        let base = if self.stage_names.contains(&v) {
+        let base = if self.stage_index.contains_key(&v) {
             if v == stage {
                 self.err(
                     Diagnostic::error("cycle", f.span, format!("stage `{stage}` is built from itself"))
@@ -1473,7 +1478,7 @@ impl<'a> Ev<'a> {
 
     fn from_edge(&mut self, f: &Spanned<From>, edges: &mut Vec<(usize, Span)>) {
         if let From::Stage(s) = &f.value {
-            if let Some(i) = self.stage_names.iter().position(|x| x == s) {
+            if let Some(&i) = self.stage_index.get(s) {
                 edges.push((i, f.span));
             }
         }

@@ -7,9 +7,8 @@ use std::sync::Arc;
 use prost::Message;
 use slipway_proto::gateway as gw;
 use slipway_proto::rpc;
-use tonic::transport::Channel;
 
-use crate::transport::{MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
+use crate::transport::{Channel, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 
 /// A client for the one connection to BuildKit. Cheap to clone; clones share
 /// the connection (HTTP/2 multiplexes concurrent calls).

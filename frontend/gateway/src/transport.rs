@@ -2,9 +2,9 @@
 //!
 //! BuildKit runs a gRPC server on the frontend's stdin/stdout (two pipes) and
 //! the frontend is the h2c client (prior knowledge, no TLS). There is exactly
-//! one connection for the process lifetime, so the connector handed to tonic
-//! yields the stream once and fails every later attempt: tonic can never
-//! "reconnect" by wrapping the same fds twice.
+//! one connection for the process lifetime: hyper's HTTP/2 client handshakes
+//! once over the stdio stream, and nothing can "reconnect" by wrapping the
+//! same fds twice.
 //!
 //! The stream is wrapped in [`WatchedIo`], which reports end-of-stream (or a
 //! read/write error) through a [`Closed`] handle, so the driver can stop
@@ -12,13 +12,15 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
-use tonic::transport::{Channel, Endpoint, Uri};
+use std::future::Future;
+
+use hyper::client::conn::http2;
+use hyper_util::rt::TokioExecutor;
 
 /// BuildKit's own limit for requests before v0.14 (Docker 20.10): 4 MiB.
 pub const MAX_REQUEST_BYTES: usize = 4 << 20;
@@ -162,46 +164,53 @@ pub fn pipe_stream(
     Ok(Joined { read, write })
 }
 
-/// A connector that hands out its stream exactly once.
-#[derive(Clone)]
-struct OnceConnector<IO> {
-    slot: Arc<Mutex<Option<IO>>>,
+/// The one HTTP/2 connection as a tower service for `tonic::client::Grpc`.
+///
+/// hyper's HTTP/2 client handshakes exactly once over the given stream, so
+/// there is nothing that could reconnect (tonic's own `Channel` would bring a
+/// reconnecting, load-balancing stack, and ~200 KB, for a connection that can
+/// only ever exist once). Requests get the `http://localhost` origin that
+/// HTTP/2 needs for its `:scheme`/`:authority` pseudo-headers.
+#[derive(Clone, Debug)]
+pub struct Channel {
+    send: http2::SendRequest<tonic::body::Body>,
 }
 
-impl<IO> tower::Service<Uri> for OnceConnector<IO>
-where
-    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
-{
-    type Response = TokioIo<IO>;
-    type Error = io::Error;
-    type Future = std::future::Ready<Result<TokioIo<IO>, io::Error>>;
+impl tower::Service<http::Request<tonic::body::Body>> for Channel {
+    type Response = http::Response<hyper::body::Incoming>;
+    type Error = hyper::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, hyper::Error>> + Send>>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), io::Error>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), hyper::Error>> {
+        self.send.poll_ready(cx)
     }
 
-    fn call(&mut self, _uri: Uri) -> Self::Future {
-        let io = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take();
-        std::future::ready(match io {
-            Some(io) => Ok(TokioIo::new(io)),
-            None => Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the connection to BuildKit is closed (there is only one, and it cannot be reopened)",
-            )),
-        })
+    fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
+        let mut parts = req.uri().clone().into_parts();
+        parts.scheme = Some(http::uri::Scheme::HTTP);
+        parts.authority = Some(http::uri::Authority::from_static("localhost"));
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+        Box::pin(self.send.send_request(req))
     }
 }
 
 /// Open the HTTP/2 (h2c, prior knowledge) connection over `io`. Returns the
-/// tonic channel and the handle that fires when the peer closes the stream.
-pub async fn connect<IO>(io: IO) -> Result<(Channel, Closed), tonic::transport::Error>
+/// channel and the handle that fires when the peer closes the stream. The
+/// connection is driven by a spawned task for the rest of the process.
+pub async fn connect<IO>(io: IO) -> Result<(Channel, Closed), hyper::Error>
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let (io, closed) = WatchedIo::new(io);
-    let connector = OnceConnector { slot: Arc::new(Mutex::new(Some(io))) };
-    let channel = Endpoint::from_static("http://localhost")
-        .connect_with_connector(connector)
+    let (send, conn) = http2::Builder::new(TokioExecutor::new())
+        .handshake(TokioIo::new(io))
         .await?;
-    Ok((channel, closed))
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            eprintln!("slipway frontend: connection to BuildKit ended: {e}");
+        }
+    });
+    Ok((Channel { send }, closed))
 }

@@ -177,9 +177,14 @@ fn compile(
     if print_config {
         eprintln!("{}", String::from_utf8_lossy(&compiled.image_config));
     }
-    std::io::stdout()
+    let mut stdout = std::io::stdout().lock();
+    stdout
         .write_all(&out)
-        .map_err(|e| Failure(format!("error: writing output: {e}")))
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure(format!("error: writing output: {e}")))?;
+    // The output is written: exit without freeing the plan and the graph
+    // (on a 1,000-stage spec that is ~10 ms of pure deallocation).
+    std::process::exit(0)
 }
 
 fn check(file: PathBuf, target: Option<String>) -> Result<(), Failure> {

@@ -81,8 +81,20 @@ impl<'a> Lowering<'a> {
 
     /// Lower stage `i` (and, first, every stage it reads from).
     pub fn stage(&mut self, i: usize) -> StageResult {
-        if let Some(r) = self.results.get(&i) {
-            return r.clone();
+        self.ensure(i);
+        self.results[&i].clone()
+    }
+
+    /// The filesystem of stage `i` (what copies and mounts read), without
+    /// cloning the stage's whole image config.
+    fn stage_fs(&mut self, i: usize) -> State {
+        self.ensure(i);
+        self.results[&i].fs
+    }
+
+    fn ensure(&mut self, i: usize) {
+        if self.results.contains_key(&i) {
+            return;
         }
         let stage = &self.plan.stages[i];
         if !self.in_progress.insert(i) {
@@ -92,12 +104,13 @@ impl<'a> Lowering<'a> {
                 stage.from.span,
                 format!("stage `{}` depends on itself", stage.name.value),
             ));
-            return self.scratch_result(self.stage_platform(stage));
+            let r = self.scratch_result(self.stage_platform(stage));
+            self.results.insert(i, r);
+            return;
         }
         let r = self.lower_stage(stage);
         self.in_progress.remove(&i);
-        self.results.insert(i, r.clone());
-        r
+        self.results.insert(i, r);
     }
 
     fn scratch_result(&self, platform: Platform) -> StageResult {
@@ -344,9 +357,8 @@ impl<'a> Lowering<'a> {
             },
             Some(From::Stage(s)) => {
                 let j = self.index.get(s.as_str()).copied().unwrap_or(0);
-                let r = self.stage(j);
                 SourceState {
-                    fs: r.fs,
+                    fs: self.stage_fs(j),
                     label: s.clone(),
                 }
             }
@@ -363,9 +375,10 @@ impl<'a> Lowering<'a> {
     }
 
     fn step(&mut self, stage: &'a Stage, step: &'a Step, label: &str, st: &mut StageResult) {
-        let mut meta = OpMeta::named(format!("{label} {}", describe(step))).with_range(range(step.span));
+        let what = describe(step);
+        let mut meta = OpMeta::named(format!("{label} {what}")).with_range(range(step.span));
         meta.ignore_cache = self.stage_no_cache(&stage.name.value);
-        let created_by = format!("{} # slipway", describe(step));
+        let created_by = format!("{what} # slipway");
         match &step.kind {
             StepKind::Run(run) => self.run(stage, step, run, meta, st),
             StepKind::Copy(c) => self.copy(step, c, meta, st),

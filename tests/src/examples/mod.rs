@@ -359,11 +359,15 @@ fn fmt_secs(d: Option<Duration>) -> String {
 impl Row {
     fn line(&self) -> String {
         let saved = match (self.size_slipway, self.size_single) {
-            (Some(s), Some(single)) if single > 0 => format!("{:.0} %", 100.0 * (single as f64 - s as f64) / single as f64),
+            (Some(s), Some(single)) if single > 0 => {
+                // `{:.0}` of a tiny negative number prints "-0": clamp that to 0.
+                let pct = (100.0 * (single as f64 - s as f64) / single as f64).round();
+                format!("{} %", if pct == 0.0 { 0.0 } else { pct })
+            }
             _ => "–".into(),
         };
         let edit = |e: Option<(Duration, usize)>| match e {
-            Some((d, n)) => format!("{} ({n} steps)", fmt_secs(Some(d))),
+            Some((d, n)) => format!("{} ({n} step{})", fmt_secs(Some(d)), if n == 1 { "" } else { "s" }),
             None => "–".into(),
         };
         format!(

@@ -13,8 +13,11 @@
 # Which stage provides /slipway: "source" (build in RUST_IMAGE) or "host" (from the context).
 ARG BINARY=source
 ARG RUST_IMAGE=rust:1-alpine
-# The frontend caps Slipway declares. The ONE place to adjust the list.
-ARG FRONTEND_CAPS=moby.buildkit.frontend.inputs,moby.buildkit.frontend.contexts
+# The frontend caps Slipway declares: exactly what it implements. The ONE place
+# to adjust the list. `contexts`: named contexts (`context:NAME=docker-image://…,
+# local:…, git/http URLs`). Not `inputs`: a frontend input cannot be used as a
+# context yet, so claiming it would only move the failure later.
+ARG FRONTEND_CAPS=moby.buildkit.frontend.contexts
 
 FROM ${RUST_IMAGE} AS bin-source
 RUN apk add --no-cache musl-dev

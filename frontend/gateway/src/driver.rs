@@ -163,7 +163,11 @@ pub async fn run<P: Pipeline>(
     }
     // Ping and the spec/.dockerignore transfers do not depend on each other:
     // one round trip instead of two on every build.
+    // Phase timings go to the daemon log (stderr), for profiling builds.
+    let t0 = std::time::Instant::now();
+    let mut marks: Vec<(&str, std::time::Duration)> = Vec::new();
     let (pong, files) = tokio::join!(bridge.ping(), load_files(bridge, &opts));
+    marks.push(("ping+read", t0.elapsed()));
     let pong = pong.map_err(|s| FrontendError::from_status("BuildKit did not answer Ping", &s))?;
     let server = ServerInfo::from_pong(&pong);
 
@@ -235,7 +239,9 @@ pub async fn run<P: Pipeline>(
             .await?
             .map_err(|d| FrontendError::from_diagnostics(&d))?
     };
+    marks.push(("load", t0.elapsed()));
     copts.images = resolve_images(bridge, &images, opts.image_resolve_mode.as_deref()).await?;
+    marks.push(("resolve", t0.elapsed()));
 
     // 5. Compile.
     let compiled = {
@@ -244,6 +250,7 @@ pub async fn run<P: Pipeline>(
             .await?
             .map_err(|d| FrontendError::from_diagnostics(&d))?
     };
+    marks.push(("compile", t0.elapsed()));
     for w in &compiled.warnings {
         eprintln!("slipway: warning: {w}");
     }
@@ -282,6 +289,9 @@ pub async fn run<P: Pipeline>(
         }
         first_err
     });
+    marks.push(("solve", t0.elapsed()));
+    let timings: Vec<String> = marks.iter().map(|(n, d)| format!("{n} {:.1}ms", d.as_secs_f64() * 1e3)).collect();
+    eprintln!("slipway: timings (cumulative): {}", timings.join(", "));
     let resp = main.map_err(|s| errors::build_failure(&s, &compiled.definition, &plan))?;
     if let Some(e) = others {
         return Err(e);

@@ -16,10 +16,12 @@ pub fn run_args(
     target: &Platform,
     build: &Platform,
 ) -> Vec<(String, String)> {
-    let text = match command {
-        Command::Shell(s) => s.clone(),
-        Command::Exec(v) => v.join(" "),
+    let text: std::borrow::Cow<str> = match command {
+        Command::Shell(s) => s.as_str().into(),
+        Command::Exec(v) => v.join(" ").into(),
     };
+    // Only `$` references can name a global or predefined arg.
+    let any_ref = text.contains('$');
     let mut out: Vec<(String, String)> = Vec::new();
     let mut push = |k: &str, v: &str| {
         if let Some(e) = out.iter_mut().find(|(n, _)| n == k) {
@@ -28,14 +30,16 @@ pub fn run_args(
             out.push((k.to_string(), v.to_string()));
         }
     };
-    for (k, v) in &plan.args {
-        if mentions(&text, k) {
-            push(k, v);
+    if any_ref {
+        for (k, v) in &plan.args {
+            if mentions(&text, k) {
+                push(k, v);
+            }
         }
-    }
-    for (k, v) in predefined(target, build) {
-        if mentions(&text, &k) {
-            push(&k, &v);
+        for (k, v) in predefined(target, build) {
+            if mentions(&text, &k) {
+                push(&k, &v);
+            }
         }
     }
     for (k, v) in &stage.args {

@@ -384,7 +384,7 @@ impl<'a> Lowering<'a> {
             StepKind::Copy(c) => self.copy(step, c, meta, st),
             StepKind::Add(a) => self.add(step, a, meta, st),
             StepKind::File(f) => {
-                let path = paths::clean(&paths::resolve(&cwd_of(&st.image), &f.path));
+                let path = paths::clean(&paths::resolve(cwd_of(&st.image), &f.path));
                 let owner = self.chown(f.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs)
                     .mkdir(llb::MkDir {
@@ -403,7 +403,7 @@ impl<'a> Lowering<'a> {
                 st.fs = self.graph.file(b, meta);
             }
             StepKind::Mkdir(m) => {
-                let path = paths::clean(&paths::resolve(&cwd_of(&st.image), &m.path));
+                let path = paths::clean(&paths::resolve(cwd_of(&st.image), &m.path));
                 let owner = self.chown(m.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
                     path,
@@ -415,7 +415,7 @@ impl<'a> Lowering<'a> {
                 st.fs = self.graph.file(b, meta);
             }
             StepKind::Link(l) => {
-                let newpath = paths::clean(&paths::resolve(&cwd_of(&st.image), &l.path));
+                let newpath = paths::clean(&paths::resolve(cwd_of(&st.image), &l.path));
                 if !self.caps.has("file.symlink.create") {
                     self.errors.push(self.caps.missing(
                         step.verb_span,
@@ -475,13 +475,20 @@ impl<'a> Lowering<'a> {
             Command::Exec(v) => v.clone(),
         };
         let cwd = match &run.workdir {
-            Some(w) => paths::clean(&paths::resolve(&cwd_of(&st.image), w)),
-            None => cwd_of(&st.image),
+            Some(w) => paths::clean(&paths::resolve(cwd_of(&st.image), w)),
+            None => cwd_of(&st.image).to_string(),
         };
         // Env: the image's, then the build args the command can see, then the step's.
         let mut env: Vec<String> = st.image.env().to_vec();
-        let build_platform = self.opts.build_platform.clone().unwrap_or_default();
-        for (k, v) in crate::env::run_args(self.plan, stage, &run.command, self.target_platform, &build_platform) {
+        let default_platform;
+        let build_platform = match &self.opts.build_platform {
+            Some(p) => p,
+            None => {
+                default_platform = Platform::default();
+                &default_platform
+            }
+        };
+        for (k, v) in crate::env::run_args(self.plan, stage, &run.command, self.target_platform, build_platform) {
             // As in Docker, an ENV of the same name wins over a build arg.
             if imageconfig::get_env(&env, &k).is_none() {
                 env.push(format!("{k}={v}"));
@@ -956,11 +963,11 @@ fn history(created_by: String, empty_layer: bool) -> History {
 }
 
 /// The working directory of an image config, `/` when unset.
-pub(crate) fn cwd_of(img: &Image) -> String {
+pub(crate) fn cwd_of(img: &Image) -> &str {
     if img.config.working_dir.is_empty() {
-        "/".into()
+        "/"
     } else {
-        img.config.working_dir.clone()
+        &img.config.working_dir
     }
 }
 

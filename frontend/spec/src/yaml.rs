@@ -119,6 +119,16 @@ impl<'a> LineIndex<'a> {
                 offset: self.src.len(),
             };
         };
+        // Fast path: the first `col` chars of the line are ASCII (one byte each).
+        let bytes = &self.src.as_bytes()[start..];
+        let lim = col.min(bytes.len());
+        if bytes[..lim].iter().all(|&b| b < 0x80 && b != b'\n') {
+            return Pos {
+                line: line as u32,
+                col: col as u32 + 1,
+                offset: start + lim,
+            };
+        }
         let rest = &self.src[start..];
         let mut off = start;
         for (n, (i, c)) in rest.char_indices().enumerate() {

@@ -51,18 +51,19 @@ pub const PREDEFINED: &[&str] = &[
 
 #[derive(Clone, Default)]
 struct Vars {
-    vals: Vec<(String, Option<String>)>,
+    // Shared strings: scopes are cloned per stage and per step, cheaply.
+    vals: Vec<(std::rc::Rc<str>, Option<std::rc::Rc<str>>)>,
 }
 
 impl Vars {
     fn set(&mut self, k: &str, v: Option<String>) {
-        self.vals.push((k.to_string(), v));
+        self.vals.push((k.into(), v.map(Into::into)));
     }
 }
 
 impl Scope for Vars {
     fn get(&self, name: &str) -> Option<Option<String>> {
-        self.vals.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.vals.iter().rev().find(|(k, _)| &**k == name).map(|(_, v)| v.as_deref().map(String::from))
     }
 }
 
@@ -576,6 +577,10 @@ impl<'a> Ev<'a> {
     /// A scalar string with `${…}` interpolated.
     fn istr(&mut self, n: &Node, vars: &Vars, what: &str) -> Option<String> {
         let raw = self.raw_str(n, what)?;
+        if !raw.contains('$') {
+            // Nothing to interpolate: the value is the text as written.
+            return Some(raw);
+        }
         match interpolate(&raw, vars) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -899,7 +904,7 @@ impl<'a> Ev<'a> {
         for (i, name) in self.stage_names.iter().enumerate() {
             self.stage_index.entry(name.clone()).or_insert(i);
         }
-        self.known_names = globals.vals.iter().map(|(k, _)| k.clone()).collect();
+        self.known_names = globals.vals.iter().map(|(k, _)| k.to_string()).collect();
 
         // pass 1: stage args, from, platform
         let mut pres: Vec<Pre> = vec![];

@@ -42,6 +42,9 @@ impl<F: Fn(&str) -> Option<Option<String>>> Scope for F {
 const MAX_NESTING: usize = 16;
 
 pub fn interpolate(input: &str, scope: &dyn Scope) -> Result<String, InterpError> {
+    if !input.contains('$') {
+        return Ok(input.to_string());
+    }
     let chars: Vec<char> = input.chars().collect();
     let mut out = String::with_capacity(input.len());
     let mut i = 0;

@@ -923,6 +923,15 @@ impl<'a> Lowering<'a> {
 /// A step as one line for progress output and history, Docker style.
 pub(crate) fn describe(step: &Step) -> String {
     let short = |s: &str| {
+        // Already one line with single spaces and short: as written.
+        if s.len() <= 120
+            && !s.starts_with(' ')
+            && !s.ends_with(' ')
+            && !s.contains("  ")
+            && s.chars().all(|c| c == ' ' || !c.is_whitespace())
+        {
+            return s.to_string();
+        }
         let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
         if one.chars().count() > 120 {
             format!("{}…", one.chars().take(119).collect::<String>())

@@ -353,7 +353,25 @@ pub fn parse(source: &str) -> Parsed {
 fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(Node, Node)> {
     let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
     let mut merged: Vec<(Node, Node)> = Vec::new();
-    for (k, v) in entries {
+    // Large mappings: find each key's first occurrence through a hash map
+    // (the linear scan below is quadratic in the number of keys).
+    let first_of: Option<Vec<Option<Span>>> = (entries.len() > 16).then(|| {
+        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::with_capacity(entries.len());
+        entries
+            .iter()
+            .map(|(k, _)| match &k.kind {
+                Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => match seen.entry(s.as_str()) {
+                    std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                    std::collections::hash_map::Entry::Vacant(e) => {
+                        e.insert(k.span);
+                        None
+                    }
+                },
+                _ => None,
+            })
+            .collect()
+    });
+    for (i, (k, v)) in entries.into_iter().enumerate() {
         if !matches!(k.kind, Kind::Scalar(..)) {
             errors.push(
                 Diagnostic::error("complex-key", k.span, "mapping keys must be plain strings")
@@ -390,16 +408,20 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
             }
             continue;
         }
-        if let Some((first, _)) = out.iter().find(|(k2, _)| k2.scalar() == k.scalar()) {
+        let first_span = match &first_of {
+            Some(f) => f[i],
+            None => out.iter().find(|(k2, _)| k2.scalar() == k.scalar()).map(|(first, _)| first.span),
+        };
+        if let Some(first_span) = first_span {
             errors.push(
                 Diagnostic::error("duplicate-key", k.span, format!("duplicate key `{}`", k.scalar().unwrap_or("")))
                     .with_label(format!(
                         "first defined at line {}, column {}",
-                        first.span.start.line, first.span.start.col
+                        first_span.start.line, first_span.start.col
                     ))
                     .with_help(format!(
                         "remove or rename one of them (the first is at line {}:{})",
-                        first.span.start.line, first.span.start.col
+                        first_span.start.line, first_span.start.col
                     )),
             );
             continue;

@@ -24,7 +24,10 @@ pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Repository root (the parent of this crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn fixtures_dir() -> PathBuf {
@@ -89,7 +92,11 @@ fn init_engine() -> Result<Engine, String> {
         ));
     }
     let image = frontend_image();
-    let inspect = raw_docker(&host, &["image", "inspect", "--format", "{{.Id}}", &image], None);
+    let inspect = raw_docker(
+        &host,
+        &["image", "inspect", "--format", "{{.Id}}", &image],
+        None,
+    );
     if !inspect.status.success() {
         return Err(format!(
             "the frontend image `{image}` does not exist on {host}: run `make image` (or `make test`, \
@@ -111,10 +118,16 @@ fn raw_docker(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
         // Plain progress, no colours: the output is parsed.
         .env("BUILDKIT_PROGRESS", "plain")
         .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {DOCKER}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {DOCKER}: {e}"));
     if let Some(data) = stdin {
         child.stdin.take().unwrap().write_all(data).unwrap();
     }
@@ -268,10 +281,17 @@ impl Fixture {
 pub fn fixture(name: &str) -> Fixture {
     engine();
     let src = fixtures_dir().join(name);
-    assert!(src.join("slipway.yaml").is_file(), "no fixture {}", src.display());
+    assert!(
+        src.join("slipway.yaml").is_file(),
+        "no fixture {}",
+        src.display()
+    );
     let image = frontend_image();
     if image == "slipway:dev" {
-        return Fixture { name: name.to_string(), dir: src };
+        return Fixture {
+            name: name.to_string(),
+            dir: src,
+        };
     }
     let dst = std::env::temp_dir().join(format!("slipway-e2e-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dst);
@@ -280,7 +300,10 @@ pub fn fixture(name: &str) -> Fixture {
     let text = std::fs::read_to_string(&spec).unwrap();
     let text = text.replacen("# syntax=slipway:dev", &format!("# syntax={image}"), 1);
     std::fs::write(&spec, text).unwrap();
-    Fixture { name: name.to_string(), dir: dst }
+    Fixture {
+        name: name.to_string(),
+        dir: dst,
+    }
 }
 
 fn copy_dir(src: &Path, dst: &Path) {
@@ -300,7 +323,10 @@ fn copy_dir(src: &Path, dst: &Path) {
 pub fn nonce() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let c = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{:x}{:x}{c}", t, std::process::id())
 }
@@ -322,14 +348,21 @@ pub fn parse_progress(out: &str) -> Vec<Vertex> {
     let mut order: Vec<String> = Vec::new();
     let mut map: std::collections::HashMap<String, Vertex> = Default::default();
     for line in out.lines() {
-        let Some(rest) = line.strip_prefix('#') else { continue };
-        let Some((id, tail)) = rest.split_once(' ') else { continue };
+        let Some(rest) = line.strip_prefix('#') else {
+            continue;
+        };
+        let Some((id, tail)) = rest.split_once(' ') else {
+            continue;
+        };
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
         let v = map.entry(id.to_string()).or_insert_with(|| {
             order.push(id.to_string());
-            Vertex { id: id.to_string(), ..Default::default() }
+            Vertex {
+                id: id.to_string(),
+                ..Default::default()
+            }
         });
         if tail.starts_with("sha256:") {
             continue;
@@ -340,13 +373,19 @@ pub fn parse_progress(out: &str) -> Vec<Vertex> {
             v.done = true;
         } else if tail.starts_with("ERROR") {
             v.error = true;
-        } else if tail.split_once(' ').is_some_and(|(t, _)| t.parse::<f64>().is_ok()) {
+        } else if tail
+            .split_once(' ')
+            .is_some_and(|(t, _)| t.parse::<f64>().is_ok())
+        {
             v.logs.push(tail.split_once(' ').unwrap().1.to_string());
         } else if v.name.is_empty() {
             v.name = tail.to_string();
         }
     }
-    order.into_iter().map(|id| map.remove(&id).unwrap()).collect()
+    order
+        .into_iter()
+        .map(|id| map.remove(&id).unwrap())
+        .collect()
 }
 
 /// Vertices that are plumbing of any build (loading the definition and context, resolving

@@ -32,9 +32,14 @@ fn example_hello_builds_and_runs() {
         dir.to_str().unwrap(),
     ])
     .ok();
-    let out = docker(&["run", "--rm", "slipway-e2e/example-hello"]).ok().stdout;
+    let out = docker(&["run", "--rm", "slipway-e2e/example-hello"])
+        .ok()
+        .stdout;
     assert!(out.starts_with("Hello from Slipway!\n"), "output: {out:?}");
-    assert!(out.contains("built by a RUN step as root"), "output: {out:?}");
+    assert!(
+        out.contains("built by a RUN step as root"),
+        "output: {out:?}"
+    );
 }
 
 #[test]
@@ -58,9 +63,18 @@ fn image_config_reaches_the_image() {
         "Config: {c:#}"
     );
     let env = strs(&c["Env"]);
-    assert!(env.contains(&"APP_MODE=production".to_string()), "Env: {env:?}");
-    assert!(env.contains(&"RUNTIME_ONLY=yes".to_string()), "Env: {env:?}");
-    assert!(env.iter().any(|e| e.starts_with("PATH=")), "PATH inherited from the base: {env:?}");
+    assert!(
+        env.contains(&"APP_MODE=production".to_string()),
+        "Env: {env:?}"
+    );
+    assert!(
+        env.contains(&"RUNTIME_ONLY=yes".to_string()),
+        "Env: {env:?}"
+    );
+    assert!(
+        env.iter().any(|e| e.starts_with("PATH=")),
+        "PATH inherited from the base: {env:?}"
+    );
     assert_eq!(c["User"], "nobody", "Config: {c:#}");
     assert_eq!(c["WorkingDir"], "/srv/app", "Config: {c:#}");
     let ports = c["ExposedPorts"].as_object().expect("ExposedPorts");
@@ -70,20 +84,41 @@ fn image_config_reaches_the_image() {
     assert_eq!(c["Labels"]["org.example.team"], "build", "Config: {c:#}");
     assert_eq!(c["Labels"]["org.example.tier"], "2", "Config: {c:#}");
     let hc = &c["Healthcheck"];
-    assert_eq!(strs(&hc["Test"]), ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/healthz"], "{hc:#}");
+    assert_eq!(
+        strs(&hc["Test"]),
+        ["CMD", "wget", "-q", "-O-", "http://127.0.0.1:8080/healthz"],
+        "{hc:#}"
+    );
     assert_eq!(hc["Interval"].as_i64(), Some(30_000_000_000), "{hc:#}");
     assert_eq!(hc["Timeout"].as_i64(), Some(5_000_000_000), "{hc:#}");
     assert_eq!(hc["StartPeriod"].as_i64(), Some(10_000_000_000), "{hc:#}");
     assert_eq!(hc["Retries"].as_i64(), Some(3), "{hc:#}");
     assert_eq!(c["StopSignal"], "SIGQUIT", "Config: {c:#}");
-    let vols: Vec<_> = c["Volumes"].as_object().expect("Volumes").keys().cloned().collect();
+    let vols: Vec<_> = c["Volumes"]
+        .as_object()
+        .expect("Volumes")
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(vols, ["/data"]);
 
     // And it runs that way: entrypoint + cmd, as nobody, in the workdir, with both envs.
     let out = f.run(&[]);
-    assert_eq!(out, "from-cmd\n/srv/app\nnobody\nmode=production runtime=yes\n");
+    assert_eq!(
+        out,
+        "from-cmd\n/srv/app\nnobody\nmode=production runtime=yes\n"
+    );
     // The step ran as root (the inherited user) even though the image runs as nobody.
-    let state = docker(&["run", "--rm", "--entrypoint", "cat", &f.tag(), "/srv/app/state"]).ok().stdout;
+    let state = docker(&[
+        "run",
+        "--rm",
+        "--entrypoint",
+        "cat",
+        &f.tag(),
+        "/srv/app/state",
+    ])
+    .ok()
+    .stdout;
     assert_eq!(state, "configured\n");
 }
 
@@ -100,7 +135,11 @@ fn target_builds_only_what_it_needs() {
     assert_eq!(f.run(&[]), "good\n");
     // The broken stage really is broken (so the check above means something).
     let r = f.build(&["--target", "also-broken"]).fails();
-    assert!(r.all().contains("the broken stage must not run"), "{}", r.all());
+    assert!(
+        r.all().contains("the broken stage must not run"),
+        "{}",
+        r.all()
+    );
 }
 
 #[test]
@@ -125,7 +164,9 @@ fn independent_stages_run_in_parallel() {
         }
         eprintln!("attempt took {:?}:\n{out}", r.elapsed);
     }
-    panic!("two independent `sleep 3` stages never finished within 4.5 s: {times:?} (not parallel?)");
+    panic!(
+        "two independent `sleep 3` stages never finished within 4.5 s: {times:?} (not parallel?)"
+    );
 }
 
 #[test]
@@ -138,7 +179,11 @@ fn cache_mount_keeps_content_between_builds() {
     f.build(&["--build-arg", &id, "--build-arg", &a1]).ok();
     assert_eq!(f.run(&[]), "1\n", "first build with a fresh cache id");
     f.build(&["--build-arg", &id, "--build-arg", &a2]).ok();
-    assert_eq!(f.run(&[]), "2\n", "the second build must see the first build's cache content");
+    assert_eq!(
+        f.run(&[]),
+        "2\n",
+        "the second build must see the first build's cache content"
+    );
 }
 
 #[test]
@@ -155,15 +200,31 @@ fn no_change_rebuild_runs_no_step() {
             .collect()
     };
     let first = f.build(&["--build-arg", &arg]).ok();
-    assert_eq!(ran(&first.all()).len(), 2, "first build must run both steps:\n{}", first.all());
+    assert_eq!(
+        ran(&first.all()).len(),
+        2,
+        "first build must run both steps:\n{}",
+        first.all()
+    );
     let second = f.build(&["--build-arg", &arg]).ok();
     let out = second.all();
-    assert!(ran(&out).is_empty(), "steps ran on a no-change rebuild: {:?}\n{out}", ran(&out));
+    assert!(
+        ran(&out).is_empty(),
+        "steps ran on a no-change rebuild: {:?}\n{out}",
+        ran(&out)
+    );
     let vertices = parse_progress(&out);
     let steps: Vec<_> = vertices.iter().filter(|v| !is_plumbing(v)).collect();
     assert!(!steps.is_empty(), "no step vertices found in:\n{out}");
-    let not_cached: Vec<_> = steps.iter().filter(|v| !v.cached).map(|v| v.name.clone()).collect();
-    assert!(not_cached.is_empty(), "steps not CACHED on a no-change rebuild: {not_cached:?}\n{out}");
+    let not_cached: Vec<_> = steps
+        .iter()
+        .filter(|v| !v.cached)
+        .map(|v| v.name.clone())
+        .collect();
+    assert!(
+        not_cached.is_empty(),
+        "steps not CACHED on a no-change rebuild: {not_cached:?}\n{out}"
+    );
     assert_eq!(f.run(&[]).trim_end().lines().count(), 3);
 }
 
@@ -172,7 +233,10 @@ fn build_args_and_labels_take_effect() {
     let _s = shared_slot();
     let f = fx("args-labels");
     f.build(&[]).ok();
-    assert_eq!(f.run(&[]), "message=default-message flavour=plain\ninterpolated=default-message");
+    assert_eq!(
+        f.run(&[]),
+        "message=default-message flavour=plain\ninterpolated=default-message"
+    );
     f.build(&[
         "--build-arg",
         "MESSAGE=from-cli",
@@ -184,11 +248,17 @@ fn build_args_and_labels_take_effect() {
         "org.example.from-spec=overridden",
     ])
     .ok();
-    assert_eq!(f.run(&[]), "message=from-cli flavour=spicy\ninterpolated=from-cli");
+    assert_eq!(
+        f.run(&[]),
+        "message=from-cli flavour=spicy\ninterpolated=from-cli"
+    );
     let img = f.inspect();
     let labels = &img["Config"]["Labels"];
     assert_eq!(labels["org.example.from-cli"], "cli", "labels: {labels:#}");
-    assert_eq!(labels["org.example.from-spec"], "overridden", "--label wins over the spec: {labels:#}");
+    assert_eq!(
+        labels["org.example.from-spec"], "overridden",
+        "--label wins over the spec: {labels:#}"
+    );
 }
 
 #[test]
@@ -203,7 +273,11 @@ fn secret_is_readable_and_never_stored() {
     let r = f.build(&["--secret", &src, "--build-arg", &arg]);
     let _ = std::fs::remove_file(&file);
     let r = r.ok();
-    assert!(!r.all().contains(&value), "secret value in build output:\n{}", r.all());
+    assert!(
+        !r.all().contains(&value),
+        "secret value in build output:\n{}",
+        r.all()
+    );
     assert_eq!(f.run(&[]), format!("{}\nabsent\n", value.len()));
     let tar = docker_bytes(&["save", &f.tag()]);
     assert!(tar.len() > 1000, "docker save produced {} bytes", tar.len());
@@ -212,9 +286,15 @@ fn secret_is_readable_and_never_stored() {
         "the secret value appears in `docker save` output"
     );
     let hist = docker(&["history", "--no-trunc", &f.tag()]).ok().stdout;
-    assert!(!hist.contains(&value), "the secret value appears in docker history:\n{hist}");
+    assert!(
+        !hist.contains(&value),
+        "the secret value appears in docker history:\n{hist}"
+    );
     let inspect = docker(&["image", "inspect", &f.tag()]).ok().stdout;
-    assert!(!inspect.contains(&value), "the secret value appears in docker inspect");
+    assert!(
+        !inspect.contains(&value),
+        "the secret value appears in docker inspect"
+    );
 }
 
 #[test]
@@ -224,10 +304,16 @@ fn failing_step_names_its_yaml_line() {
     let (line, _) = f.locate("E2E-FAILING-STEP");
     let r = f.build(&[]).fails();
     let out = r.all();
-    assert!(out.contains("E2E about to fail"), "the step must have run:\n{out}");
+    assert!(
+        out.contains("E2E about to fail"),
+        "the step must have run:\n{out}"
+    );
     assert!(!out.contains("never reached"), "{out}");
     let want = format!("slipway.yaml:{line}");
-    assert!(out.contains(&want), "expected `{want}` in docker's output:\n{out}");
+    assert!(
+        out.contains(&want),
+        "expected `{want}` in docker's output:\n{out}"
+    );
     // The message must describe the failing step, not a neighbour.
     let msg = out.lines().find(|l| l.contains(&want)).unwrap();
     assert!(
@@ -244,9 +330,18 @@ fn invalid_spec_reports_file_line_col() {
     let r = f.build(&[]).fails();
     let out = r.all();
     let want = format!("slipway.yaml:{line}:{col}");
-    assert!(out.contains(&want), "expected `{want}` in docker's output:\n{out}");
-    assert!(out.contains("imgae"), "the diagnostic should name the offending key:\n{out}");
-    assert!(out.contains("image"), "the diagnostic should suggest `image`:\n{out}");
+    assert!(
+        out.contains(&want),
+        "expected `{want}` in docker's output:\n{out}"
+    );
+    assert!(
+        out.contains("imgae"),
+        "the diagnostic should name the offending key:\n{out}"
+    );
+    assert!(
+        out.contains("image"),
+        "the diagnostic should suggest `image`:\n{out}"
+    );
 }
 
 #[test]
@@ -257,7 +352,10 @@ fn unknown_target_lists_the_valid_ones() {
     let out = r.all();
     assert!(out.contains("nope"), "{out}");
     for name in ["compile", "lint", "unit", "ci"] {
-        assert!(out.contains(name), "valid target `{name}` not listed:\n{out}");
+        assert!(
+            out.contains(name),
+            "valid target `{name}` not listed:\n{out}"
+        );
     }
 }
 
@@ -297,18 +395,34 @@ fn group_builds_every_member_and_fails_if_one_fails() {
     let r = f.build(&["--target", "ci", "--build-arg", &nonce_arg]).ok();
     let took = started.elapsed();
     let out = r.all();
-    assert!(out.contains(&format!("lint {n}")), "lint did not run:\n{out}");
+    assert!(
+        out.contains(&format!("lint {n}")),
+        "lint did not run:\n{out}"
+    );
     assert!(out.contains(&format!("app {n}")), "app did not run:\n{out}");
     // Each member sleeps 3 s: one after the other would take at least 6 s.
-    assert!(took < Duration::from_millis(5500), "members did not run in parallel: {took:?}");
+    assert!(
+        took < Duration::from_millis(5500),
+        "members did not run in parallel: {took:?}"
+    );
     assert_eq!(f.run(&[]), "built-app\n");
     // Failing member: the whole group fails, naming the step's line.
     let n2 = nonce();
     let r = f
-        .build(&["--target", "ci", "--build-arg", "LINT_FAIL=1", "--build-arg", &format!("NONCE={n2}")])
+        .build(&[
+            "--target",
+            "ci",
+            "--build-arg",
+            "LINT_FAIL=1",
+            "--build-arg",
+            &format!("NONCE={n2}"),
+        ])
         .fails();
     let out = r.all();
     assert!(out.contains("E2E lint failed"), "{out}");
     let (line, _) = f.locate("E2E lint failed");
-    assert!(out.contains(&format!("slipway.yaml:{line}")), "expected slipway.yaml:{line}:\n{out}");
+    assert!(
+        out.contains(&format!("slipway.yaml:{line}")),
+        "expected slipway.yaml:{line}:\n{out}"
+    );
 }

@@ -69,7 +69,13 @@ fn every_example_is_covered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    let mut listed: Vec<String> = slipway_e2e::examples::EXAMPLES.iter().map(|s| s.to_string()).collect();
+    let mut listed: Vec<String> = slipway_e2e::examples::EXAMPLES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     listed.sort();
-    assert_eq!(found, listed, "examples with an example.toml vs slipway_e2e::examples::EXAMPLES");
+    assert_eq!(
+        found, listed,
+        "examples with an example.toml vs slipway_e2e::examples::EXAMPLES"
+    );
 }

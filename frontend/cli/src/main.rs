@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use prost::Message;
 
 #[derive(Parser)]
-#[command(name = "slipway", version, about = "A BuildKit frontend for declarative YAML image builds")]
+#[command(
+    name = "slipway",
+    version,
+    about = "A BuildKit frontend for declarative YAML image builds"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -77,7 +81,14 @@ fn main() -> ExitCode {
             platform,
             format,
             print_config,
-        } => report(compile(file, target, build_args, platform, format, print_config)),
+        } => report(compile(
+            file,
+            target,
+            build_args,
+            platform,
+            format,
+            print_config,
+        )),
         Command::Check { file, target } => report(check(file, target)),
     }
 }
@@ -110,7 +121,8 @@ fn read_spec(file: &PathBuf) -> Result<(String, String), Failure> {
             )));
         }
     }
-    let text = std::fs::read(file).map_err(|e| Failure(format!("error: cannot read {}: {e}", file.display())))?;
+    let text = std::fs::read(file)
+        .map_err(|e| Failure(format!("error: cannot read {}: {e}", file.display())))?;
     let text = String::from_utf8(text)
         .map_err(|e| Failure(format!("error: {} is not UTF-8 text: {e}", file.display())))?;
     Ok((file.display().to_string(), text))

@@ -8,16 +8,24 @@ fn slipway() -> Command {
 }
 
 fn example(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 #[test]
 fn two_processes_give_identical_bytes() {
-    for spec in ["examples/go/slipway.yaml", "examples/ci-targets/slipway.yaml", "frontend/compiler/tests/specs/builder-runtime.yaml"] {
+    for spec in [
+        "examples/go/slipway.yaml",
+        "examples/ci-targets/slipway.yaml",
+        "frontend/compiler/tests/specs/builder-runtime.yaml",
+    ] {
         for target in [None, Some("ci")] {
             let run = || {
                 let mut c = slipway();
-                c.arg("compile").arg(example(spec)).args(["--build-arg", "VERSION=1.2.3"]);
+                c.arg("compile")
+                    .arg(example(spec))
+                    .args(["--build-arg", "VERSION=1.2.3"]);
                 if let Some(t) = target {
                     c.args(["--target", t]);
                 }
@@ -31,14 +39,23 @@ fn two_processes_give_identical_bytes() {
                 continue;
             }
             assert!(!a.stdout.is_empty());
-            assert!(a.stdout == b.stdout, "{spec} {target:?}: output differs between processes");
+            assert!(
+                a.stdout == b.stdout,
+                "{spec} {target:?}: output differs between processes"
+            );
         }
     }
 }
 
 #[test]
 fn json_dump_is_readable_and_stable() {
-    let run = || slipway().args(["compile", "--format", "json"]).arg(example("examples/go/slipway.yaml")).output().unwrap();
+    let run = || {
+        slipway()
+            .args(["compile", "--format", "json"])
+            .arg(example("examples/go/slipway.yaml"))
+            .output()
+            .unwrap()
+    };
     let (a, b) = (run(), run());
     assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
     assert_eq!(a.stdout, b.stdout);
@@ -51,7 +68,11 @@ fn check_reports_every_error_and_exits_1() {
     let dir = std::env::temp_dir().join(format!("slipway-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("bad.yaml");
-    std::fs::write(&f, "stages:\n  app:\n    form: alpine\n    steps:\n      - run: make\n        cahce: /x\n").unwrap();
+    std::fs::write(
+        &f,
+        "stages:\n  app:\n    form: alpine\n    steps:\n      - run: make\n        cahce: /x\n",
+    )
+    .unwrap();
     let out = slipway().arg("check").arg(&f).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -64,7 +85,11 @@ fn check_reports_every_error_and_exits_1() {
 
 #[test]
 fn unknown_target_lists_valid_ones() {
-    let out = slipway().args(["compile", "--target", "tset"]).arg(example("examples/ci-targets/slipway.yaml")).output().unwrap();
+    let out = slipway()
+        .args(["compile", "--target", "tset"])
+        .arg(example("examples/ci-targets/slipway.yaml"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("target `tset`"), "{err}");
@@ -83,5 +108,8 @@ fn a_100_mb_file_is_refused_without_reading_it() {
     std::fs::remove_dir_all(&dir).ok();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("too-large") && err.contains("104857600 bytes"), "{err}");
+    assert!(
+        err.contains("too-large") && err.contains("104857600 bytes"),
+        "{err}"
+    );
 }

@@ -27,7 +27,9 @@ fn bench(c: &mut Criterion) {
     g.sample_size(20);
     for n in [1_000usize, 10_000] {
         let text = slipway_compiler::generated_spec(n);
-        g.bench_with_input(BenchmarkId::new("stages_x10_steps", n), &text, |b, t| b.iter_with_large_drop(|| pipeline(t)));
+        g.bench_with_input(BenchmarkId::new("stages_x10_steps", n), &text, |b, t| {
+            b.iter_with_large_drop(|| pipeline(t))
+        });
     }
     g.finish();
 }

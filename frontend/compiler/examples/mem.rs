@@ -2,8 +2,16 @@
 use prost::Message;
 fn hwm() -> String {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let h = s.lines().find(|l| l.starts_with("VmHWM")).unwrap_or("").to_string();
-    let r = s.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("").to_string();
+    let h = s
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("")
+        .to_string();
+    let r = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS"))
+        .unwrap_or("")
+        .to_string();
     format!("{h} {r}")
 }
 fn main() {
@@ -12,7 +20,8 @@ fn main() {
     eprintln!("read     {}", hwm());
     let loaded = slipway_spec::load("g.yaml", &text, &Default::default()).unwrap();
     eprintln!("load     {}", hwm());
-    let c = slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default()).unwrap();
+    let c =
+        slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default()).unwrap();
     eprintln!("compile  {}", hwm());
     let bytes = c.definition.encode_to_vec();
     eprintln!("encode   {} ({} bytes)", hwm(), bytes.len());

@@ -2,19 +2,31 @@
 use prost::Message;
 use std::time::Instant;
 fn main() {
-    let n = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let n = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1000);
     let text = slipway_compiler::generated_spec(n);
     for _ in 0..3 {
         let t0 = Instant::now();
         let loaded = slipway_spec::load("g.yaml", &text, &Default::default()).unwrap();
         let t1 = Instant::now();
-        let c = slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default()).unwrap();
+        let c = slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default())
+            .unwrap();
         let t2 = Instant::now();
         let bytes = c.definition.encode_to_vec();
         let t3 = Instant::now();
         drop(c);
         drop(loaded);
         let t4 = Instant::now();
-        eprintln!("load {:?} compile {:?} encode {:?} drop {:?} ({} bytes, {} ops)", t1 - t0, t2 - t1, t3 - t2, t4 - t3, bytes.len(), 0);
+        eprintln!(
+            "load {:?} compile {:?} encode {:?} drop {:?} ({} bytes, {} ops)",
+            t1 - t0,
+            t2 - t1,
+            t3 - t2,
+            t4 - t3,
+            bytes.len(),
+            0
+        );
     }
 }

@@ -25,8 +25,12 @@ impl<'a> ServerCaps<'a> {
         Diagnostic::error(
             "unsupported-by-daemon",
             span,
-            format!("{feature} need the BuildKit capability `{cap}`, which this daemon does not have"),
+            format!(
+                "{feature} need the BuildKit capability `{cap}`, which this daemon does not have"
+            ),
         )
-        .with_help(format!("use a daemon with {since} or later, or rewrite this step without the feature"))
+        .with_help(format!(
+            "use a daemon with {since} or later, or rewrite this step without the feature"
+        ))
     }
 }

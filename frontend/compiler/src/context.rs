@@ -32,7 +32,11 @@ pub fn include_patterns(plan: &Plan, stages: &BTreeSet<usize>) -> Option<Vec<Str
                     for b in r.binds.iter().filter(|b| is_context(b.from.as_ref())) {
                         out.insert(paths::context_relative(b.source.as_deref().unwrap_or(".")));
                     }
-                    for c in r.cache.iter().filter(|c| c.from.is_some() && is_context(c.from.as_ref())) {
+                    for c in r
+                        .cache
+                        .iter()
+                        .filter(|c| c.from.is_some() && is_context(c.from.as_ref()))
+                    {
                         out.insert(paths::context_relative(c.source.as_deref().unwrap_or(".")));
                     }
                 }

@@ -58,11 +58,17 @@ pub fn predefined(target: &Platform, build: &Platform) -> Vec<(String, String)> 
         ("BUILDPLATFORM".into(), fmt(build)),
         ("BUILDOS".into(), build.os.clone()),
         ("BUILDARCH".into(), build.architecture.clone()),
-        ("BUILDVARIANT".into(), build.variant.clone().unwrap_or_default()),
+        (
+            "BUILDVARIANT".into(),
+            build.variant.clone().unwrap_or_default(),
+        ),
         ("TARGETPLATFORM".into(), fmt(target)),
         ("TARGETOS".into(), target.os.clone()),
         ("TARGETARCH".into(), target.architecture.clone()),
-        ("TARGETVARIANT".into(), target.variant.clone().unwrap_or_default()),
+        (
+            "TARGETVARIANT".into(),
+            target.variant.clone().unwrap_or_default(),
+        ),
     ]
 }
 

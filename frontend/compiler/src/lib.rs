@@ -123,7 +123,8 @@ pub fn images_to_resolve(
     opts: &CompileOptions,
     target_platform: &Platform,
 ) -> Result<Vec<ImageRequest>, Diagnostics> {
-    let roots = targets::resolve_target(plan, opts.target.as_deref()).map_err(|d| diagnostics(plan, vec![d]))?;
+    let roots = targets::resolve_target(plan, opts.target.as_deref())
+        .map_err(|d| diagnostics(plan, vec![d]))?;
     let idx = targets::index(plan);
     let stages = targets::closure(plan, &idx, &roots);
     let mut out = BTreeSet::new();
@@ -142,7 +143,11 @@ pub fn images_to_resolve(
     };
     for &i in &stages {
         let stage = &plan.stages[i];
-        let platform = stage.platform.as_ref().map(|p| &p.value).unwrap_or(target_platform);
+        let platform = stage
+            .platform
+            .as_ref()
+            .map(|p| &p.value)
+            .unwrap_or(target_platform);
         if let Base::Image(r) = &stage.from.value {
             add(r, platform);
         }
@@ -175,8 +180,13 @@ pub fn check_target(plan: &Plan, target: &str) -> Result<(), Diagnostics> {
 }
 
 /// Compile the selected target of `plan` into LLB and an image config.
-pub fn compile(plan: &Plan, opts: &CompileOptions, target_platform: &Platform) -> Result<Compiled, Diagnostics> {
-    let roots = targets::resolve_target(plan, opts.target.as_deref()).map_err(|d| diagnostics(plan, vec![d]))?;
+pub fn compile(
+    plan: &Plan,
+    opts: &CompileOptions,
+    target_platform: &Platform,
+) -> Result<Compiled, Diagnostics> {
+    let roots = targets::resolve_target(plan, opts.target.as_deref())
+        .map_err(|d| diagnostics(plan, vec![d]))?;
     let idx = targets::index(plan);
     let stages = targets::closure(plan, &idx, &roots);
     let mut low = lower::Lowering::new(plan, opts, target_platform, &stages, idx);
@@ -201,7 +211,10 @@ pub fn compile(plan: &Plan, opts: &CompileOptions, target_platform: &Platform) -
             .map_err(|e| diagnostics(plan, vec![llb_error(e)]))
     };
     // The image is the last root's; other group members are built alongside.
-    let last = results.last().cloned().ok_or_else(|| diagnostics(plan, vec![]))?;
+    let last = results
+        .last()
+        .cloned()
+        .ok_or_else(|| diagnostics(plan, vec![]))?;
     let definition = marshal(&low, last.fs)?;
     let mut also_build = Vec::new();
     for (k, r) in roots.iter().zip(&results).take(roots.len() - 1) {
@@ -219,14 +232,18 @@ pub fn compile(plan: &Plan, opts: &CompileOptions, target_platform: &Platform) -
         definition,
         image_config: image.to_json(),
         also_build,
-        stages: stages.iter().map(|&i| plan.stages[i].name.value.clone()).collect(),
+        stages: stages
+            .iter()
+            .map(|&i| plan.stages[i].name.value.clone())
+            .collect(),
         warnings: low.warnings,
     })
 }
 
 fn llb_error(e: slipway_llb::LlbError) -> Diagnostic {
-    Diagnostic::error("llb", Span::default(), e.to_string())
-        .with_help("the daemon lacks a feature this build uses: upgrade BuildKit/Docker, or avoid the feature")
+    Diagnostic::error("llb", Span::default(), e.to_string()).with_help(
+        "the daemon lacks a feature this build uses: upgrade BuildKit/Docker, or avoid the feature",
+    )
 }
 
 fn diagnostics(plan: &Plan, items: Vec<Diagnostic>) -> Diagnostics {
@@ -242,21 +259,40 @@ fn diagnostics(plan: &Plan, items: Vec<Diagnostic>) -> Diagnostics {
 /// other one. Used by the benchmark and the scale tests.
 #[doc(hidden)]
 pub fn generated_spec(stages: usize) -> String {
-    let mut s = String::from("# syntax=slipway:dev\nversion: 1\nargs:\n  BASE: debian:bookworm-slim\nstages:\n");
+    let mut s = String::from(
+        "# syntax=slipway:dev\nversion: 1\nargs:\n  BASE: debian:bookworm-slim\nstages:\n",
+    );
     for i in 0..stages {
         s.push_str(&format!("  s{i}:\n    from: ${{BASE}}\n    workdir: /work/s{i}\n    env: {{STAGE: \"{i}\"}}\n    steps:\n"));
-        s.push_str(&format!("      - copy: [src/a{}.txt, src/b{}.txt]\n        to: ./in/\n", i % 50, i % 7));
+        s.push_str(&format!(
+            "      - copy: [src/a{}.txt, src/b{}.txt]\n        to: ./in/\n",
+            i % 50,
+            i % 7
+        ));
         s.push_str("      - run: make deps\n        cache: [/root/.cache/deps, /var/cache/apt]\n");
-        s.push_str(&format!("      - copy: src/c{}/\n        to: ./c/\n", i % 13));
+        s.push_str(&format!(
+            "      - copy: src/c{}/\n        to: ./c/\n",
+            i % 13
+        ));
         s.push_str(&format!("      - run: make build STAGE=$STAGE\n        cache:\n          - target: /root/.cache/build\n            id: build-{}\n            sharing: locked\n", i % 4));
         if i > 0 {
-            s.push_str(&format!("      - copy: /work/s{}/out\n        from: s{}\n        to: ./prev/\n", i - 1, i - 1));
-            s.push_str(&format!("      - copy: /work/s{}/out/lib.a\n        from: s{}\n        to: ./lib/\n", i / 2, i / 2));
+            s.push_str(&format!(
+                "      - copy: /work/s{}/out\n        from: s{}\n        to: ./prev/\n",
+                i - 1,
+                i - 1
+            ));
+            s.push_str(&format!(
+                "      - copy: /work/s{}/out/lib.a\n        from: s{}\n        to: ./lib/\n",
+                i / 2,
+                i / 2
+            ));
         } else {
             s.push_str("      - mkdir: prev\n      - mkdir: lib\n");
         }
         s.push_str("      - run: [make, test]\n        cache: /root/.cache/test\n");
-        s.push_str("      - copy: docs/readme.md\n        to: ./README.md\n        chmod: \"0644\"\n");
+        s.push_str(
+            "      - copy: docs/readme.md\n        to: ./README.md\n        chmod: \"0644\"\n",
+        );
         s.push_str("      - run: make install DESTDIR=out\n        env: {V: \"1\"}\n");
         s.push_str("      - remove: [/tmp/build]\n");
     }

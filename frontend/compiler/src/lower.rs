@@ -117,7 +117,11 @@ impl<'a> Lowering<'a> {
         // Docker gives `FROM scratch` its default PATH and `/` as workdir.
         let mut image = Image::assumed(&platform);
         image.config.working_dir = "/".into();
-        StageResult { fs: None, image, platform }
+        StageResult {
+            fs: None,
+            image,
+            platform,
+        }
     }
 
     fn stage_platform(&self, stage: &Stage) -> Platform {
@@ -180,10 +184,13 @@ impl<'a> Lowering<'a> {
                 make_parents: true,
                 ..Default::default()
             });
-            let mut meta = OpMeta::named(format!("[{name}] WORKDIR {dir}")).with_range(range(wd.span));
+            let mut meta =
+                OpMeta::named(format!("[{name}] WORKDIR {dir}")).with_range(range(wd.span));
             meta.ignore_cache = self.stage_no_cache(name);
             st.fs = self.graph.file(b, meta);
-            st.image.history.push(history(format!("WORKDIR {dir}"), false));
+            st.image
+                .history
+                .push(history(format!("WORKDIR {dir}"), false));
         }
         if let Some(shell) = &stage.shell {
             st.image.config.shell = Some(shell.clone());
@@ -218,7 +225,13 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn parse_config(&mut self, reference: &str, bytes: &[u8], platform: &Platform, span: Span) -> Image {
+    fn parse_config(
+        &mut self,
+        reference: &str,
+        bytes: &[u8],
+        platform: &Platform,
+        span: Span,
+    ) -> Image {
         if bytes.is_empty() {
             return Image::assumed(platform);
         }
@@ -239,7 +252,13 @@ impl<'a> Lowering<'a> {
     }
 
     /// An image source, pinned by digest when the frontend resolved one.
-    fn image_state(&mut self, reference: &str, platform: &Platform, span: Span, meta: OpMeta) -> State {
+    fn image_state(
+        &mut self,
+        reference: &str,
+        platform: &Platform,
+        span: Span,
+        meta: OpMeta,
+    ) -> State {
         // A named context can stand in for an image reference.
         let reference = match self.opts.named_contexts.get(reference) {
             Some(NamedContext::Image(r)) => r.as_str(),
@@ -262,7 +281,12 @@ impl<'a> Lowering<'a> {
                 return None;
             }
         };
-        let pinned = match self.opts.images.get(reference).and_then(|r| r.digest.clone()) {
+        let pinned = match self
+            .opts
+            .images
+            .get(reference)
+            .and_then(|r| r.digest.clone())
+        {
             Some(d) if !d.is_empty() && !normalized.contains('@') => {
                 // name:tag@digest keeps the tag for readability, as docker does.
                 format!("{normalized}@{d}")
@@ -281,7 +305,10 @@ impl<'a> Lowering<'a> {
             },
             ..Default::default()
         };
-        let st = Some(self.graph.image(&pinned, Some(pb_platform(platform)), attrs, meta));
+        let st = Some(
+            self.graph
+                .image(&pinned, Some(pb_platform(platform)), attrs, meta),
+        );
         self.images.insert(key, st);
         st
     }
@@ -290,7 +317,12 @@ impl<'a> Lowering<'a> {
         match ctx {
             NamedContext::Image(r) => {
                 let p = self.target_platform.clone();
-                self.image_state(&r.clone(), &p, span, OpMeta::named(format!("[context {name}] {r}")))
+                self.image_state(
+                    &r.clone(),
+                    &p,
+                    span,
+                    OpMeta::named(format!("[context {name}] {r}")),
+                )
             }
             NamedContext::Local(local) => Some(self.graph.local(
                 local,
@@ -343,7 +375,11 @@ impl<'a> Lowering<'a> {
             shared_key_hint: Some("context".into()),
             ..Default::default()
         };
-        let s = Some(self.graph.local("context", opts, OpMeta::named("[internal] load build context")));
+        let s = Some(self.graph.local(
+            "context",
+            opts,
+            OpMeta::named("[internal] load build context"),
+        ));
         self.context = Some(s);
         s
     }
@@ -362,14 +398,24 @@ impl<'a> Lowering<'a> {
                     label: s.clone(),
                 }
             }
-            Some(From::Other(x)) if x == "context" && !self.opts.named_contexts.contains_key(x) => SourceState {
-                fs: self.context_state(),
-                label: "context".into(),
-            },
+            Some(From::Other(x)) if x == "context" && !self.opts.named_contexts.contains_key(x) => {
+                SourceState {
+                    fs: self.context_state(),
+                    label: "context".into(),
+                }
+            }
             Some(From::Other(x)) => {
                 let p = self.target_platform.clone();
-                let fs = self.image_state(x, &p, span, OpMeta::named(format!("[internal] load {x}")).with_range(range(span)));
-                SourceState { fs, label: x.clone() }
+                let fs = self.image_state(
+                    x,
+                    &p,
+                    span,
+                    OpMeta::named(format!("[internal] load {x}")).with_range(range(span)),
+                );
+                SourceState {
+                    fs,
+                    label: x.clone(),
+                }
             }
         }
     }
@@ -456,7 +502,14 @@ impl<'a> Lowering<'a> {
         st.image.history.push(history(created_by, false));
     }
 
-    fn run(&mut self, stage: &'a Stage, step: &'a Step, run: &'a slipway_spec::Run, meta: OpMeta, st: &mut StageResult) {
+    fn run(
+        &mut self,
+        stage: &'a Stage,
+        step: &'a Step,
+        run: &'a slipway_spec::Run,
+        meta: OpMeta,
+        st: &mut StageResult,
+    ) {
         let mut meta = meta;
         if run.no_cache {
             meta.ignore_cache = true;
@@ -488,7 +541,13 @@ impl<'a> Lowering<'a> {
                 &default_platform
             }
         };
-        for (k, v) in crate::env::run_args(self.plan, stage, &run.command, self.target_platform, build_platform) {
+        for (k, v) in crate::env::run_args(
+            self.plan,
+            stage,
+            &run.command,
+            self.target_platform,
+            build_platform,
+        ) {
             // As in Docker, an ENV of the same name wins over a build arg.
             if imageconfig::get_env(&env, &k).is_none() {
                 env.push(format!("{k}={v}"));
@@ -497,7 +556,10 @@ impl<'a> Lowering<'a> {
         for (k, v) in &run.env {
             imageconfig::set_env_in(&mut env, k, v);
         }
-        let user = run.user.clone().unwrap_or_else(|| st.image.config.user.clone());
+        let user = run
+            .user
+            .clone()
+            .unwrap_or_else(|| st.image.config.user.clone());
 
         let mut mounts = Vec::new();
         for c in &run.cache {
@@ -517,7 +579,13 @@ impl<'a> Lowering<'a> {
             };
             let (seed, selector) = if c.from.is_some() {
                 let src = self.from_state(c.from.as_ref(), c.span);
-                (src.fs, c.source.as_deref().map(|s| paths::clean(&format!("/{s}"))).unwrap_or_default())
+                (
+                    src.fs,
+                    c.source
+                        .as_deref()
+                        .map(|s| paths::clean(&format!("/{s}")))
+                        .unwrap_or_default(),
+                )
             } else if c.mode.is_some() || c.uid.is_some() || c.gid.is_some() {
                 // BuildKit's cache mounts have no mode/owner of their own:
                 // seed the cache from a directory that has them, as the
@@ -536,7 +604,10 @@ impl<'a> Lowering<'a> {
                     owner,
                     timestamp: None,
                 });
-                let s = self.graph.file(b, OpMeta::named(format!("[internal] settings for cache mount {target}")));
+                let s = self.graph.file(
+                    b,
+                    OpMeta::named(format!("[internal] settings for cache mount {target}")),
+                );
                 (s, "/cache".into())
             } else {
                 (None, String::new())
@@ -576,7 +647,10 @@ impl<'a> Lowering<'a> {
                 ));
                 size = 0;
             }
-            mounts.push(llb::Mount::tmpfs(paths::clean(&paths::resolve(&cwd, &t.target)), size));
+            mounts.push(llb::Mount::tmpfs(
+                paths::clean(&paths::resolve(&cwd, &t.target)),
+                size,
+            ));
         }
         let mut secret_env = Vec::new();
         for s in &run.secrets {
@@ -656,7 +730,13 @@ impl<'a> Lowering<'a> {
         st.fs = self.graph.exec(exec, meta).root();
     }
 
-    fn copy(&mut self, step: &'a Step, c: &'a slipway_spec::Copy, meta: OpMeta, st: &mut StageResult) {
+    fn copy(
+        &mut self,
+        step: &'a Step,
+        c: &'a slipway_spec::Copy,
+        meta: OpMeta,
+        st: &mut StageResult,
+    ) {
         let span = c.from.as_ref().map(|f| f.span).unwrap_or(step.verb_span);
         let src = self.from_state(c.from.as_ref().map(|f| &f.value), span);
         let cwd = cwd_of(&st.image);
@@ -670,7 +750,9 @@ impl<'a> Lowering<'a> {
         let dest = paths::resolve(&cwd, &to);
         let owner = self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some());
         let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
-        if (!c.include.is_empty() || !c.exclude.is_empty()) && !self.caps.has("file.copy.includeexcludepatterns") {
+        if (!c.include.is_empty() || !c.exclude.is_empty())
+            && !self.caps.has("file.copy.includeexcludepatterns")
+        {
             self.errors.push(self.caps.missing(
                 step.verb_span,
                 "`include`/`exclude` on copy",
@@ -693,11 +775,22 @@ impl<'a> Lowering<'a> {
                 if paths::has_glob(&rel) {
                     ("/".to_string(), dest.clone(), true, vec![rel])
                 } else {
-                    let d = paths::resolve(&paths::clean(&dest), &format!("{}/", paths::parent(&format!("/{rel}")).trim_start_matches('/')));
+                    let d = paths::resolve(
+                        &paths::clean(&dest),
+                        &format!(
+                            "{}/",
+                            paths::parent(&format!("/{rel}")).trim_start_matches('/')
+                        ),
+                    );
                     (format!("/{rel}"), d, false, vec![])
                 }
             } else {
-                (paths::clean(&format!("/{}", s.value)), dest.clone(), true, vec![])
+                (
+                    paths::clean(&format!("/{}", s.value)),
+                    dest.clone(),
+                    true,
+                    vec![],
+                )
             };
             let mut include_patterns = includes;
             include_patterns.extend(c.include.iter().cloned());
@@ -723,21 +816,38 @@ impl<'a> Lowering<'a> {
         let _ = &src.label;
         let copied = self.graph.file(b, meta.clone());
         st.fs = if use_link {
-            self.graph.merge(&[st.fs, copied], OpMeta::named(format!("{} (link)", meta.custom_name.clone().unwrap_or_default())))
+            self.graph.merge(
+                &[st.fs, copied],
+                OpMeta::named(format!(
+                    "{} (link)",
+                    meta.custom_name.clone().unwrap_or_default()
+                )),
+            )
         } else {
             copied
         };
     }
 
-    fn add(&mut self, step: &'a Step, a: &'a slipway_spec::Add, meta: OpMeta, st: &mut StageResult) {
+    fn add(
+        &mut self,
+        step: &'a Step,
+        a: &'a slipway_spec::Add,
+        meta: OpMeta,
+        st: &mut StageResult,
+    ) {
         let cwd = cwd_of(&st.image);
         let owner = self.chown(a.chown.as_deref(), step.verb_span, st.fs.is_some());
         let (mode, mode_str) = self.chmod(a.chmod.as_deref(), step.verb_span);
         let url = &a.source.value;
         let (src_state, src_path, dest, contents) = match a.kind {
             AddKind::Http => {
-                let filename = paths::base_name(url.split(['?', '#']).next().unwrap_or(url)).to_string();
-                let filename = if filename.is_empty() { "download".to_string() } else { filename };
+                let filename =
+                    paths::base_name(url.split(['?', '#']).next().unwrap_or(url)).to_string();
+                let filename = if filename.is_empty() {
+                    "download".to_string()
+                } else {
+                    filename
+                };
                 let s = self.graph.http(
                     url,
                     llb::HttpOpts {
@@ -745,10 +855,16 @@ impl<'a> Lowering<'a> {
                         filename: Some(filename.clone()),
                         ..Default::default()
                     },
-                    OpMeta::named(format!("[internal] download {url}")).with_range(range(step.span)),
+                    OpMeta::named(format!("[internal] download {url}"))
+                        .with_range(range(step.span)),
                 );
                 let to = a.to.clone().unwrap_or_else(|| "./".into());
-                (Some(s), format!("/{filename}"), paths::resolve(&cwd, &to), false)
+                (
+                    Some(s),
+                    format!("/{filename}"),
+                    paths::resolve(&cwd, &to),
+                    false,
+                )
             }
             AddKind::Git => {
                 let (remote, frag_ref) = split_git_fragment(url);
@@ -803,7 +919,8 @@ impl<'a> Lowering<'a> {
         };
         let user = to_ref(u);
         let group = g.map(to_ref);
-        let named = matches!(user, llb::UserRef::Name(_)) || matches!(group, Some(llb::UserRef::Name(_)));
+        let named =
+            matches!(user, llb::UserRef::Name(_)) || matches!(group, Some(llb::UserRef::Name(_)));
         if named && !has_fs {
             self.errors.push(
                 Diagnostic::error(
@@ -826,12 +943,19 @@ impl<'a> Lowering<'a> {
     /// `chmod`: octal bits go into `mode`; symbolic modes into `modeStr`
     /// (BuildKit v0.17+).
     fn chmod(&mut self, chmod: Option<&str>, span: Span) -> (Option<i32>, String) {
-        let Some(m) = chmod else { return (None, String::new()) };
+        let Some(m) = chmod else {
+            return (None, String::new());
+        };
         if let Ok(bits) = u32::from_str_radix(m.trim_start_matches("0o"), 8) {
             return (Some(bits as i32), String::new());
         }
         if !self.caps.has("file.copy.modestring") {
-            self.errors.push(self.caps.missing(span, "symbolic `chmod` modes", "file.copy.modestring", "BuildKit v0.17"));
+            self.errors.push(self.caps.missing(
+                span,
+                "symbolic `chmod` modes",
+                "file.copy.modestring",
+                "BuildKit v0.17",
+            ));
         }
         (None, m.to_string())
     }
@@ -870,7 +994,9 @@ impl<'a> Lowering<'a> {
                 .insert(p.clone(), serde_json::json!({}));
         }
         for (k, v) in &spec.labels {
-            cfg.labels.get_or_insert_with(BTreeMap::new).insert(k.clone(), v.clone());
+            cfg.labels
+                .get_or_insert_with(BTreeMap::new)
+                .insert(k.clone(), v.clone());
         }
         for v in &spec.volumes {
             cfg.volumes
@@ -905,7 +1031,11 @@ impl<'a> Lowering<'a> {
             cfg.stop_signal = s.clone();
         }
         if let Some(w) = &spec.workdir {
-            let base = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
+            let base = if cfg.working_dir.is_empty() {
+                "/".to_string()
+            } else {
+                cfg.working_dir.clone()
+            };
             cfg.working_dir = paths::clean(&paths::resolve(&base, w));
         }
         for (k, v) in &spec.env {
@@ -942,7 +1072,10 @@ pub(crate) fn describe(step: &Step) -> String {
     match &step.kind {
         StepKind::Run(r) => match &r.command {
             Command::Shell(s) => format!("RUN {}", short(s)),
-            Command::Exec(v) => format!("RUN {}", short(&serde_json::to_string(v).unwrap_or_default())),
+            Command::Exec(v) => format!(
+                "RUN {}",
+                short(&serde_json::to_string(v).unwrap_or_default())
+            ),
         },
         StepKind::Copy(c) => {
             let srcs: Vec<&str> = c.sources.iter().map(|s| s.value.as_str()).collect();
@@ -952,7 +1085,11 @@ pub(crate) fn describe(step: &Step) -> String {
                 },
                 None => String::new(),
             };
-            format!("COPY {from}{} {}", srcs.join(" "), c.to.as_deref().unwrap_or("./"))
+            format!(
+                "COPY {from}{} {}",
+                srcs.join(" "),
+                c.to.as_deref().unwrap_or("./")
+            )
         }
         StepKind::Add(a) => format!("ADD {} {}", a.source.value, a.to.as_deref().unwrap_or("./")),
         StepKind::File(f) => format!("FILE {}", f.path),
@@ -1006,7 +1143,10 @@ pub(crate) fn platform_string(p: &Platform) -> String {
 }
 
 fn is_git_url(u: &str) -> bool {
-    u.starts_with("git@") || u.starts_with("git://") || u.starts_with("ssh://") || u.split('#').next().is_some_and(|b| b.ends_with(".git"))
+    u.starts_with("git@")
+        || u.starts_with("git://")
+        || u.starts_with("ssh://")
+        || u.split('#').next().is_some_and(|b| b.ends_with(".git"))
 }
 
 /// `url#ref` → (url, ref); no fragment → empty ref (the remote's default).

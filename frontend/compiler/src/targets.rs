@@ -48,7 +48,11 @@ fn expand(
         }
         return Ok(());
     }
-    let group = plan.groups.iter().find(|g| g.name.value == name).ok_or(())?;
+    let group = plan
+        .groups
+        .iter()
+        .find(|g| g.name.value == name)
+        .ok_or(())?;
     // The spec crate rejects group cycles; guard anyway so a bad plan cannot loop.
     if !visiting.insert(name.to_string()) {
         return Ok(());
@@ -73,7 +77,10 @@ fn unknown_target(plan: &Plan, name: &str) -> Diagnostic {
     Diagnostic::error(
         "unknown-target",
         Span::default(),
-        format!("target `{name}` is not a stage or group of {}", plan.filename),
+        format!(
+            "target `{name}` is not a stage or group of {}",
+            plan.filename
+        ),
     )
     .with_help(help)
 }

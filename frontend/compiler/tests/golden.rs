@@ -11,14 +11,21 @@ use slipway_spec::{load, EvalOptions, Platform};
 fn specs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut out = Vec::new();
-    let mut stack = vec![root.join("examples"), root.join("frontend/compiler/tests/specs")];
+    let mut stack = vec![
+        root.join("examples"),
+        root.join("frontend/compiler/tests/specs"),
+    ];
     while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "yaml") && p.file_name().is_some_and(|n| n != "example.yaml") {
+            } else if p.extension().is_some_and(|x| x == "yaml")
+                && p.file_name().is_some_and(|n| n != "example.yaml")
+            {
                 out.push(p);
             }
         }
@@ -28,9 +35,16 @@ fn specs() -> Vec<PathBuf> {
 }
 
 fn snapshot_name(p: &Path) -> String {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap();
     let rel = p.canonicalize().unwrap();
-    let rel = rel.strip_prefix(&root).unwrap().to_string_lossy().to_string();
+    let rel = rel
+        .strip_prefix(&root)
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
     rel.replace(['/', '.'], "_")
 }
 
@@ -43,9 +57,14 @@ fn every_spec_compiles_verifies_and_matches_its_snapshot() {
         let name = p.file_name().unwrap().to_string_lossy().to_string();
         let loaded = load(&name, &text, &EvalOptions::default())
             .unwrap_or_else(|d| panic!("{} does not load:\n{}", p.display(), d.render()));
-        let compiled = compile(&loaded.plan, &CompileOptions::default(), &Platform::default())
-            .unwrap_or_else(|d| panic!("{} does not compile:\n{}", p.display(), d.render()));
-        slipway_llb::verify(&compiled.definition).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        let compiled = compile(
+            &loaded.plan,
+            &CompileOptions::default(),
+            &Platform::default(),
+        )
+        .unwrap_or_else(|d| panic!("{} does not compile:\n{}", p.display(), d.render()));
+        slipway_llb::verify(&compiled.definition)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
         let config: serde_json::Value = serde_json::from_slice(&compiled.image_config).unwrap();
         let dump = serde_json::json!({
             "llb": slipway_llb::dump_json(&compiled.definition),

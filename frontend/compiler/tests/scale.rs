@@ -11,9 +11,13 @@ fn ten_thousand_stage_chain_compiles_and_verifies() {
         .stack_size(512 * 1024)
         .spawn(move || {
             let loaded = load("big.yaml", &text, &EvalOptions::default()).expect("loads");
-            compile(&loaded.plan, &CompileOptions::default(), &Platform::default())
-                .expect("compiles")
-                .definition
+            compile(
+                &loaded.plan,
+                &CompileOptions::default(),
+                &Platform::default(),
+            )
+            .expect("compiles")
+            .definition
         })
         .unwrap()
         .join()

@@ -26,7 +26,10 @@ macro_rules! path {
 
 impl LlbBridge {
     pub fn new(channel: Channel) -> Self {
-        LlbBridge { channel, returned: Arc::new(AtomicBool::new(false)) }
+        LlbBridge {
+            channel,
+            returned: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     /// True once a Return call succeeded (on this bridge or a clone).
@@ -100,7 +103,8 @@ impl LlbBridge {
     }
 
     pub async fn evaluate(&self, r#ref: String) -> Result<gw::EvaluateResponse, tonic::Status> {
-        self.call(path!("Evaluate"), gw::EvaluateRequest { r#ref }).await
+        self.call(path!("Evaluate"), gw::EvaluateRequest { r#ref })
+            .await
     }
 
     /// Only call when the `gateway.warnings` cap is present (v0.10+).
@@ -111,7 +115,13 @@ impl LlbBridge {
     /// Return a successful result. Call at most once per process.
     pub async fn return_result(&self, result: gw::Result) -> Result<(), tonic::Status> {
         let _: gw::ReturnResponse = self
-            .call(path!("Return"), gw::ReturnRequest { result: Some(result), error: None })
+            .call(
+                path!("Return"),
+                gw::ReturnRequest {
+                    result: Some(result),
+                    error: None,
+                },
+            )
             .await?;
         self.returned.store(true, Ordering::SeqCst);
         Ok(())
@@ -124,7 +134,13 @@ impl LlbBridge {
             status.code = tonic::Code::Unknown as i32;
         }
         let _: gw::ReturnResponse = self
-            .call(path!("Return"), gw::ReturnRequest { result: None, error: Some(status) })
+            .call(
+                path!("Return"),
+                gw::ReturnRequest {
+                    result: None,
+                    error: Some(status),
+                },
+            )
             .await?;
         self.returned.store(true, Ordering::SeqCst);
         Ok(())

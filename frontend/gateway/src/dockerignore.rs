@@ -42,7 +42,8 @@ mod tests {
 
     #[test]
     fn parses_like_moby() {
-        let f = b"# comment\n\n  target/  \n/abs/./x//y\n!keep.txt\n! /spaced \n**/*.o\na/../b\n#x\n";
+        let f =
+            b"# comment\n\n  target/  \n/abs/./x//y\n!keep.txt\n! /spaced \n**/*.o\na/../b\n#x\n";
         assert_eq!(
             parse(f),
             vec!["target", "abs/x/y", "!keep.txt", "!spaced", "**/*.o", "b"]

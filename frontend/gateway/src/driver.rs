@@ -22,7 +22,8 @@ use crate::options::{platform_from_parts, FrontendOptions, NamedContextRef, Opti
 /// The pure pieces the driver calls (the spec loader and the compiler).
 /// A trait so that protocol tests can substitute them.
 pub trait Pipeline: Send + Sync + 'static {
-    fn load(&self, filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics>;
+    fn load(&self, filename: &str, source: &str, opts: &EvalOptions)
+        -> Result<Loaded, Diagnostics>;
     fn images_to_resolve(
         &self,
         plan: &Plan,
@@ -42,7 +43,12 @@ pub trait Pipeline: Send + Sync + 'static {
 pub struct Slipway;
 
 impl Pipeline for Slipway {
-    fn load(&self, filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics> {
+    fn load(
+        &self,
+        filename: &str,
+        source: &str,
+        opts: &EvalOptions,
+    ) -> Result<Loaded, Diagnostics> {
         slipway_spec::load(filename, source, opts)
     }
     fn images_to_resolve(
@@ -76,7 +82,10 @@ pub struct ServerInfo {
 impl ServerInfo {
     pub fn from_pong(p: &gw::PongResponse) -> Self {
         let enabled = |caps: &[slipway_proto::apicaps::ApiCap]| {
-            caps.iter().filter(|c| c.enabled).map(|c| c.id.clone()).collect()
+            caps.iter()
+                .filter(|c| c.enabled)
+                .map(|c| c.id.clone())
+                .collect()
         };
         ServerInfo {
             frontend_caps: enabled(&p.frontend_api_caps),
@@ -171,7 +180,11 @@ pub async fn run<P: Pipeline>(
     let pong = pong.map_err(|s| FrontendError::from_status("BuildKit did not answer Ping", &s))?;
     let server = ServerInfo::from_pong(&pong);
 
-    let workers = if server.workers.is_empty() { &opts.workers } else { &server.workers };
+    let workers = if server.workers.is_empty() {
+        &opts.workers
+    } else {
+        &server.workers
+    };
     let build_platform = workers
         .iter()
         .flat_map(|w| w.platforms.first())
@@ -223,7 +236,11 @@ pub async fn run<P: Pipeline>(
         images: BTreeMap::new(),
         image_resolve_mode: opts.image_resolve_mode.clone(),
         named_contexts,
-        llb_caps: if server.llb_caps.is_empty() { None } else { Some(server.llb_caps.clone()) },
+        llb_caps: if server.llb_caps.is_empty() {
+            None
+        } else {
+            Some(server.llb_caps.clone())
+        },
         force_network_mode: opts.force_network_mode.clone(),
         extra_hosts: opts.add_hosts.clone(),
         cache_mount_ns: opts.cache_mount_ns.clone(),
@@ -282,7 +299,12 @@ pub async fn run<P: Pipeline>(
     let (main, others) = tokio::join!(main, async {
         let mut first_err = None;
         while let Some(r) = others.join_next().await {
-            let r = r.unwrap_or_else(|j| Err(FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&j.to_string()))));
+            let r = r.unwrap_or_else(|j| {
+                Err(FrontendError::new(
+                    errors::CODE_INTERNAL,
+                    errors::panic_message(&j.to_string()),
+                ))
+            });
             if let Err(e) = r {
                 first_err.get_or_insert(e);
             }
@@ -290,7 +312,10 @@ pub async fn run<P: Pipeline>(
         first_err
     });
     marks.push(("solve", t0.elapsed()));
-    let timings: Vec<String> = marks.iter().map(|(n, d)| format!("{n} {:.1}ms", d.as_secs_f64() * 1e3)).collect();
+    let timings: Vec<String> = marks
+        .iter()
+        .map(|(n, d)| format!("{n} {:.1}ms", d.as_secs_f64() * 1e3))
+        .collect();
     eprintln!("slipway: timings (cumulative): {}", timings.join(", "));
     let resp = main.map_err(|s| errors::build_failure(&s, &compiled.definition, &plan))?;
     if let Some(e) = others {
@@ -304,13 +329,19 @@ pub async fn run<P: Pipeline>(
         .unwrap_or_else(|| resp.r#ref.clone());
 
     let mut metadata = BTreeMap::new();
-    metadata.insert("containerimage.config".to_string(), compiled.image_config.clone());
+    metadata.insert(
+        "containerimage.config".to_string(),
+        compiled.image_config.clone(),
+    );
     let result = if server.has("proto.refarray") || server.frontend_caps.is_empty() {
         gw::result::Result::Ref(gw::Ref { id, def: None })
     } else {
         gw::result::Result::RefDeprecated(id)
     };
-    Ok(gw::Result { result: Some(result), metadata })
+    Ok(gw::Result {
+        result: Some(result),
+        metadata,
+    })
 }
 
 /// Spec warnings go to the user through the Warn RPC (v0.10+, shown with
@@ -333,7 +364,11 @@ async fn warn_all(
         let mut ranges = Vec::new();
         if !w.span.is_unknown() {
             short = format!("{short} ({}:{line})", plan.filename);
-            let end = if w.span.end.line == 0 { w.span.start } else { w.span.end };
+            let end = if w.span.end.line == 0 {
+                w.span.start
+            } else {
+                w.span.end
+            };
             ranges.push(pb::Range {
                 start: Some(pb::Position {
                     line: line as i32,
@@ -374,17 +409,19 @@ where
     T: Send + 'static,
     F: FnOnce(&P) -> T + Send + 'static,
 {
-    tokio::task::spawn_blocking(move || f(&p)).await.map_err(|e| {
-        let what = match e.try_into_panic() {
-            Ok(p) => p
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| p.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".into()),
-            Err(e) => e.to_string(),
-        };
-        FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&what))
-    })
+    tokio::task::spawn_blocking(move || f(&p))
+        .await
+        .map_err(|e| {
+            let what = match e.try_into_panic() {
+                Ok(p) => p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into()),
+                Err(e) => e.to_string(),
+            };
+            FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&what))
+        })
 }
 
 fn subrequest(name: &str) -> Result<gw::Result, FrontendError> {
@@ -397,12 +434,18 @@ fn subrequest(name: &str) -> Result<gw::Result, FrontendError> {
         "type": "rpc",
         "description": "List available subrequest types",
     }]);
-    let txt = format!("NAME{:27}VERSION DESCRIPTION\n{DESCRIBE:<31}1.0.0   List available subrequest types\n", "");
+    let txt = format!(
+        "NAME{:27}VERSION DESCRIPTION\n{DESCRIBE:<31}1.0.0   List available subrequest types\n",
+        ""
+    );
     let mut metadata = BTreeMap::new();
     metadata.insert("result.json".into(), list.to_string().into_bytes());
     metadata.insert("result.txt".into(), txt.into_bytes());
     metadata.insert("version".into(), b"1.0.0".to_vec());
-    Ok(gw::Result { result: None, metadata })
+    Ok(gw::Result {
+        result: None,
+        metadata,
+    })
 }
 
 fn solve_local_req(def: pb::Definition) -> gw::SolveRequest {
@@ -452,7 +495,11 @@ async fn load_files(
         shared_key_hint: "context-.dockerignore",
         custom_name: "[internal] load .dockerignore".into(),
     });
-    let spec_vertex = spec_def.def.first().map(|b| crate::localsrc::digest(b)).unwrap_or_default();
+    let spec_vertex = spec_def
+        .def
+        .first()
+        .map(|b| crate::localsrc::digest(b))
+        .unwrap_or_default();
     let (spec_res, ignore_res) = tokio::join!(
         bridge.solve(solve_local_req(spec_def)),
         bridge.solve(solve_local_req(ignore_def)),
@@ -464,11 +511,21 @@ async fn load_files(
         )
     })?);
     // No context (or no .dockerignore in it) simply means no excludes.
-    let ignore_ref = ignore_res.ok().map(|r| ref_of(&r)).filter(|r| !r.is_empty());
+    let ignore_ref = ignore_res
+        .ok()
+        .map(|r| ref_of(&r))
+        .filter(|r| !r.is_empty());
 
     let read = |r: String, path: String| {
         let b = bridge.clone();
-        async move { b.read_file(gw::ReadFileRequest { r#ref: r, file_path: path, range: None }).await }
+        async move {
+            b.read_file(gw::ReadFileRequest {
+                r#ref: r,
+                file_path: path,
+                range: None,
+            })
+            .await
+        }
     };
     let (spec, spec_ign, ctx_ign) = tokio::join!(
         read(spec_ref.clone(), filename.clone()),
@@ -481,7 +538,8 @@ async fn load_files(
         }
     );
     let spec = spec.map_err(|s| {
-        let mut e = FrontendError::from_status(&format!("cannot read the build spec {filename}"), &s);
+        let mut e =
+            FrontendError::from_status(&format!("cannot read the build spec {filename}"), &s);
         if is_not_found(&s) {
             e.code = errors::CODE_NOT_FOUND;
             e.message.push_str(&format!(
@@ -505,7 +563,10 @@ async fn named_contexts(
     server: &ServerInfo,
     opts: &FrontendOptions,
 ) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
-    let wants_inputs = opts.named_contexts.values().any(|c| matches!(c, NamedContextRef::Input(_)));
+    let wants_inputs = opts
+        .named_contexts
+        .values()
+        .any(|c| matches!(c, NamedContextRef::Input(_)));
     let inputs = if wants_inputs {
         if !server.has("frontend.inputs") {
             return Err(FrontendError::new(
@@ -524,31 +585,34 @@ async fn named_contexts(
     };
     let mut out = BTreeMap::new();
     for (name, c) in &opts.named_contexts {
-        let v = match c {
-            NamedContextRef::Image(r) => NamedContext::Image(r.clone()),
-            NamedContextRef::Local(l) => NamedContext::Local(l.clone()),
-            NamedContextRef::Url(u) => NamedContext::Url(u.clone()),
-            NamedContextRef::Input(i) => match inputs.get(i) {
-                Some(d) => NamedContext::Input(d.clone()),
-                None => {
-                    let have: Vec<&str> = inputs.keys().map(String::as_str).collect();
-                    return Err(FrontendError::invalid(format!(
+        let v =
+            match c {
+                NamedContextRef::Image(r) => NamedContext::Image(r.clone()),
+                NamedContextRef::Local(l) => NamedContext::Local(l.clone()),
+                NamedContextRef::Url(u) => NamedContext::Url(u.clone()),
+                NamedContextRef::Input(i) => {
+                    match inputs.get(i) {
+                        Some(d) => NamedContext::Input(d.clone()),
+                        None => {
+                            let have: Vec<&str> = inputs.keys().map(String::as_str).collect();
+                            return Err(FrontendError::invalid(format!(
                         "named context `{name}` refers to input `{i}`, but the client sent no \
                          such input (inputs: {})",
                         if have.is_empty() { "none".to_string() } else { have.join(", ") }
                     )));
+                        }
+                    }
                 }
-            },
-            NamedContextRef::OciLayout(v) => {
-                return Err(FrontendError::new(
-                    errors::CODE_UNIMPLEMENTED,
-                    format!(
+                NamedContextRef::OciLayout(v) => {
+                    return Err(FrontendError::new(
+                        errors::CODE_UNIMPLEMENTED,
+                        format!(
                         "named context `{name}={v}`: oci-layout contexts are not supported yet; \
                          use docker-image://, local:, input: or a git/http URL"
                     ),
-                ))
-            }
-        };
+                    ))
+                }
+            };
         out.insert(name.clone(), v);
     }
     Ok(out)
@@ -600,12 +664,21 @@ async fn resolve_images(
         let r = r.unwrap_or_else(|| Err(tonic::Status::internal("no answer")));
         let resp = r.map_err(|s| {
             FrontendError::from_status(
-                &format!("cannot resolve base image `{}` for {}", img.reference, img.platform),
+                &format!(
+                    "cannot resolve base image `{}` for {}",
+                    img.reference, img.platform
+                ),
                 &s,
             )
         })?;
         let digest = Some(resp.digest).filter(|d| !d.is_empty());
-        out.insert(img.reference.clone(), ResolvedImage { digest, config: resp.config });
+        out.insert(
+            img.reference.clone(),
+            ResolvedImage {
+                digest,
+                config: resp.config,
+            },
+        );
     }
     Ok(out)
 }

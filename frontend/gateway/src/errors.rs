@@ -39,7 +39,11 @@ impl std::error::Error for FrontendError {}
 impl FrontendError {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
         let code = if code == 0 { CODE_UNKNOWN } else { code };
-        FrontendError { code, message: message.into(), details: Vec::new() }
+        FrontendError {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
     }
     pub fn unknown(message: impl Into<String>) -> Self {
         Self::new(CODE_UNKNOWN, message)
@@ -57,7 +61,11 @@ impl FrontendError {
         } else {
             format!("{context}: {}", st.message)
         };
-        FrontendError { code: nonzero(st.code), message, details: st.details }
+        FrontendError {
+            code: nonzero(st.code),
+            message,
+            details: st.details,
+        }
     }
 
     /// Spec diagnostics: the rendered text (file:line:col, the line, caret,
@@ -78,7 +86,11 @@ impl FrontendError {
             .find(|i| i.severity == Severity::Error && !i.span.is_unknown());
         if let Some(item) = first {
             let s = item.span;
-            let (el, ec) = if s.end.line == 0 { (s.start.line, s.start.col) } else { (s.end.line, s.end.col) };
+            let (el, ec) = if s.end.line == 0 {
+                (s.start.line, s.start.col)
+            } else {
+                (s.end.line, s.end.col)
+            };
             e.details.push(source_detail(
                 &d.filename,
                 d.source.as_bytes(),
@@ -90,7 +102,11 @@ impl FrontendError {
     }
 
     pub fn into_status(self) -> rpc::Status {
-        rpc::Status { code: nonzero(self.code), message: self.message, details: self.details }
+        rpc::Status {
+            code: nonzero(self.code),
+            message: self.message,
+            details: self.details,
+        }
     }
 }
 
@@ -116,7 +132,10 @@ pub fn source_detail(filename: &str, data: &[u8], start: (i32, i32), end: (i32, 
             "end": {"line": end.0, "character": end.1},
         }],
     });
-    rpc::Any { type_url: SOURCE_JSON.into(), value: v.to_string().into_bytes() }
+    rpc::Any {
+        type_url: SOURCE_JSON.into(),
+        value: v.to_string().into_bytes(),
+    }
 }
 
 /// "unsupported request NAME", typed as BuildKit's UnsupportedSubrequestError.
@@ -187,9 +206,13 @@ fn vertex_digest(any: &rpc::Any) -> Option<String> {
     match type_name(&any.type_url) {
         ("errdefs.Vertex", true) => {
             let v: Value = serde_json::from_slice(&any.value).ok()?;
-            get_ci(&v, "digest").and_then(Value::as_str).map(String::from)
+            get_ci(&v, "digest")
+                .and_then(Value::as_str)
+                .map(String::from)
         }
-        ("errdefs.Vertex", false) => VertexPb::decode(any.value.as_slice()).ok().map(|v| v.digest),
+        ("errdefs.Vertex", false) => VertexPb::decode(any.value.as_slice())
+            .ok()
+            .map(|v| v.digest),
         _ => None,
     }
 }
@@ -212,7 +235,10 @@ pub struct FailureSite {
 pub fn locate_failure(st: &rpc::Status, def: &pb::Definition, plan: &Plan) -> Option<FailureSite> {
     let digest = st.details.iter().find_map(vertex_digest);
     let vertex_name = digest.as_ref().and_then(|d| {
-        def.metadata.get(d).and_then(|m| m.description.get("llb.customname")).cloned()
+        def.metadata
+            .get(d)
+            .and_then(|m| m.description.get("llb.customname"))
+            .cloned()
     });
     let from_source = st
         .details
@@ -220,7 +246,14 @@ pub fn locate_failure(st: &rpc::Status, def: &pb::Definition, plan: &Plan) -> Op
         .filter_map(source_location)
         .find(|(f, _)| f.is_empty() || *f == plan.filename);
     let (filename, line) = match from_source {
-        Some((f, l)) => (if f.is_empty() { plan.filename.clone() } else { f }, l),
+        Some((f, l)) => (
+            if f.is_empty() {
+                plan.filename.clone()
+            } else {
+                f
+            },
+            l,
+        ),
         None => {
             let d = digest.as_ref()?;
             let src = def.source.as_ref()?;
@@ -234,7 +267,13 @@ pub fn locate_failure(st: &rpc::Status, def: &pb::Definition, plan: &Plan) -> Op
             (info.filename.clone(), line)
         }
     };
-    let mut site = FailureSite { filename, line, step: None, stage: None, vertex_name };
+    let mut site = FailureSite {
+        filename,
+        line,
+        step: None,
+        stage: None,
+        vertex_name,
+    };
     let l = line as u32;
     // Spans may run up to the start of the next item: take the step that
     // starts last at or before the line.
@@ -248,7 +287,10 @@ pub fn locate_failure(st: &rpc::Status, def: &pb::Definition, plan: &Plan) -> Op
         .max_by_key(|(_, step)| (step.span.start.line, step.span.start.col));
     if let Some((stage, step)) = best {
         site.stage = Some(stage.name.value.clone());
-        site.step = step_text(&plan.source, step.verb_span.start.line.max(step.span.start.line));
+        site.step = step_text(
+            &plan.source,
+            step.verb_span.start.line.max(step.span.start.line),
+        );
         return Some(site);
     }
     for stage in &plan.stages {
@@ -272,7 +314,12 @@ fn step_text(source: &str, line: u32) -> Option<String> {
     };
     // A block scalar (`run: >-`) or a bare key says nothing about the step:
     // the caller then names the step by its vertex (`[test 3/4] RUN …`).
-    if t.is_empty() || t.ends_with(':') || ["|", "|-", "|+", ">", ">-", ">+"].iter().any(|b| t.ends_with(&format!(": {b}"))) {
+    if t.is_empty()
+        || t.ends_with(':')
+        || ["|", "|-", "|+", ">", ">-", ">+"]
+            .iter()
+            .any(|b| t.ends_with(&format!(": {b}")))
+    {
         return None;
     }
     let mut s: String = t.chars().take(80).collect();
@@ -301,7 +348,11 @@ pub fn build_failure(s: &tonic::Status, def: &pb::Definition, plan: &Plan) -> Fr
         }
         None => format!("{}: build failed: {original}", plan.filename),
     };
-    FrontendError { code: nonzero(st.code), message, details: st.details }
+    FrontendError {
+        code: nonzero(st.code),
+        message,
+        details: st.details,
+    }
 }
 
 /// The message Returned when the frontend itself panics.

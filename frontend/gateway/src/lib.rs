@@ -64,16 +64,21 @@ fn install_panic_hook(bridge: LlbBridge, handle: tokio::runtime::Handle) {
         if bridge.has_returned() {
             return;
         }
-        let status = FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&info.to_string()))
-            .into_status();
+        let status = FrontendError::new(
+            errors::CODE_INTERNAL,
+            errors::panic_message(&info.to_string()),
+        )
+        .into_status();
         let (tx, rx) = std::sync::mpsc::channel();
         let (b, h) = (bridge.clone(), handle.clone());
-        let spawned = std::thread::Builder::new().name("slipway-panic-return".into()).spawn(move || {
-            let r = h.block_on(async {
-                tokio::time::timeout(Duration::from_secs(3), b.return_error(status)).await
+        let spawned = std::thread::Builder::new()
+            .name("slipway-panic-return".into())
+            .spawn(move || {
+                let r = h.block_on(async {
+                    tokio::time::timeout(Duration::from_secs(3), b.return_error(status)).await
+                });
+                let _ = tx.send(matches!(r, Ok(Ok(()))));
             });
-            let _ = tx.send(matches!(r, Ok(Ok(()))));
-        });
         if spawned.is_ok() && rx.recv_timeout(Duration::from_secs(4)).unwrap_or(false) {
             std::process::exit(0);
         }
@@ -94,8 +99,12 @@ pub fn main_frontend() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let env = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()));
+    let env = std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    });
     let opts = FrontendOptions::from_env(env);
     let outcome = rt.block_on(async move {
         let io = match transport::stdio_stream() {

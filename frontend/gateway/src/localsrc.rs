@@ -46,11 +46,17 @@ pub fn local_definition(l: &LocalSource<'_>) -> pb::Definition {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
                 .unwrap_or(0);
-            attrs.insert("local.unique".to_string(), format!("{nanos:x}{}", std::process::id()));
+            attrs.insert(
+                "local.unique".to_string(),
+                format!("{nanos:x}{}", std::process::id()),
+            );
             caps.insert("source.local.unique".to_string(), true);
         }
     }
-    attrs.insert("local.sharedkeyhint".to_string(), l.shared_key_hint.to_string());
+    attrs.insert(
+        "local.sharedkeyhint".to_string(),
+        l.shared_key_hint.to_string(),
+    );
     caps.insert("source.local.sharedkeyhint".to_string(), true);
 
     let src = pb::Op {
@@ -65,7 +71,10 @@ pub fn local_definition(l: &LocalSource<'_>) -> pb::Definition {
     let src_bytes = src.encode_to_vec();
     let src_digest = digest(&src_bytes);
     let ret = pb::Op {
-        inputs: vec![pb::Input { digest: src_digest.clone(), index: 0 }],
+        inputs: vec![pb::Input {
+            digest: src_digest.clone(),
+            index: 0,
+        }],
         ..Default::default()
     };
     let ret_bytes = ret.encode_to_vec();
@@ -85,13 +94,20 @@ pub fn local_definition(l: &LocalSource<'_>) -> pb::Definition {
     metadata.insert(
         ret_digest,
         pb::OpMetadata {
-            caps: [("constraints".to_string(), true), ("platform".to_string(), true)]
-                .into_iter()
-                .collect(),
+            caps: [
+                ("constraints".to_string(), true),
+                ("platform".to_string(), true),
+            ]
+            .into_iter()
+            .collect(),
             ..Default::default()
         },
     );
-    pb::Definition { def: vec![src_bytes, ret_bytes], metadata, source: None }
+    pb::Definition {
+        def: vec![src_bytes, ret_bytes],
+        metadata,
+        source: None,
+    }
 }
 
 #[cfg(test)]
@@ -112,9 +128,14 @@ mod tests {
         let ret = pb::Op::decode(d.def[1].as_slice()).unwrap();
         assert_eq!(ret.inputs[0].digest, digest(&d.def[0]));
         assert!(ret.op.is_none());
-        let Some(pb::op::Op::Source(s)) = src.op else { panic!() };
+        let Some(pb::op::Op::Source(s)) = src.op else {
+            panic!()
+        };
         assert_eq!(s.identifier, "local://dockerfile");
-        assert_eq!(s.attrs["local.followpaths"], r#"["slipway.yaml","slipway.yaml.dockerignore"]"#);
+        assert_eq!(
+            s.attrs["local.followpaths"],
+            r#"["slipway.yaml","slipway.yaml.dockerignore"]"#
+        );
         assert_eq!(s.attrs["local.session"], "sess");
         assert_eq!(s.attrs["local.sharedkeyhint"], "dockerfile");
         let m = &d.metadata[&digest(&d.def[0])];

@@ -145,9 +145,8 @@ impl FrontendOptions {
             if let Some(name) = k.strip_prefix("context:") {
                 match name.split_once("::") {
                     Some((n, p)) => {
-                        let p = slipway_spec::parse_platform(p).map_err(|e| {
-                            OptionError(format!("option `{k}`: {e}"))
-                        })?;
+                        let p = slipway_spec::parse_platform(p)
+                            .map_err(|e| OptionError(format!("option `{k}`: {e}")))?;
                         platform_ctx.insert((n.to_string(), p.to_string()), v.to_string());
                     }
                     None => {
@@ -160,14 +159,18 @@ impl FrontendOptions {
                 "filename" if !v.is_empty() => o.filename = v.to_string(),
                 "target" if !v.is_empty() => o.target = Some(v.to_string()),
                 "platform" => {
-                    let list: Vec<&str> =
-                        v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+                    let list: Vec<&str> = v
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .collect();
                     match list.as_slice() {
                         [] => {}
                         [one] => {
-                            o.platform = Some(slipway_spec::parse_platform(one).map_err(|e| {
-                                OptionError(format!("option `platform={v}`: {e}"))
-                            })?)
+                            o.platform =
+                                Some(slipway_spec::parse_platform(one).map_err(|e| {
+                                    OptionError(format!("option `platform={v}`: {e}"))
+                                })?)
                         }
                         _ => {
                             return Err(OptionError(format!(
@@ -192,8 +195,11 @@ impl FrontendOptions {
                         .filter(|s| !s.is_empty())
                         .map(String::from)
                         .collect();
-                    o.no_cache =
-                        if stages.is_empty() { NoCache::All } else { NoCache::Stages(stages) };
+                    o.no_cache = if stages.is_empty() {
+                        NoCache::All
+                    } else {
+                        NoCache::Stages(stages)
+                    };
                 }
                 "image-resolve-mode" => match v {
                     "" => {}
@@ -212,10 +218,8 @@ impl FrontendOptions {
                 }
                 "cache-from" => {
                     for r in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                        cache_imports.insert((
-                            "registry".into(),
-                            vec![("ref".to_string(), r.to_string())],
-                        ));
+                        cache_imports
+                            .insert(("registry".into(), vec![("ref".to_string(), r.to_string())]));
                     }
                 }
                 "add-hosts" => {
@@ -224,11 +228,10 @@ impl FrontendOptions {
                             .split_once('=')
                             .or_else(|| h.split_once(':'))
                             .ok_or_else(|| {
-                                OptionError(format!(
-                                    "option `add-hosts`: `{h}` is not `host=ip`"
-                                ))
+                                OptionError(format!("option `add-hosts`: `{h}` is not `host=ip`"))
                             })?;
-                        o.add_hosts.push((host.trim().to_string(), ip.trim().to_string()));
+                        o.add_hosts
+                            .push((host.trim().to_string(), ip.trim().to_string()));
                     }
                 }
                 "force-network-mode" => match v {
@@ -254,7 +257,10 @@ impl FrontendOptions {
             .cloned();
         o.cache_imports = cache_imports
             .into_iter()
-            .map(|(t, a)| CacheOptionsEntry { r#type: t, attrs: a.into_iter().collect() })
+            .map(|(t, a)| CacheOptionsEntry {
+                r#type: t,
+                attrs: a.into_iter().collect(),
+            })
             .collect();
         // Named contexts: a platform-specific entry wins for its platform.
         let target_platform = o.platform.as_ref().map(|p| p.to_string());
@@ -267,7 +273,8 @@ impl FrontendOptions {
             }
         }
         for (name, v) in ctx {
-            o.named_contexts.insert(name.clone(), parse_named_context(&name, &v)?);
+            o.named_contexts
+                .insert(name.clone(), parse_named_context(&name, &v)?);
         }
         o.raw = raw;
         Ok(o)
@@ -284,7 +291,8 @@ impl FrontendOptions {
                     let p = slipway_spec::parse_platform(p)
                         .map_err(|e| OptionError(format!("option `{k}`: {e}")))?;
                     if p.to_string() == want {
-                        self.named_contexts.insert(n.to_string(), parse_named_context(n, v)?);
+                        self.named_contexts
+                            .insert(n.to_string(), parse_named_context(n, v)?);
                     }
                 }
             }
@@ -297,7 +305,9 @@ fn parse_named_context(name: &str, v: &str) -> Result<NamedContextRef, OptionErr
     let v = v.trim();
     if let Some(r) = v.strip_prefix("docker-image://") {
         if r.is_empty() {
-            return Err(OptionError(format!("named context `{name}`: empty image reference")));
+            return Err(OptionError(format!(
+                "named context `{name}`: empty image reference"
+            )));
         }
         return Ok(NamedContextRef::Image(r.to_string()));
     }
@@ -310,9 +320,16 @@ fn parse_named_context(name: &str, v: &str) -> Result<NamedContextRef, OptionErr
     if v.starts_with("oci-layout://") {
         return Ok(NamedContextRef::OciLayout(v.to_string()));
     }
-    let is_url = ["git://", "git@", "http://", "https://", "ssh://", "github.com/"]
-        .iter()
-        .any(|p| v.starts_with(p));
+    let is_url = [
+        "git://",
+        "git@",
+        "http://",
+        "https://",
+        "ssh://",
+        "github.com/",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p));
     if is_url {
         return Ok(NamedContextRef::Url(v.to_string()));
     }
@@ -327,10 +344,15 @@ fn parse_named_context(name: &str, v: &str) -> Result<NamedContextRef, OptionErr
 pub fn parse_cache_imports(v: &str) -> Result<Vec<CacheOptionsEntry>, OptionError> {
     let bad = |why: String| OptionError(format!("option `cache-imports` is not valid: {why}"));
     let json: Value = serde_json::from_str(v).map_err(|e| bad(e.to_string()))?;
-    let arr = json.as_array().ok_or_else(|| bad("expected a JSON array".into()))?;
+    let arr = json
+        .as_array()
+        .ok_or_else(|| bad("expected a JSON array".into()))?;
     let mut out = Vec::new();
     for e in arr {
-        let ty = get_ci(e, "type").and_then(Value::as_str).unwrap_or("").to_string();
+        let ty = get_ci(e, "type")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         if ty.is_empty() {
             return Err(bad(format!("entry {e} has no Type")));
         }
@@ -354,7 +376,9 @@ pub fn parse_cache_imports(v: &str) -> Result<Vec<CacheOptionsEntry>, OptionErro
 pub(crate) fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
     let o = v.as_object()?;
     o.get(key).or_else(|| {
-        o.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
     })
 }
 
@@ -364,7 +388,10 @@ pub fn parse_workers(s: &str) -> Result<Vec<Worker>, OptionError> {
         .map_err(|e| OptionError(format!("BUILDKIT_WORKERS is not valid JSON: {e}")))?;
     let mut out = Vec::new();
     for w in json.as_array().map(Vec::as_slice).unwrap_or(&[]) {
-        let id = get_ci(w, "id").and_then(Value::as_str).unwrap_or("").to_string();
+        let id = get_ci(w, "id")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let mut labels = BTreeMap::new();
         if let Some(l) = get_ci(w, "labels").and_then(Value::as_object) {
             for (k, v) in l {
@@ -372,16 +399,25 @@ pub fn parse_workers(s: &str) -> Result<Vec<Worker>, OptionError> {
             }
         }
         let mut platforms = Vec::new();
-        for p in get_ci(w, "platforms").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+        for p in get_ci(w, "platforms")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
         {
             let os = get_ci(p, "os").and_then(Value::as_str).unwrap_or("");
-            let arch = get_ci(p, "architecture").and_then(Value::as_str).unwrap_or("");
+            let arch = get_ci(p, "architecture")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             let variant = get_ci(p, "variant").and_then(Value::as_str).unwrap_or("");
             if let Some(p) = platform_from_parts(os, arch, variant) {
                 platforms.push(p);
             }
         }
-        out.push(Worker { id, labels, platforms });
+        out.push(Worker {
+            id,
+            labels,
+            platforms,
+        });
     }
     Ok(out)
 }
@@ -448,11 +484,24 @@ mod tests {
             o.add_hosts,
             vec![("a".into(), "::1".into()), ("h".into(), "1.2.3.4".into())]
         );
-        let refs: Vec<&str> = o.cache_imports.iter().map(|c| c.attrs["ref"].as_str()).collect();
+        let refs: Vec<&str> = o
+            .cache_imports
+            .iter()
+            .map(|c| c.attrs["ref"].as_str())
+            .collect();
         assert_eq!(refs, ["reg/a:cache", "reg/b:cache", "reg/c"]);
-        assert_eq!(o.named_contexts["alpine"], NamedContextRef::Image("alpine:3.20".into()));
-        assert_eq!(o.named_contexts["src"], NamedContextRef::Local("srcdir".into()));
-        assert_eq!(o.named_contexts["gen"], NamedContextRef::Input("gen".into()));
+        assert_eq!(
+            o.named_contexts["alpine"],
+            NamedContextRef::Image("alpine:3.20".into())
+        );
+        assert_eq!(
+            o.named_contexts["src"],
+            NamedContextRef::Local("srcdir".into())
+        );
+        assert_eq!(
+            o.named_contexts["gen"],
+            NamedContextRef::Input("gen".into())
+        );
         assert!(matches!(o.named_contexts["repo"], NamedContextRef::Url(_)));
         assert_eq!(o.raw["source"], "slipway:dev");
     }
@@ -495,7 +544,10 @@ mod tests {
         let o = FrontendOptions::from_env(env(&["platform=linux/aarch64"])).unwrap();
         assert_eq!(o.platform.unwrap().to_string(), "linux/arm64");
         let e = FrontendOptions::from_env(env(&["platform=linux/amd64,linux/arm64"])).unwrap_err();
-        assert!(e.0.contains("several platforms are not supported yet"), "{e}");
+        assert!(
+            e.0.contains("several platforms are not supported yet"),
+            "{e}"
+        );
         let e = FrontendOptions::from_env(env(&["platform=plan10/x"])).unwrap_err();
         assert!(e.0.contains("platform"), "{e}");
     }

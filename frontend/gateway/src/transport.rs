@@ -15,9 +15,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use hyper_util::rt::TokioIo;
+use std::future::Future;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::watch;
-use std::future::Future;
 
 use hyper::client::conn::http2;
 use hyper_util::rt::TokioExecutor;

@@ -43,9 +43,12 @@ fn good_fake() -> Fake {
 async fn drive<P: Pipeline>(fake: &Fake, opts: &[&str], p: P) -> Outcome {
     let io = serve(fake.clone());
     let o = FrontendOptions::from_env(env(opts));
-    tokio::time::timeout(Duration::from_secs(20), run_frontend(io, o, Arc::new(p), false))
-        .await
-        .expect("driver hung")
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        run_frontend(io, o, Arc::new(p), false),
+    )
+    .await
+    .expect("driver hung")
 }
 
 fn line_of(needle: &str) -> i32 {
@@ -58,26 +61,46 @@ async fn ping_solve_readfile_return_round_trip() {
     let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
     let b = LlbBridge::new(ch);
     let pong = b.ping().await.unwrap();
-    assert!(pong.frontend_api_caps.iter().any(|c| c.id == "gateway.solve.evaluate"));
+    assert!(pong
+        .frontend_api_caps
+        .iter()
+        .any(|c| c.id == "gateway.solve.evaluate"));
     assert_eq!(pong.workers[0].platforms[0].architecture, "amd64");
     let s = b
-        .solve(gw::SolveRequest { allow_result_return: true, ..Default::default() })
+        .solve(gw::SolveRequest {
+            allow_result_return: true,
+            ..Default::default()
+        })
         .await
         .unwrap();
     let id = s.result.unwrap().single_ref_id().unwrap().to_string();
     assert_eq!(id, "ref-0");
     let r = b
-        .read_file(gw::ReadFileRequest { r#ref: id.clone(), file_path: "a.txt".into(), range: None })
+        .read_file(gw::ReadFileRequest {
+            r#ref: id.clone(),
+            file_path: "a.txt".into(),
+            range: None,
+        })
         .await
         .unwrap();
     assert_eq!(r.data, b"hello");
     let missing = b
-        .read_file(gw::ReadFileRequest { r#ref: id, file_path: "nope".into(), range: None })
+        .read_file(gw::ReadFileRequest {
+            r#ref: id,
+            file_path: "nope".into(),
+            range: None,
+        })
         .await
         .unwrap_err();
     assert!(missing.message().contains("no such file"));
     // Code 0 is never sent: it becomes Unknown.
-    b.return_error(rpc::Status { code: 0, message: "x".into(), details: vec![] }).await.unwrap();
+    b.return_error(rpc::Status {
+        code: 0,
+        message: "x".into(),
+        details: vec![],
+    })
+    .await
+    .unwrap();
     assert!(b.has_returned());
     assert_eq!(fake.returned_error().code, 2);
 }
@@ -87,9 +110,15 @@ async fn oversized_request_fails_clearly_before_sending() {
     let fake = Fake::new();
     let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
     let b = LlbBridge::new(ch);
-    let def = pb::Definition { def: vec![vec![0u8; 5 << 20]], ..Default::default() };
+    let def = pb::Definition {
+        def: vec![vec![0u8; 5 << 20]],
+        ..Default::default()
+    };
     let e = b
-        .solve(gw::SolveRequest { definition: Some(def), ..Default::default() })
+        .solve(gw::SolveRequest {
+            definition: Some(def),
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::ResourceExhausted);
@@ -104,7 +133,11 @@ async fn big_responses_are_accepted() {
     let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
     let b = LlbBridge::new(ch);
     let r = b
-        .read_file(gw::ReadFileRequest { r#ref: "r".into(), file_path: "big".into(), range: None })
+        .read_file(gw::ReadFileRequest {
+            r#ref: "r".into(),
+            file_path: "big".into(),
+            range: None,
+        })
         .await
         .unwrap();
     assert_eq!(r.data.len(), 6 << 20);
@@ -141,10 +174,15 @@ async fn full_build_returns_ref_and_config() {
         .map(|s| {
             let d = s.definition.as_ref().unwrap();
             let src = pb::Op::decode(d.def[0].as_slice()).unwrap();
-            let Some(pb::op::Op::Source(so)) = src.op else { panic!() };
+            let Some(pb::op::Op::Source(so)) = src.op else {
+                panic!()
+            };
             let meta = &d.metadata[&slipway_llb::digest(&d.def[0])];
             assert_eq!(so.attrs["local.session"], "sess-1");
-            format!("{} {} {}", so.identifier, so.attrs["local.followpaths"], meta.description["llb.customname"])
+            format!(
+                "{} {} {}",
+                so.identifier, so.attrs["local.followpaths"], meta.description["llb.customname"]
+            )
         })
         .collect();
     let mut names = names;
@@ -163,19 +201,29 @@ async fn full_build_returns_ref_and_config() {
     assert_eq!(last.cache_imports[0].attrs["ref"], "reg/cache");
     assert_eq!(id, "ref-2");
     assert!(res.metadata.contains_key("containerimage.config"));
-    let cfg: serde_json::Value = serde_json::from_slice(&res.metadata["containerimage.config"]).unwrap();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&res.metadata["containerimage.config"]).unwrap();
     assert_eq!(cfg["os"], "linux");
     // Image resolution.
     assert_eq!(st.resolves.len(), 1);
     assert_eq!(st.resolves[0].r#ref, "alpine:3.20");
-    assert_eq!(st.resolves[0].log_name, "[internal] load metadata for alpine:3.20");
+    assert_eq!(
+        st.resolves[0].log_name,
+        "[internal] load metadata for alpine:3.20"
+    );
     assert_eq!(st.resolves[0].resolve_mode, "pull");
-    assert_eq!(st.resolves[0].platform.as_ref().unwrap().architecture, "amd64");
+    assert_eq!(
+        st.resolves[0].platform.as_ref().unwrap().architecture,
+        "amd64"
+    );
     drop(st);
     // The spec-specific ignore file wins over the context's.
     let seen = rec.0.lock().unwrap().clone().unwrap();
     assert_eq!(seen.context_excludes, vec!["only-this".to_string()]);
-    assert_eq!(seen.images["alpine:3.20"].digest.as_deref(), Some("sha256:aaaa"));
+    assert_eq!(
+        seen.images["alpine:3.20"].digest.as_deref(),
+        Some("sha256:aaaa")
+    );
     assert_eq!(seen.target.as_deref(), Some("test"));
 }
 
@@ -189,7 +237,10 @@ async fn context_dockerignore_and_unpinned_local_image() {
     let rec = Recording::default();
     assert_eq!(drive(&fake, &[], rec.clone()).await, Outcome::Success);
     let seen = rec.0.lock().unwrap().clone().unwrap();
-    assert_eq!(seen.context_excludes, vec!["target".to_string(), "!keep".to_string()]);
+    assert_eq!(
+        seen.context_excludes,
+        vec!["target".to_string(), "!keep".to_string()]
+    );
     assert_eq!(seen.images["alpine:3.20"].digest, None);
 }
 
@@ -225,11 +276,17 @@ async fn missing_spec_says_how_to_fix() {
     drive(&fake, &["filename=build.yaml"], Slipway).await;
     let e = fake.returned_error();
     assert_eq!(e.code, 5);
-    assert!(e.message.contains("build.yaml") && e.message.contains("-f"), "{}", e.message);
+    assert!(
+        e.message.contains("build.yaml") && e.message.contains("-f"),
+        "{}",
+        e.message
+    );
 }
 
 /// Fails the build solve (the one with evaluate) with the given details.
-fn failing_build(details: impl Fn(&pb::Definition) -> Vec<rpc::Any> + Send + Sync + 'static) -> Fake {
+fn failing_build(
+    details: impl Fn(&pb::Definition) -> Vec<rpc::Any> + Send + Sync + 'static,
+) -> Fake {
     good_fake().on_solve(move |_, req| {
         if !req.evaluate {
             return None;
@@ -252,7 +309,12 @@ fn failing_build(details: impl Fn(&pb::Definition) -> Vec<rpc::Any> + Send + Syn
 async fn failing_evaluate_is_mapped_to_the_yaml_line_via_source_detail() {
     let line = line_of("run: exit 3");
     let fake = failing_build(move |_| {
-        vec![slipway_gateway::errors::source_detail("slipway.yaml", SPEC.as_bytes(), (line, 0), (line, 0))]
+        vec![slipway_gateway::errors::source_detail(
+            "slipway.yaml",
+            SPEC.as_bytes(),
+            (line, 0),
+            (line, 0),
+        )]
     });
     drive(&fake, &["target=build"], Slipway).await;
     let e = fake.returned_error();
@@ -278,7 +340,9 @@ async fn failing_evaluate_is_mapped_via_vertex_digest_and_source_map() {
             .iter()
             .find(|(_, l)| {
                 l.locations.iter().any(|loc| {
-                    loc.ranges.iter().any(|r| r.start.as_ref().map(|p| p.line) == Some(want))
+                    loc.ranges
+                        .iter()
+                        .any(|r| r.start.as_ref().map(|p| p.line) == Some(want))
                 })
             })
             .map(|(d, _)| d.clone())
@@ -302,7 +366,10 @@ async fn failing_evaluate_is_mapped_via_vertex_digest_and_source_map() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn describe_subrequest_and_unsupported_ones() {
     let fake = Fake::new();
-    assert_eq!(drive(&fake, &["requestid=frontend.subrequests.describe"], Slipway).await, Outcome::Success);
+    assert_eq!(
+        drive(&fake, &["requestid=frontend.subrequests.describe"], Slipway).await,
+        Outcome::Success
+    );
     let r = fake.returned().result.unwrap();
     assert!(r.result.is_none());
     let v: serde_json::Value = serde_json::from_slice(&r.metadata["result.json"]).unwrap();
@@ -362,18 +429,95 @@ async fn every_failure_path_returns_a_nonzero_code() {
         needle: &'static str,
     }
     let cases = vec![
-        Case { name: "several platforms", fake: good_fake(), opts: vec!["platform=linux/amd64,linux/arm64"], panic: false, needle: "several platforms are not supported yet" },
-        Case { name: "bad option", fake: good_fake(), opts: vec!["image-resolve-mode=maybe"], panic: false, needle: "image-resolve-mode" },
-        Case { name: "spec error", fake: Fake::new().file("slipway.yaml", "stages: 3\n"), opts: vec![], panic: false, needle: "slipway.yaml" },
-        Case { name: "empty spec", fake: Fake::new().file("slipway.yaml", ""), opts: vec![], panic: false, needle: "empty" },
-        Case { name: "not utf-8", fake: { let mut f = Fake::new(); f.files.insert("slipway.yaml".into(), vec![0xff, 0xfe]); f }, opts: vec![], panic: false, needle: "UTF-8" },
-        Case { name: "missing spec", fake: Fake::new(), opts: vec![], panic: false, needle: "slipway.yaml" },
-        Case { name: "unknown target", fake: good_fake(), opts: vec!["target=nope"], panic: false, needle: "nope" },
-        Case { name: "image not found", fake: Fake::new().file("slipway.yaml", SPEC), opts: vec![], panic: false, needle: "alpine:3.20" },
-        Case { name: "local solve fails", fake: good_fake().on_solve(|n, _| (n < 2).then(|| tonic::Status::unavailable("session gone"))), opts: vec![], panic: false, needle: "session gone" },
-        Case { name: "build fails", fake: good_fake().on_solve(|_, r| r.evaluate.then(|| tonic::Status::unknown("boom"))), opts: vec![], panic: false, needle: "boom" },
-        Case { name: "missing input", fake: good_fake(), opts: vec!["context:x=input:nothere"], panic: false, needle: "nothere" },
-        Case { name: "pipeline panics", fake: good_fake(), opts: vec![], panic: true, needle: "internal error" },
+        Case {
+            name: "several platforms",
+            fake: good_fake(),
+            opts: vec!["platform=linux/amd64,linux/arm64"],
+            panic: false,
+            needle: "several platforms are not supported yet",
+        },
+        Case {
+            name: "bad option",
+            fake: good_fake(),
+            opts: vec!["image-resolve-mode=maybe"],
+            panic: false,
+            needle: "image-resolve-mode",
+        },
+        Case {
+            name: "spec error",
+            fake: Fake::new().file("slipway.yaml", "stages: 3\n"),
+            opts: vec![],
+            panic: false,
+            needle: "slipway.yaml",
+        },
+        Case {
+            name: "empty spec",
+            fake: Fake::new().file("slipway.yaml", ""),
+            opts: vec![],
+            panic: false,
+            needle: "empty",
+        },
+        Case {
+            name: "not utf-8",
+            fake: {
+                let mut f = Fake::new();
+                f.files.insert("slipway.yaml".into(), vec![0xff, 0xfe]);
+                f
+            },
+            opts: vec![],
+            panic: false,
+            needle: "UTF-8",
+        },
+        Case {
+            name: "missing spec",
+            fake: Fake::new(),
+            opts: vec![],
+            panic: false,
+            needle: "slipway.yaml",
+        },
+        Case {
+            name: "unknown target",
+            fake: good_fake(),
+            opts: vec!["target=nope"],
+            panic: false,
+            needle: "nope",
+        },
+        Case {
+            name: "image not found",
+            fake: Fake::new().file("slipway.yaml", SPEC),
+            opts: vec![],
+            panic: false,
+            needle: "alpine:3.20",
+        },
+        Case {
+            name: "local solve fails",
+            fake: good_fake()
+                .on_solve(|n, _| (n < 2).then(|| tonic::Status::unavailable("session gone"))),
+            opts: vec![],
+            panic: false,
+            needle: "session gone",
+        },
+        Case {
+            name: "build fails",
+            fake: good_fake().on_solve(|_, r| r.evaluate.then(|| tonic::Status::unknown("boom"))),
+            opts: vec![],
+            panic: false,
+            needle: "boom",
+        },
+        Case {
+            name: "missing input",
+            fake: good_fake(),
+            opts: vec!["context:x=input:nothere"],
+            panic: false,
+            needle: "nothere",
+        },
+        Case {
+            name: "pipeline panics",
+            fake: good_fake(),
+            opts: vec![],
+            panic: true,
+            needle: "internal error",
+        },
     ];
     for c in cases {
         let out = if c.panic {
@@ -404,8 +548,15 @@ async fn exits_within_a_second_when_the_peer_closes() {
     let o = FrontendOptions::from_env(env(&[]));
     let run = tokio::spawn(run_frontend(ours, o, Arc::new(Slipway), false));
     let closed_at = peer.await.unwrap();
-    let out = tokio::time::timeout(Duration::from_secs(3), run).await.expect("still running").unwrap();
-    assert!(closed_at.elapsed() < Duration::from_secs(1), "took {:?}", closed_at.elapsed());
+    let out = tokio::time::timeout(Duration::from_secs(3), run)
+        .await
+        .expect("still running")
+        .unwrap();
+    assert!(
+        closed_at.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        closed_at.elapsed()
+    );
     assert!(matches!(out, Outcome::ReturnFailed(_)), "{out:?}");
 }
 
@@ -420,13 +571,24 @@ async fn exits_within_a_second_when_the_peer_closes_mid_solve() {
     // Wait until the build solve is in flight.
     let t0 = Instant::now();
     while fake.state().solves.len() < 3 {
-        assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", fake.state().calls);
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            fake.state().calls
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     kill.abort();
     let closed_at = Instant::now();
-    let out = tokio::time::timeout(Duration::from_secs(3), run).await.expect("still running").unwrap();
-    assert!(closed_at.elapsed() < Duration::from_secs(1), "took {:?}", closed_at.elapsed());
+    let out = tokio::time::timeout(Duration::from_secs(3), run)
+        .await
+        .expect("still running")
+        .unwrap();
+    assert!(
+        closed_at.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        closed_at.elapsed()
+    );
     assert!(matches!(out, Outcome::ReturnFailed(_)), "{out:?}");
 }
 
@@ -440,7 +602,12 @@ impl Pipeline for Recording {
     fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
         Slipway.load(f, s, o)
     }
-    fn images_to_resolve(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Vec<ImageRequest>, Diagnostics> {
+    fn images_to_resolve(
+        &self,
+        p: &Plan,
+        o: &CompileOptions,
+        t: &Platform,
+    ) -> Result<Vec<ImageRequest>, Diagnostics> {
         Slipway.images_to_resolve(p, o, t)
     }
     fn compile(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Compiled, Diagnostics> {
@@ -455,7 +622,12 @@ impl Pipeline for Panicky {
     fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
         Slipway.load(f, s, o)
     }
-    fn images_to_resolve(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Vec<ImageRequest>, Diagnostics> {
+    fn images_to_resolve(
+        &self,
+        p: &Plan,
+        o: &CompileOptions,
+        t: &Platform,
+    ) -> Result<Vec<ImageRequest>, Diagnostics> {
         Slipway.images_to_resolve(p, o, t)
     }
     fn compile(&self, _: &Plan, _: &CompileOptions, _: &Platform) -> Result<Compiled, Diagnostics> {
@@ -479,12 +651,20 @@ async fn works_over_real_os_pipes_and_notices_eof() {
     let (ch, mut closed) = transport::connect(ours).await.unwrap();
     let b = LlbBridge::new(ch);
     b.ping().await.unwrap();
-    b.return_error(rpc::Status { code: 2, message: "m".into(), details: vec![] }).await.unwrap();
+    b.return_error(rpc::Status {
+        code: 2,
+        message: "m".into(),
+        details: vec![],
+    })
+    .await
+    .unwrap();
     assert_eq!(fake.returned_error().message, "m");
     assert!(!closed.is_closed());
     proxy.abort();
     let t = Instant::now();
-    tokio::time::timeout(Duration::from_secs(1), closed.wait()).await.expect("EOF noticed");
+    tokio::time::timeout(Duration::from_secs(1), closed.wait())
+        .await
+        .expect("EOF noticed");
     assert!(t.elapsed() < Duration::from_secs(1));
 }
 
@@ -494,7 +674,11 @@ async fn works_over_real_os_pipes_and_notices_eof() {
 #[test]
 fn panic_hook_returns_an_error_and_exits_0() {
     if std::env::var_os("SLIPWAY_PANIC_CHILD").is_some() {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let fake = good_fake();
             let io = serve(fake.clone());
@@ -506,13 +690,25 @@ fn panic_hook_returns_an_error_and_exits_0() {
         std::process::exit(7);
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "panic_hook_returns_an_error_and_exits_0", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "panic_hook_returns_an_error_and_exits_0",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("SLIPWAY_PANIC_CHILD", "1")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "status {:?}, stderr: {err}", out.status);
-    assert!(err.contains("FAKE-RETURN code=13 msg=internal error in the Slipway frontend"), "{err}");
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {err}",
+        out.status
+    );
+    assert!(
+        err.contains("FAKE-RETURN code=13 msg=internal error in the Slipway frontend"),
+        "{err}"
+    );
     assert!(err.contains("compiler exploded"), "{err}");
     assert!(!err.contains("CHILD-NOT-EXITED"), "{err}");
 }

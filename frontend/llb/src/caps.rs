@@ -11,7 +11,11 @@ use crate::pb;
 pub type Caps = BTreeSet<&'static str>;
 
 /// Caps the return op carries: informational, never validated by servers.
-pub fn return_op_caps(any_ignore_cache: bool, any_description: bool, any_export_cache: bool) -> Caps {
+pub fn return_op_caps(
+    any_ignore_cache: bool,
+    any_description: bool,
+    any_export_cache: bool,
+) -> Caps {
     let mut c: Caps = ["constraints", "platform"].into_iter().collect();
     if any_ignore_cache {
         c.insert("meta.ignorecache");

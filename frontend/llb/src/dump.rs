@@ -111,13 +111,23 @@ fn metadata_json(m: &pb::OpMetadata) -> Value {
             "description",
             (!m.description.is_empty()).then(|| json!(m.description)),
         )
-        .opt("export_cache", m.export_cache.as_ref().map(|e| Value::from(e.value)))
-        .list("caps", m.caps.keys().map(|k| Value::from(k.as_str())).collect())
+        .opt(
+            "export_cache",
+            m.export_cache.as_ref().map(|e| Value::from(e.value)),
+        )
+        .list(
+            "caps",
+            m.caps.keys().map(|k| Value::from(k.as_str())).collect(),
+        )
         .opt(
             "progress_group",
-            m.progress_group
-                .as_ref()
-                .map(|p| Obj::default().s("id", &p.id).s("name", &p.name).b("weak", p.weak).done()),
+            m.progress_group.as_ref().map(|p| {
+                Obj::default()
+                    .s("id", &p.id)
+                    .s("name", &p.name)
+                    .b("weak", p.weak)
+                    .done()
+            }),
         )
         .done()
 }
@@ -142,7 +152,9 @@ fn op_json(op: &pb::Op) -> Value {
     o = o.opt("platform", op.platform.as_ref().map(platform_json));
     o = o.opt(
         "constraints",
-        op.constraints.as_ref().map(|c| Obj::default().strs("filter", &c.filter).done()),
+        op.constraints
+            .as_ref()
+            .map(|c| Obj::default().strs("filter", &c.filter).done()),
     );
     match &op.op {
         Some(pb::op::Op::Exec(e)) => o.always("exec", exec_json(e)),
@@ -153,9 +165,10 @@ fn op_json(op: &pb::Op) -> Value {
                 .opt("attrs", (!s.attrs.is_empty()).then(|| json!(s.attrs)))
                 .done(),
         ),
-        Some(pb::op::Op::File(f)) => {
-            o.always("file", json!({"actions": f.actions.iter().map(action_json).collect::<Vec<_>>()}))
-        }
+        Some(pb::op::Op::File(f)) => o.always(
+            "file",
+            json!({"actions": f.actions.iter().map(action_json).collect::<Vec<_>>()}),
+        ),
         Some(pb::op::Op::Merge(m)) => o.always(
             "merge",
             json!({"inputs": m.inputs.iter().map(|i| i.input).collect::<Vec<_>>()}),
@@ -183,11 +196,17 @@ fn exec_json(e: &pb::ExecOp) -> Value {
         .s("hostname", &meta.hostname)
         .list(
             "extra_hosts",
-            meta.extra_hosts.iter().map(|h| json!({"host": h.host, "ip": h.ip})).collect(),
+            meta.extra_hosts
+                .iter()
+                .map(|h| json!({"host": h.host, "ip": h.ip}))
+                .collect(),
         )
         .list(
             "ulimit",
-            meta.ulimit.iter().map(|u| json!({"name": u.name, "soft": u.soft, "hard": u.hard})).collect(),
+            meta.ulimit
+                .iter()
+                .map(|u| json!({"name": u.name, "soft": u.soft, "hard": u.hard}))
+                .collect(),
         )
         .opt(
             "proxy_env",
@@ -202,8 +221,17 @@ fn exec_json(e: &pb::ExecOp) -> Value {
             }),
         )
         .s("cgroup_parent", &meta.cgroup_parent)
-        .b("remove_mount_stubs_recursive", meta.remove_mount_stubs_recursive)
-        .list("valid_exit_codes", meta.valid_exit_codes.iter().map(|c| Value::from(*c)).collect())
+        .b(
+            "remove_mount_stubs_recursive",
+            meta.remove_mount_stubs_recursive,
+        )
+        .list(
+            "valid_exit_codes",
+            meta.valid_exit_codes
+                .iter()
+                .map(|c| Value::from(*c))
+                .collect(),
+        )
         .done();
     let mounts = e
         .mounts
@@ -249,11 +277,20 @@ fn exec_json(e: &pb::ExecOp) -> Value {
     Obj::default()
         .always("meta", meta_v)
         .list("mounts", mounts)
-        .always("network", enum_name(e.network, |v| pb::NetMode::try_from(v).ok()))
-        .always("security", enum_name(e.security, |v| pb::SecurityMode::try_from(v).ok()))
+        .always(
+            "network",
+            enum_name(e.network, |v| pb::NetMode::try_from(v).ok()),
+        )
+        .always(
+            "security",
+            enum_name(e.security, |v| pb::SecurityMode::try_from(v).ok()),
+        )
         .list(
             "secretenv",
-            e.secretenv.iter().map(|s| json!({"id": s.id, "name": s.name, "optional": s.optional})).collect(),
+            e.secretenv
+                .iter()
+                .map(|s| json!({"id": s.id, "name": s.name, "optional": s.optional}))
+                .collect(),
         )
         .done()
 }
@@ -266,7 +303,12 @@ fn user_json(u: &Option<pb::UserOpt>) -> Option<Value> {
 }
 
 fn owner_json(o: &Option<pb::ChownOpt>) -> Option<Value> {
-    o.as_ref().map(|c| Obj::default().opt("user", user_json(&c.user)).opt("group", user_json(&c.group)).done())
+    o.as_ref().map(|c| {
+        Obj::default()
+            .opt("user", user_json(&c.user))
+            .opt("group", user_json(&c.group))
+            .done()
+    })
 }
 
 fn mode_json(m: i32) -> Value {
@@ -294,14 +336,20 @@ fn action_json(a: &pb::FileAction) -> Value {
                 .s("mode_str", &c.mode_str)
                 .b("follow_symlink", c.follow_symlink)
                 .b("dir_copy_contents", c.dir_copy_contents)
-                .b("attempt_unpack_docker_compatibility", c.attempt_unpack_docker_compatibility)
+                .b(
+                    "attempt_unpack_docker_compatibility",
+                    c.attempt_unpack_docker_compatibility,
+                )
                 .b("create_dest_path", c.create_dest_path)
                 .b("allow_wildcard", c.allow_wildcard)
                 .b("allow_empty_wildcard", c.allow_empty_wildcard)
                 .always("timestamp", c.timestamp)
                 .strs("include_patterns", &c.include_patterns)
                 .strs("exclude_patterns", &c.exclude_patterns)
-                .b("always_replace_existing_dest_paths", c.always_replace_existing_dest_paths)
+                .b(
+                    "always_replace_existing_dest_paths",
+                    c.always_replace_existing_dest_paths,
+                )
                 .strs("required_paths", &c.required_paths)
                 .done(),
         ),

@@ -129,7 +129,11 @@ pub(crate) struct Inputs<'a> {
 
 impl<'a> Inputs<'a> {
     pub(crate) fn new(dedup: bool, entry_of: &'a dyn Fn(Output) -> u32) -> Self {
-        Inputs { list: Vec::new(), dedup, entry_of }
+        Inputs {
+            list: Vec::new(),
+            dedup,
+            entry_of,
+        }
     }
     fn add(&mut self, s: State) -> i64 {
         let Some(o) = s else { return pb::EMPTY };
@@ -244,7 +248,12 @@ pub(crate) fn encode_op(
     Ok(())
 }
 
-fn exec_body(n: &ExecNode, t: &mut Inputs, b: &mut Vec<u8>, caps: &mut CapList) -> Result<(), String> {
+fn exec_body(
+    n: &ExecNode,
+    t: &mut Inputs,
+    b: &mut Vec<u8>,
+    caps: &mut CapList,
+) -> Result<(), String> {
     let e = &n.exec;
     if e.args.is_empty() {
         return Err("exec needs at least one argument".into());
@@ -399,7 +408,9 @@ fn chown_check(c: &Option<Chown>, base: i64) -> Result<(), String> {
     for u in [&c.user, &c.group] {
         if let Some(UserRef::Name(n)) = u {
             if base < 0 {
-                return Err(format!("owner {n:?} by name needs a base with /etc/passwd, not scratch"));
+                return Err(format!(
+                    "owner {n:?} by name needs a base with /etc/passwd, not scratch"
+                ));
             }
         }
     }
@@ -431,7 +442,12 @@ fn ts(t: Option<i64>) -> i64 {
     t.unwrap_or(-1)
 }
 
-fn file_body(f: &FileNode, t: &mut Inputs, b: &mut Vec<u8>, caps: &mut CapList) -> Result<(), String> {
+fn file_body(
+    f: &FileNode,
+    t: &mut Inputs,
+    b: &mut Vec<u8>,
+    caps: &mut CapList,
+) -> Result<(), String> {
     let base = t.add(f.base);
     // Secondary inputs are numbered after the base, in action order.
     let mut secondary = Vec::with_capacity(f.actions.len());

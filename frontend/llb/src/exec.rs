@@ -79,7 +79,11 @@ impl Default for Exec {
 impl Exec {
     /// `args` run on `root`, with cwd `/`.
     pub fn new(root: State, args: Vec<String>) -> Self {
-        Exec { root, args, ..Default::default() }
+        Exec {
+            root,
+            args,
+            ..Default::default()
+        }
     }
 
     /// Sets `KEY=value` as the Go client does: an existing entry for `key`
@@ -161,9 +165,17 @@ impl Mount {
     }
     /// A writable mount whose result is an exec output ([`ExecResult::mount`]).
     pub fn bind_rw(dest: impl Into<String>, source: State) -> Self {
-        Mount::Bind(BindMount { dest: dest.into(), source, ..Default::default() })
+        Mount::Bind(BindMount {
+            dest: dest.into(),
+            source,
+            ..Default::default()
+        })
     }
-    pub fn cache(dest: impl Into<String>, id: impl Into<String>, sharing: pb::CacheSharingOpt) -> Self {
+    pub fn cache(
+        dest: impl Into<String>,
+        id: impl Into<String>,
+        sharing: pb::CacheSharingOpt,
+    ) -> Self {
         Mount::Cache(CacheMount {
             dest: dest.into(),
             id: id.into(),
@@ -173,13 +185,26 @@ impl Mount {
         })
     }
     pub fn tmpfs(dest: impl Into<String>, size: i64) -> Self {
-        Mount::Tmpfs(TmpfsMount { dest: dest.into(), size })
+        Mount::Tmpfs(TmpfsMount {
+            dest: dest.into(),
+            size,
+        })
     }
     pub fn secret(dest: impl Into<String>, id: impl Into<String>) -> Self {
-        Mount::Secret(SecretMount { dest: dest.into(), id: id.into(), mode: 0o400, ..Default::default() })
+        Mount::Secret(SecretMount {
+            dest: dest.into(),
+            id: id.into(),
+            mode: 0o400,
+            ..Default::default()
+        })
     }
     pub fn ssh(dest: impl Into<String>, id: impl Into<String>) -> Self {
-        Mount::Ssh(SecretMount { dest: dest.into(), id: id.into(), mode: 0o600, ..Default::default() })
+        Mount::Ssh(SecretMount {
+            dest: dest.into(),
+            id: id.into(),
+            mode: 0o600,
+            ..Default::default()
+        })
     }
 
     pub fn dest(&self) -> &str {
@@ -248,13 +273,22 @@ impl Graph {
         });
         // (mount, declaration index or None for root)
         let mut all: Vec<(Mount, Option<usize>)> = vec![(root, None)];
-        all.extend(exec.mounts.iter().cloned().enumerate().map(|(i, m)| (m, Some(i))));
+        all.extend(
+            exec.mounts
+                .iter()
+                .cloned()
+                .enumerate()
+                .map(|(i, m)| (m, Some(i))),
+        );
         // Stable sort: group (binds/cache/tmpfs, secrets, ssh), then dest
         // byte-wise within the first group; declaration order otherwise.
         all.sort_by(|(a, ai), (b, bi)| {
             let ka = (a.group(), if a.group() == 0 { a.dest() } else { "" });
             let kb = (b.group(), if b.group() == 0 { b.dest() } else { "" });
-            ka.cmp(&kb).then(ai.map_or(-1, |x| x as i64).cmp(&bi.map_or(-1, |x| x as i64)))
+            ka.cmp(&kb).then(
+                ai.map_or(-1, |x| x as i64)
+                    .cmp(&bi.map_or(-1, |x| x as i64)),
+            )
         });
         let node_id_next = NodeId(self.nodes.len() as u32);
         let mut next_out = 0i64;
@@ -276,7 +310,10 @@ impl Graph {
                 pb::EMPTY
             };
             if out >= 0 {
-                let o = Some(Output { node: node_id_next, index: out as u32 });
+                let o = Some(Output {
+                    node: node_id_next,
+                    index: out as u32,
+                });
                 match decl {
                     None => root_state = o,
                     Some(i) => mounts[i] = o,
@@ -286,7 +323,11 @@ impl Graph {
         }
         let node = self.push(NodeKind::Exec(Box::new(ExecNode { exec, ordered })), meta);
         debug_assert_eq!(node, node_id_next);
-        ExecResult { node, root: root_state, mounts }
+        ExecResult {
+            node,
+            root: root_state,
+            mounts,
+        }
     }
 }
 
@@ -331,7 +372,10 @@ impl ExecNode {
                         dest: c.dest.clone(),
                         output: pb::EMPTY,
                         mount_type: pb::MountType::Cache as i32,
-                        cache_opt: Some(pb::CacheOpt { id: c.id.clone(), sharing: c.sharing as i32 }),
+                        cache_opt: Some(pb::CacheOpt {
+                            id: c.id.clone(),
+                            sharing: c.sharing as i32,
+                        }),
                         ..Default::default()
                     }
                 }
@@ -376,19 +420,30 @@ impl ExecNode {
         let meta = pb::Meta {
             args: e.args.clone(),
             env: e.env.clone(),
-            cwd: if e.cwd.is_empty() { "/".into() } else { e.cwd.clone() },
+            cwd: if e.cwd.is_empty() {
+                "/".into()
+            } else {
+                e.cwd.clone()
+            },
             user: e.user.clone(),
             proxy_env: e.proxy_env.clone(),
             extra_hosts: e
                 .extra_hosts
                 .iter()
-                .map(|(h, ip)| pb::HostIp { host: h.clone(), ip: ip.clone() })
+                .map(|(h, ip)| pb::HostIp {
+                    host: h.clone(),
+                    ip: ip.clone(),
+                })
                 .collect(),
             hostname: e.hostname.clone(),
             ulimit: e
                 .ulimits
                 .iter()
-                .map(|u| pb::Ulimit { name: u.name.clone(), soft: u.soft, hard: u.hard })
+                .map(|u| pb::Ulimit {
+                    name: u.name.clone(),
+                    soft: u.soft,
+                    hard: u.hard,
+                })
                 .collect(),
             cgroup_parent: String::new(),
             remove_mount_stubs_recursive: true,
@@ -404,7 +459,11 @@ impl ExecNode {
                 secretenv: e
                     .secret_env
                     .iter()
-                    .map(|s| pb::SecretEnv { id: s.id.clone(), name: s.name.clone(), optional: s.optional })
+                    .map(|s| pb::SecretEnv {
+                        id: s.id.clone(),
+                        name: s.name.clone(),
+                        optional: s.optional,
+                    })
                     .collect(),
                 cdi_devices: vec![],
             })),

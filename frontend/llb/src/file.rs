@@ -51,7 +51,11 @@ pub struct Copy {
 
 impl Copy {
     pub fn new(src: impl Into<String>, dest: impl Into<String>) -> Self {
-        Copy { src: src.into(), dest: dest.into(), ..Default::default() }
+        Copy {
+            src: src.into(),
+            dest: dest.into(),
+            ..Default::default()
+        }
     }
 }
 
@@ -112,7 +116,10 @@ pub struct FileOpBuilder {
 
 impl FileOpBuilder {
     pub fn new(base: State) -> Self {
-        FileOpBuilder { base, actions: vec![] }
+        FileOpBuilder {
+            base,
+            actions: vec![],
+        }
     }
     pub fn copy(mut self, from: State, c: Copy) -> Self {
         self.actions.push(Action::Copy(from, c));
@@ -152,7 +159,13 @@ impl Graph {
         if b.actions.is_empty() {
             return b.base;
         }
-        let node = self.push(NodeKind::File(FileNode { base: b.base, actions: b.actions }), meta);
+        let node = self.push(
+            NodeKind::File(FileNode {
+                base: b.base,
+                actions: b.actions,
+            }),
+            meta,
+        );
         Some(Output { node, index: 0 })
     }
 }
@@ -163,18 +176,28 @@ fn chown(c: &Option<Chown>, base: i64) -> Result<Option<pb::ChownOpt>, String> {
     let user = |u: &Option<UserRef>| -> Result<Option<pb::UserOpt>, String> {
         Ok(match u {
             None => None,
-            Some(UserRef::Id(id)) => Some(pb::UserOpt { user: Some(pb::user_opt::User::ById(*id)) }),
+            Some(UserRef::Id(id)) => Some(pb::UserOpt {
+                user: Some(pb::user_opt::User::ById(*id)),
+            }),
             Some(UserRef::Name(n)) => {
                 if base < 0 {
-                    return Err(format!("owner {n:?} by name needs a base with /etc/passwd, not scratch"));
+                    return Err(format!(
+                        "owner {n:?} by name needs a base with /etc/passwd, not scratch"
+                    ));
                 }
                 Some(pb::UserOpt {
-                    user: Some(pb::user_opt::User::ByName(pb::NamedUserOpt { name: n.clone(), input: base })),
+                    user: Some(pb::user_opt::User::ByName(pb::NamedUserOpt {
+                        name: n.clone(),
+                        input: base,
+                    })),
                 })
             }
         })
     };
-    Ok(Some(pb::ChownOpt { user: user(&c.user)?, group: user(&c.group)? }))
+    Ok(Some(pb::ChownOpt {
+        user: user(&c.user)?,
+        group: user(&c.group)?,
+    }))
 }
 
 #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check

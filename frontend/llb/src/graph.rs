@@ -42,7 +42,12 @@ pub struct SourceRange {
 impl SourceRange {
     /// A range covering whole lines `start..=end`.
     pub fn lines(start: i32, end: i32) -> Self {
-        SourceRange { start_line: start, start_character: 0, end_line: end, end_character: 0 }
+        SourceRange {
+            start_line: start,
+            start_character: 0,
+            end_line: end,
+            end_character: 0,
+        }
     }
 }
 
@@ -65,7 +70,10 @@ pub struct OpMeta {
 
 impl OpMeta {
     pub fn named(name: impl Into<String>) -> Self {
-        OpMeta { custom_name: Some(name.into()), ..Default::default() }
+        OpMeta {
+            custom_name: Some(name.into()),
+            ..Default::default()
+        }
     }
     pub fn with_range(mut self, r: SourceRange) -> Self {
         self.source_ranges.push(r);
@@ -80,8 +88,11 @@ impl OpMeta {
         self
     }
     pub fn with_progress_group(mut self, id: impl Into<String>, name: impl Into<String>) -> Self {
-        self.progress_group =
-            Some(pb::ProgressGroup { id: id.into(), name: name.into(), weak: false });
+        self.progress_group = Some(pb::ProgressGroup {
+            id: id.into(),
+            name: name.into(),
+            weak: false,
+        });
         self
     }
 }
@@ -134,7 +145,11 @@ impl Graph {
         extra_caps: BTreeSet<&'static str>,
     ) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).expect("too many LLB nodes"));
-        self.nodes.push(Node { kind, meta, extra_caps });
+        self.nodes.push(Node {
+            kind,
+            meta,
+            extra_caps,
+        });
         id
     }
 
@@ -153,7 +168,10 @@ impl Graph {
         match real.len() {
             0 => None,
             1 => Some(real[0]),
-            _ => Some(Output { node: self.push(NodeKind::Merge(real), meta), index: 0 }),
+            _ => Some(Output {
+                node: self.push(NodeKind::Merge(real), meta),
+                index: 0,
+            }),
         }
     }
 
@@ -162,7 +180,10 @@ impl Graph {
         if lower.is_none() && upper.is_none() {
             return None;
         }
-        Some(Output { node: self.push(NodeKind::Diff(lower, upper), meta), index: 0 })
+        Some(Output {
+            node: self.push(NodeKind::Diff(lower, upper), meta),
+            index: 0,
+        })
     }
 }
 
@@ -178,7 +199,11 @@ pub(crate) struct InputTable<'a> {
 #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
 impl<'a> InputTable<'a> {
     pub fn new(dedup: bool, resolve: &'a dyn Fn(Output) -> pb::Input) -> Self {
-        InputTable { inputs: Vec::new(), dedup, resolve }
+        InputTable {
+            inputs: Vec::new(),
+            dedup,
+            resolve,
+        }
     }
 
     /// Index of `state` in `inputs`, or -1 for scratch.
@@ -244,10 +269,7 @@ impl NodeKind {
 
     /// The pb op, with input digests looked up through `resolve`.
     #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
-    pub(crate) fn to_pb(
-        &self,
-        resolve: &dyn Fn(Output) -> pb::Input,
-    ) -> Result<pb::Op, String> {
+    pub(crate) fn to_pb(&self, resolve: &dyn Fn(Output) -> pb::Input) -> Result<pb::Op, String> {
         let empty = Some(pb::WorkerConstraints::default());
         Ok(match self {
             NodeKind::Source(src, platform) => pb::Op {
@@ -262,7 +284,9 @@ impl NodeKind {
                 let mut t = InputTable::new(false, resolve);
                 let inputs = ins
                     .iter()
-                    .map(|o| pb::MergeInput { input: t.add(Some(*o)) })
+                    .map(|o| pb::MergeInput {
+                        input: t.add(Some(*o)),
+                    })
                     .collect();
                 pb::Op {
                     inputs: t.inputs,

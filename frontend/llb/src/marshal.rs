@@ -120,8 +120,18 @@ impl Walk<'_> {
         {
             let node_entry = &self.node_entry;
             let entry_of = |o: Output| node_entry[o.node.index()];
-            encode::encode_op(&node.kind, &entry_of, &self.digests, &mut self.buf, &mut self.body, &mut self.caps)
-                .map_err(|reason| LlbError::Invalid { op: op_name(g, id), reason })?;
+            encode::encode_op(
+                &node.kind,
+                &entry_of,
+                &self.digests,
+                &mut self.buf,
+                &mut self.body,
+                &mut self.caps,
+            )
+            .map_err(|reason| LlbError::Invalid {
+                op: op_name(g, id),
+                reason,
+            })?;
         }
         let dgst: [u8; 32] = Sha256::digest(&self.buf).into();
         self.caps.extend(node.extra_caps.iter().copied());
@@ -132,7 +142,10 @@ impl Walk<'_> {
 
         if let Some(sup) = self.supported {
             if let Some(cap) = self.caps.iter().find(|c| !sup.contains(**c)) {
-                return Err(LlbError::UnsupportedCap { cap: cap.to_string(), op: op_name(g, id) });
+                return Err(LlbError::UnsupportedCap {
+                    cap: cap.to_string(),
+                    op: op_name(g, id),
+                });
             }
         }
 
@@ -160,7 +173,8 @@ impl Walk<'_> {
         if let Some(name) = &m.custom_name {
             md.description.insert("llb.customname".into(), name.clone());
         }
-        md.description.extend(m.description.iter().map(|(k, v)| (k.clone(), v.clone())));
+        md.description
+            .extend(m.description.iter().map(|(k, v)| (k.clone(), v.clone())));
         if let Some(v) = m.export_cache {
             md.export_cache = Some(v);
         }
@@ -176,8 +190,14 @@ impl Walk<'_> {
         }
         for sr in &m.source_ranges {
             let pr = pb::Range {
-                start: Some(pb::Position { line: sr.start_line, character: sr.start_character }),
-                end: Some(pb::Position { line: sr.end_line, character: sr.end_character }),
+                start: Some(pb::Position {
+                    line: sr.start_line,
+                    character: sr.start_character,
+                }),
+                end: Some(pb::Position {
+                    line: sr.end_line,
+                    character: sr.end_character,
+                }),
             };
             if !md.ranges.contains(&pr) {
                 md.ranges.push(pr);
@@ -196,15 +216,32 @@ impl Walk<'_> {
             digest: digest_string(&self.digests[self.node_entry[o.node.index()] as usize]),
             index: i64::from(o.index),
         };
-        let op = node.kind.to_pb(&resolve).expect("direct encoding accepted the op");
-        assert_eq!(op.encode_to_vec(), self.buf, "direct op encoding differs from prost's");
+        let op = node
+            .kind
+            .to_pb(&resolve)
+            .expect("direct encoding accepted the op");
+        assert_eq!(
+            op.encode_to_vec(),
+            self.buf,
+            "direct op encoding differs from prost's"
+        );
         let mut want = caps::op_caps(&op);
         want.extend(node.extra_caps.iter().copied());
-        assert_eq!(want.into_iter().collect::<Vec<_>>(), self.caps, "caps differ");
+        assert_eq!(
+            want.into_iter().collect::<Vec<_>>(),
+            self.caps,
+            "caps differ"
+        );
         let mut deps = Vec::new();
         node.kind.push_deps(&mut deps);
-        assert_eq!(node.kind.deps().into_iter().map(|o| o.node).collect::<Vec<_>>(),
-                   deps.into_iter().map(|(n, _)| n).collect::<Vec<_>>());
+        assert_eq!(
+            node.kind
+                .deps()
+                .into_iter()
+                .map(|o| o.node)
+                .collect::<Vec<_>>(),
+            deps.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -220,7 +257,9 @@ impl Graph {
         source: Option<SourceInfoInput>,
         supported_caps: Option<&BTreeSet<String>>,
     ) -> Result<pb::Definition, LlbError> {
-        let Some(result) = result else { return Ok(pb::Definition::default()) };
+        let Some(result) = result else {
+            return Ok(pb::Definition::default());
+        };
         let mut w = Walk {
             g: self,
             supported: supported_caps,
@@ -239,7 +278,10 @@ impl Graph {
         let any_desc = w.entries.iter().any(|m| !m.description.is_empty());
         let any_ec = w.entries.iter().any(|m| m.export_cache.is_some());
         let ret = pb::Op {
-            inputs: vec![pb::Input { digest: digest_string(&w.digests[head as usize]), index: i64::from(result.index) }],
+            inputs: vec![pb::Input {
+                digest: digest_string(&w.digests[head as usize]),
+                index: i64::from(result.index),
+            }],
             ..Default::default()
         };
         let bytes = ret.encode_to_vec();
@@ -272,7 +314,12 @@ impl Graph {
             if !e.ranges.is_empty() && source.is_some() {
                 locations.push((
                     key.clone(),
-                    pb::Locations { locations: vec![pb::Location { source_index: 0, ranges: e.ranges }] },
+                    pb::Locations {
+                        locations: vec![pb::Location {
+                            source_index: 0,
+                            ranges: e.ranges,
+                        }],
+                    },
                 ));
             }
             metadata.push((
@@ -300,6 +347,10 @@ impl Graph {
                 language: s.language,
             }],
         });
-        Ok(pb::Definition { def: w.def, metadata: metadata.into_iter().collect(), source })
+        Ok(pb::Definition {
+            def: w.def,
+            metadata: metadata.into_iter().collect(),
+            source,
+        })
     }
 }

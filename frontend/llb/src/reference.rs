@@ -17,7 +17,10 @@ const MAX_NAME_LEN: usize = 255;
 /// `alpine` → `docker.io/library/alpine:latest`; `ghcr.io/o/i` →
 /// `ghcr.io/o/i:latest`; a digest is kept (and no `:latest` added).
 pub fn normalize_image_ref(s: &str) -> Result<String, RefError> {
-    let err = |reason: &str| RefError { reference: s.to_string(), reason: reason.to_string() };
+    let err = |reason: &str| RefError {
+        reference: s.to_string(),
+        reason: reason.to_string(),
+    };
     if s.is_empty() {
         return Err(err("empty reference"));
     }
@@ -40,8 +43,14 @@ pub fn normalize_image_ref(s: &str) -> Result<String, RefError> {
     if name.is_empty() {
         return Err(err("empty repository name"));
     }
-    if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
-        return Err(err("cannot specify 64-byte hexadecimal strings as a repository name"));
+    if name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    {
+        return Err(err(
+            "cannot specify 64-byte hexadecimal strings as a repository name",
+        ));
     }
     let (mut domain, mut path) = match name.split_once('/') {
         Some((first, remainder))
@@ -159,7 +168,11 @@ fn check_domain(d: &str) -> Result<(), String> {
 fn check_tag(t: &str) -> Result<(), String> {
     let b = t.as_bytes();
     let word = |x: u8| x.is_ascii_alphanumeric() || x == b'_';
-    if b.is_empty() || b.len() > 128 || !word(b[0]) || !b.iter().all(|x| word(*x) || *x == b'.' || *x == b'-') {
+    if b.is_empty()
+        || b.len() > 128
+        || !word(b[0])
+        || !b.iter().all(|x| word(*x) || *x == b'.' || *x == b'-')
+    {
         return Err(format!("invalid tag {t:?}"));
     }
     Ok(())
@@ -172,7 +185,10 @@ fn check_digest(d: &str) -> Result<(), String> {
     let alg_ok = !alg.is_empty()
         && alg.bytes().all(|b| alnum_lower(b) || b"+._-".contains(&b))
         && alnum_lower(alg.as_bytes()[0]);
-    let hex_ok = hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let hex_ok = hex.len() >= 32
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !alg_ok || !hex_ok {
         return Err(format!("invalid digest {d:?}"));
     }
@@ -193,7 +209,11 @@ fn check_digest(d: &str) -> Result<(), String> {
 /// `v7`; `armhf`→arm/v7; `armel`→arm/v6; `i386`→`386`.
 pub fn normalize_platform(os: &str, arch: &str, variant: &str) -> pb::Platform {
     let os = os.to_ascii_lowercase();
-    let os = if os == "macos" { "darwin".to_string() } else { os };
+    let os = if os == "macos" {
+        "darwin".to_string()
+    } else {
+        os
+    };
     let arch = arch.to_ascii_lowercase();
     let mut variant = variant.to_ascii_lowercase();
     let arch = match arch.as_str() {
@@ -228,7 +248,12 @@ pub fn normalize_platform(os: &str, arch: &str, variant: &str) -> pb::Platform {
         }
         _ => arch,
     };
-    pb::Platform { architecture: arch, os, variant, ..Default::default() }
+    pb::Platform {
+        architecture: arch,
+        os,
+        variant,
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]
@@ -244,13 +269,25 @@ mod tests {
         assert_eq!(n("ghcr.io/o/i"), "ghcr.io/o/i:latest");
         assert_eq!(n("localhost:5000/x"), "localhost:5000/x:latest");
         assert_eq!(n("localhost/x"), "localhost/x:latest");
-        assert_eq!(n("index.docker.io/library/busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            n("index.docker.io/library/busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(n("docker.io/busybox"), "docker.io/library/busybox:latest");
         let d = format!("sha256:{}", "a".repeat(64));
-        assert_eq!(n(&format!("alpine@{d}")), format!("docker.io/library/alpine@{d}"));
-        assert_eq!(n(&format!("alpine:3@{d}")), format!("docker.io/library/alpine:3@{d}"));
+        assert_eq!(
+            n(&format!("alpine@{d}")),
+            format!("docker.io/library/alpine@{d}")
+        );
+        assert_eq!(
+            n(&format!("alpine:3@{d}")),
+            format!("docker.io/library/alpine:3@{d}")
+        );
         assert_eq!(n("Registry.Example/a/b"), "Registry.Example/a/b:latest");
-        assert_eq!(n("a/b__c/d-e/f.g:v1.0-x_y"), "docker.io/a/b__c/d-e/f.g:v1.0-x_y");
+        assert_eq!(
+            n("a/b__c/d-e/f.g:v1.0-x_y"),
+            "docker.io/a/b__c/d-e/f.g:v1.0-x_y"
+        );
         assert_eq!(n("[::1]:5000/x"), "[::1]:5000/x:latest");
     }
 
@@ -281,7 +318,10 @@ mod tests {
     #[test]
     fn platforms() {
         let p = normalize_platform("Linux", "x86_64", "");
-        assert_eq!((p.os.as_str(), p.architecture.as_str(), p.variant.as_str()), ("linux", "amd64", ""));
+        assert_eq!(
+            (p.os.as_str(), p.architecture.as_str(), p.variant.as_str()),
+            ("linux", "amd64", "")
+        );
         let p = normalize_platform("linux", "aarch64", "v8");
         assert_eq!((p.architecture.as_str(), p.variant.as_str()), ("arm64", ""));
         let p = normalize_platform("linux", "arm", "");

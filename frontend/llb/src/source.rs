@@ -98,9 +98,19 @@ impl Graph {
         let mut a = BTreeMap::new();
         put(&mut a, "image.resolvemode", attrs.resolve_mode);
         put(&mut a, "image.recordtype", attrs.record_type);
-        put(&mut a, "image.layerlimit", attrs.layer_limit.map(|n| n.to_string()));
+        put(
+            &mut a,
+            "image.layerlimit",
+            attrs.layer_limit.map(|n| n.to_string()),
+        );
         put(&mut a, "image.checksum", attrs.checksum);
-        self.source(format!("docker-image://{normalized_ref}"), a, platform, meta, BTreeSet::new())
+        self.source(
+            format!("docker-image://{normalized_ref}"),
+            a,
+            platform,
+            meta,
+            BTreeSet::new(),
+        )
     }
 
     /// `local://<name>`.
@@ -108,10 +118,16 @@ impl Graph {
         let mut a = BTreeMap::new();
         put(&mut a, "local.session", opts.session_id);
         if !opts.include_patterns.is_empty() {
-            a.insert("local.includepattern".into(), json_list(&opts.include_patterns));
+            a.insert(
+                "local.includepattern".into(),
+                json_list(&opts.include_patterns),
+            );
         }
         if !opts.exclude_patterns.is_empty() {
-            a.insert("local.excludepatterns".into(), json_list(&opts.exclude_patterns));
+            a.insert(
+                "local.excludepatterns".into(),
+                json_list(&opts.exclude_patterns),
+            );
         }
         if !opts.follow_paths.is_empty() {
             a.insert("local.followpaths".into(), json_list(&opts.follow_paths));
@@ -147,12 +163,18 @@ impl Graph {
         put(
             &mut a,
             "git.authtokensecret",
-            Some(opts.auth_token_secret.unwrap_or_else(|| DEFAULT_TOKEN_SECRET.into())),
+            Some(
+                opts.auth_token_secret
+                    .unwrap_or_else(|| DEFAULT_TOKEN_SECRET.into()),
+            ),
         );
         put(
             &mut a,
             "git.authheadersecret",
-            Some(opts.auth_header_secret.unwrap_or_else(|| DEFAULT_HEADER_SECRET.into())),
+            Some(
+                opts.auth_header_secret
+                    .unwrap_or_else(|| DEFAULT_HEADER_SECRET.into()),
+            ),
         );
         if is_ssh {
             put(&mut a, "git.knownsshhosts", opts.known_ssh_hosts);
@@ -174,9 +196,21 @@ impl Graph {
         let mut a = BTreeMap::new();
         put(&mut a, "http.checksum", opts.checksum);
         put(&mut a, "http.filename", opts.filename);
-        put(&mut a, "http.perm", opts.perm.filter(|p| *p != 0).map(|p| format!("0{p:o}")));
-        put(&mut a, "http.uid", opts.uid.filter(|u| *u != 0).map(|u| u.to_string()));
-        put(&mut a, "http.gid", opts.gid.filter(|g| *g != 0).map(|g| g.to_string()));
+        put(
+            &mut a,
+            "http.perm",
+            opts.perm.filter(|p| *p != 0).map(|p| format!("0{p:o}")),
+        );
+        put(
+            &mut a,
+            "http.uid",
+            opts.uid.filter(|u| *u != 0).map(|u| u.to_string()),
+        );
+        put(
+            &mut a,
+            "http.gid",
+            opts.gid.filter(|g| *g != 0).map(|g| g.to_string()),
+        );
         self.source(url.to_string(), a, None, meta, BTreeSet::new())
     }
 
@@ -189,7 +223,13 @@ impl Graph {
         meta: OpMeta,
     ) -> Output {
         let attrs = attrs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-        self.source(identifier.to_string(), attrs, platform, meta, BTreeSet::new())
+        self.source(
+            identifier.to_string(),
+            attrs,
+            platform,
+            meta,
+            BTreeSet::new(),
+        )
     }
 
     fn source(
@@ -201,7 +241,10 @@ impl Graph {
         extra: BTreeSet<&'static str>,
     ) -> Output {
         let kind = NodeKind::Source(pb::SourceOp { identifier, attrs }, platform);
-        Output { node: self.push_with_caps(kind, meta, extra), index: 0 }
+        Output {
+            node: self.push_with_caps(kind, meta, extra),
+            index: 0,
+        }
     }
 }
 

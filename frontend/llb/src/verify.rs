@@ -30,21 +30,30 @@ pub fn verify(def: &pb::Definition) -> Result<(), String> {
     let mut seen = BTreeSet::new();
     let last = def.def.len() - 1;
     for (i, bytes) in def.def.iter().enumerate() {
-        let op = pb::Op::decode(bytes.as_slice()).map_err(|e| format!("def[{i}]: does not decode: {e}"))?;
+        let op = pb::Op::decode(bytes.as_slice())
+            .map_err(|e| format!("def[{i}]: does not decode: {e}"))?;
         if op.encode_to_vec() != *bytes {
             return Err(format!("def[{i}]: does not re-encode to the same bytes"));
         }
         let d = crate::digest(bytes);
         for (j, inp) in op.inputs.iter().enumerate() {
             if !seen.contains(&inp.digest) {
-                return Err(format!("def[{i}]: input {j} ({}) is not an earlier entry", inp.digest));
+                return Err(format!(
+                    "def[{i}]: input {j} ({}) is not an earlier entry",
+                    inp.digest
+                ));
             }
             if inp.index < 0 {
-                return Err(format!("def[{i}]: input {j} has negative index {}", inp.index));
+                return Err(format!(
+                    "def[{i}]: input {j} has negative index {}",
+                    inp.index
+                ));
             }
         }
-        let is_return =
-            op.inputs.len() == 1 && op.op.is_none() && op.platform.is_none() && op.constraints.is_none();
+        let is_return = op.inputs.len() == 1
+            && op.op.is_none()
+            && op.platform.is_none()
+            && op.constraints.is_none();
         if i == last && !is_return {
             return Err("last entry is not a return op (exactly one input, nothing else)".into());
         }
@@ -66,11 +75,16 @@ pub fn verify(def: &pb::Definition) -> Result<(), String> {
     if let Some(src) = &def.source {
         for (k, locs) in &src.locations {
             if !seen.contains(k) {
-                return Err(format!("source location key {k} is not the digest of a def entry"));
+                return Err(format!(
+                    "source location key {k} is not the digest of a def entry"
+                ));
             }
             for l in &locs.locations {
                 if l.source_index < 0 || l.source_index as usize >= src.infos.len() {
-                    return Err(format!("source location for {k} has bad source index {}", l.source_index));
+                    return Err(format!(
+                        "source location for {k} has bad source index {}",
+                        l.source_index
+                    ));
                 }
             }
         }
@@ -108,7 +122,10 @@ fn check_op(op: &pb::Op) -> Result<(), String> {
             let mut outputs = vec![];
             for (i, a) in f.actions.iter().enumerate() {
                 let limit = n + i as i64; // inputs plus earlier actions
-                for (v, what) in [(a.input, "action input"), (a.secondary_input, "secondary input")] {
+                for (v, what) in [
+                    (a.input, "action input"),
+                    (a.secondary_input, "secondary input"),
+                ] {
                     if v != -1 && !(0..limit).contains(&v) {
                         return Err(format!("action {i}: {what} {v} out of range"));
                     }
@@ -124,7 +141,9 @@ fn check_op(op: &pb::Op) -> Result<(), String> {
         }
         Some(pb::op::Op::Diff(d)) => {
             let (l, u) = (d.lower.as_ref(), d.upper.as_ref());
-            let (Some(l), Some(u)) = (l, u) else { return Err("diff without lower or upper".into()) };
+            let (Some(l), Some(u)) = (l, u) else {
+                return Err("diff without lower or upper".into());
+            };
             in_range(l.input, "diff lower")?;
             in_range(u.input, "diff upper")?;
         }

@@ -7,11 +7,18 @@ use prost::Message;
 use slipway_llb::*;
 
 fn ops(def: &pb::Definition) -> Vec<pb::Op> {
-    def.def.iter().map(|b| pb::Op::decode(b.as_slice()).unwrap()).collect()
+    def.def
+        .iter()
+        .map(|b| pb::Op::decode(b.as_slice()).unwrap())
+        .collect()
 }
 
 fn caps_of(def: &pb::Definition, i: usize) -> Vec<String> {
-    def.metadata[&digest(&def.def[i])].caps.keys().cloned().collect()
+    def.metadata[&digest(&def.def[i])]
+        .caps
+        .keys()
+        .cloned()
+        .collect()
 }
 
 fn exec_of(op: &pb::Op) -> &pb::ExecOp {
@@ -29,17 +36,34 @@ fn file_of(op: &pb::Op) -> &pb::FileOp {
 }
 
 fn alpine(g: &mut Graph) -> Output {
-    g.image("docker.io/library/alpine:latest", None, ImageAttrs::default(), OpMeta::named("alpine"))
+    g.image(
+        "docker.io/library/alpine:latest",
+        None,
+        ImageAttrs::default(),
+        OpMeta::named("alpine"),
+    )
 }
 
 #[test]
 fn mounts_sorted_outputs_numbered_inputs_deduped() {
     let mut g = Graph::new();
     let a = alpine(&mut g);
-    let ctx = g.local("context", LocalOpts { session_id: Some("s1".into()), ..Default::default() }, OpMeta::default());
+    let ctx = g.local(
+        "context",
+        LocalOpts {
+            session_id: Some("s1".into()),
+            ..Default::default()
+        },
+        OpMeta::default(),
+    );
     let mut e = Exec::shell(Some(a), "make");
     e.mounts = vec![
-        Mount::Ssh(SshMount { dest: "/run/ssh".into(), id: "default".into(), mode: 0o600, ..Default::default() }),
+        Mount::Ssh(SshMount {
+            dest: "/run/ssh".into(),
+            id: "default".into(),
+            mode: 0o600,
+            ..Default::default()
+        }),
         Mount::bind_rw("/out", None),
         Mount::secret("/run/secrets/tok", "tok"),
         Mount::bind_ro("/src", Some(ctx), "sub"),
@@ -51,8 +75,20 @@ fn mounts_sorted_outputs_numbered_inputs_deduped() {
     let r = g.exec(e, OpMeta::named("build"));
     // root 0, /b 1, /out 2 (sorted by dest)
     assert_eq!(r.root().unwrap().index, 0);
-    assert_eq!(r.mount(7).unwrap(), Output { node: r.node, index: 1 });
-    assert_eq!(r.mount(1).unwrap(), Output { node: r.node, index: 2 });
+    assert_eq!(
+        r.mount(7).unwrap(),
+        Output {
+            node: r.node,
+            index: 1
+        }
+    );
+    assert_eq!(
+        r.mount(1).unwrap(),
+        Output {
+            node: r.node,
+            index: 2
+        }
+    );
     assert_eq!(r.mount(3), Some(ctx)); // read-only: unchanged source
     assert_eq!(r.mount(4), None);
 
@@ -61,12 +97,41 @@ fn mounts_sorted_outputs_numbered_inputs_deduped() {
     let all = ops(&def);
     let x = exec_of(&all[2]);
     let dests: Vec<&str> = x.mounts.iter().map(|m| m.dest.as_str()).collect();
-    assert_eq!(dests, ["/", "/alpine", "/b", "/out", "/root/.cache", "/src", "/tmp", "/run/secrets/tok", "/run/ssh"]);
+    assert_eq!(
+        dests,
+        [
+            "/",
+            "/alpine",
+            "/b",
+            "/out",
+            "/root/.cache",
+            "/src",
+            "/tmp",
+            "/run/secrets/tok",
+            "/run/ssh"
+        ]
+    );
     // inputs: alpine (root, /alpine shared), ctx (/b, /src shared)
     assert_eq!(all[2].inputs.len(), 2);
     let io: Vec<(i64, i64)> = x.mounts.iter().map(|m| (m.input, m.output)).collect();
-    assert_eq!(io, [(0, 0), (0, -1), (1, 1), (-1, 2), (-1, -1), (1, -1), (-1, -1), (-1, 0), (-1, 0)]);
-    assert_eq!(x.mounts[4].cache_opt.as_ref().unwrap().sharing, pb::CacheSharingOpt::Locked as i32);
+    assert_eq!(
+        io,
+        [
+            (0, 0),
+            (0, -1),
+            (1, 1),
+            (-1, 2),
+            (-1, -1),
+            (1, -1),
+            (-1, -1),
+            (-1, 0),
+            (-1, 0)
+        ]
+    );
+    assert_eq!(
+        x.mounts[4].cache_opt.as_ref().unwrap().sharing,
+        pb::CacheSharingOpt::Locked as i32
+    );
     assert_eq!(x.mounts[5].selector, "sub");
     assert!(x.meta.as_ref().unwrap().remove_mount_stubs_recursive);
     // return op points at output 2
@@ -105,8 +170,16 @@ fn scratch_root_and_cache_seed() {
     e.network = pb::NetMode::None;
     e.security = pb::SecurityMode::Insecure;
     e.valid_exit_codes = vec![0, 1];
-    e.secret_env = vec![SecretEnv { id: "t".into(), name: "TOKEN".into(), optional: false }];
-    e.ulimits = vec![Ulimit { name: "nofile".into(), soft: 1, hard: 2 }];
+    e.secret_env = vec![SecretEnv {
+        id: "t".into(),
+        name: "TOKEN".into(),
+        optional: false,
+    }];
+    e.ulimits = vec![Ulimit {
+        name: "nofile".into(),
+        soft: 1,
+        hard: 2,
+    }];
     let r = g.exec(e, OpMeta::default());
     let def = g.marshal(r.root(), None, None).unwrap();
     verify(&def).unwrap();
@@ -115,7 +188,10 @@ fn scratch_root_and_cache_seed() {
     assert_eq!((x.mounts[0].input, x.mounts[0].output), (-1, 0));
     assert_eq!((x.mounts[1].input, x.mounts[1].output), (0, -1));
     let bytes = x.meta.as_ref().unwrap().encode_to_vec();
-    assert!(bytes.windows(4).any(|w| w == [0x62, 0x02, 0x00, 0x01]), "packed exit codes");
+    assert!(
+        bytes.windows(4).any(|w| w == [0x62, 0x02, 0x00, 0x01]),
+        "packed exit codes"
+    );
     assert_eq!(
         caps_of(&def, 1),
         [
@@ -141,13 +217,29 @@ fn file_chain_indexes_and_minus_ones() {
     let mut c = Copy::new("/app", "/srv/");
     c.include_patterns = vec!["*.rs".into()];
     c.mode_str = "u+x".into();
-    c.owner = Some(Chown { user: Some(UserRef::Name("app".into())), group: Some(UserRef::Id(10)) });
+    c.owner = Some(Chown {
+        user: Some(UserRef::Name("app".into())),
+        group: Some(UserRef::Id(10)),
+    });
     let b = FileOpBuilder::new(Some(a))
-        .mkdir(MkDir { path: "/srv".into(), mode: 0o755, make_parents: true, ..Default::default() })
+        .mkdir(MkDir {
+            path: "/srv".into(),
+            mode: 0o755,
+            make_parents: true,
+            ..Default::default()
+        })
         .copy(Some(ctx), c)
         .copy(Some(a), Copy::new("/etc/passwd", "/srv/passwd"))
-        .rm(Rm { path: "/srv/*.tmp".into(), allow_not_found: true, allow_wildcard: true })
-        .symlink(Symlink { oldpath: "/srv".into(), newpath: "/app".into(), ..Default::default() });
+        .rm(Rm {
+            path: "/srv/*.tmp".into(),
+            allow_not_found: true,
+            allow_wildcard: true,
+        })
+        .symlink(Symlink {
+            oldpath: "/srv".into(),
+            newpath: "/app".into(),
+            ..Default::default()
+        });
     let out = g.file(b, OpMeta::named("copy"));
     let def = g.marshal(out, None, None).unwrap();
     verify(&def).unwrap();
@@ -156,19 +248,45 @@ fn file_chain_indexes_and_minus_ones() {
     assert_eq!(f.inputs.len(), 2, "alpine deduplicated");
     assert!(f.platform.is_none());
     let fo = file_of(f);
-    let idx: Vec<(i64, i64, i64)> = fo.actions.iter().map(|a| (a.input, a.secondary_input, a.output)).collect();
-    assert_eq!(idx, [(0, -1, -1), (2, 1, -1), (3, 0, -1), (4, -1, -1), (5, -1, 0)]);
-    let Some(pb::file_action::Action::Copy(cp)) = &fo.actions[1].action else { panic!() };
+    let idx: Vec<(i64, i64, i64)> = fo
+        .actions
+        .iter()
+        .map(|a| (a.input, a.secondary_input, a.output))
+        .collect();
+    assert_eq!(
+        idx,
+        [(0, -1, -1), (2, 1, -1), (3, 0, -1), (4, -1, -1), (5, -1, 0)]
+    );
+    let Some(pb::file_action::Action::Copy(cp)) = &fo.actions[1].action else {
+        panic!()
+    };
     assert_eq!((cp.mode, cp.timestamp), (-1, -1));
-    let Some(pb::user_opt::User::ByName(n)) = cp.owner.as_ref().unwrap().user.as_ref().unwrap().user.clone() else {
+    let Some(pb::user_opt::User::ByName(n)) = cp
+        .owner
+        .as_ref()
+        .unwrap()
+        .user
+        .as_ref()
+        .unwrap()
+        .user
+        .clone()
+    else {
         panic!()
     };
     assert_eq!((n.name.as_str(), n.input), ("app", 2));
-    let Some(pb::file_action::Action::Mkdir(md)) = &fo.actions[0].action else { panic!() };
+    let Some(pb::file_action::Action::Mkdir(md)) = &fo.actions[0].action else {
+        panic!()
+    };
     assert_eq!(md.timestamp, -1);
     assert_eq!(
         caps_of(&def, 2),
-        ["file.base", "file.copy.includeexcludepatterns", "file.copy.modestring", "file.rm.wildcard", "file.symlink.create"]
+        [
+            "file.base",
+            "file.copy.includeexcludepatterns",
+            "file.copy.modestring",
+            "file.rm.wildcard",
+            "file.symlink.create"
+        ]
     );
 }
 
@@ -177,12 +295,18 @@ fn owner_by_name_on_scratch_is_an_error() {
     let mut g = Graph::new();
     let b = FileOpBuilder::new(None).mkdir(MkDir {
         path: "/d".into(),
-        owner: Some(Chown { user: Some(UserRef::Name("app".into())), group: None }),
+        owner: Some(Chown {
+            user: Some(UserRef::Name("app".into())),
+            group: None,
+        }),
         ..Default::default()
     });
     let out = g.file(b, OpMeta::named("mk"));
     let e = g.marshal(out, None, None).unwrap_err();
-    assert!(matches!(e, LlbError::Invalid { ref op, .. } if op == "mk"), "{e}");
+    assert!(
+        matches!(e, LlbError::Invalid { ref op, .. } if op == "mk"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -191,7 +315,10 @@ fn source_caps_and_attrs() {
     let img = g.image(
         "docker.io/library/alpine:latest",
         None,
-        ImageAttrs { resolve_mode: Some("pull".into()), ..Default::default() },
+        ImageAttrs {
+            resolve_mode: Some("pull".into()),
+            ..Default::default()
+        },
         OpMeta::default(),
     );
     let loc = g.local(
@@ -209,15 +336,29 @@ fn source_caps_and_attrs() {
     );
     let git = g.git(
         "git@github.com:moby/buildkit.git",
-        GitOpts { git_ref: "v0.12".into(), subdir: "docs".into(), keep_git_dir: true, ..Default::default() },
+        GitOpts {
+            git_ref: "v0.12".into(),
+            subdir: "docs".into(),
+            keep_git_dir: true,
+            ..Default::default()
+        },
         OpMeta::default(),
     );
     let http = g.http(
         "https://example.com/f.tgz",
-        HttpOpts { checksum: Some("sha256:00".into()), filename: Some("f".into()), perm: Some(0o644), uid: Some(1), gid: None },
+        HttpOpts {
+            checksum: Some("sha256:00".into()),
+            filename: Some("f".into()),
+            perm: Some(0o644),
+            uid: Some(1),
+            gid: None,
+        },
         OpMeta::default(),
     );
-    let m = g.merge(&[Some(img), None, Some(loc), Some(git), Some(http)], OpMeta::default());
+    let m = g.merge(
+        &[Some(img), None, Some(loc), Some(git), Some(http)],
+        OpMeta::default(),
+    );
     let def = g.marshal(m, None, None).unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
@@ -225,7 +366,10 @@ fn source_caps_and_attrs() {
         Some(pb::op::Op::Source(s)) => s.clone(),
         _ => panic!(),
     };
-    assert_eq!(caps_of(&def, 0), ["source.image", "source.image.resolvemode"]);
+    assert_eq!(
+        caps_of(&def, 0),
+        ["source.image", "source.image.resolvemode"]
+    );
     assert_eq!(src(1).attrs["local.includepattern"], "[\"a\"]");
     assert_eq!(
         caps_of(&def, 1),
@@ -239,19 +383,44 @@ fn source_caps_and_attrs() {
             "source.local.sharedkeyhint"
         ]
     );
-    assert_eq!(src(2).identifier, "git://github.com/moby/buildkit.git#v0.12:docs");
-    assert_eq!(src(2).attrs["git.fullurl"], "git@github.com:moby/buildkit.git");
+    assert_eq!(
+        src(2).identifier,
+        "git://github.com/moby/buildkit.git#v0.12:docs"
+    );
+    assert_eq!(
+        src(2).attrs["git.fullurl"],
+        "git@github.com:moby/buildkit.git"
+    );
     assert_eq!(src(2).attrs["git.mountsshsock"], "default");
     assert_eq!(
         caps_of(&def, 2),
-        ["source.git", "source.git.fullurl", "source.git.keepgitdir", "source.git.mountsshsock", "source.git.subdir"]
+        [
+            "source.git",
+            "source.git.fullurl",
+            "source.git.keepgitdir",
+            "source.git.mountsshsock",
+            "source.git.subdir"
+        ]
     );
     assert_eq!(src(3).attrs["http.perm"], "0644");
-    assert_eq!(caps_of(&def, 3), ["soruce.http.uidgid", "source.http", "source.http.checksum", "source.http.perm"]);
+    assert_eq!(
+        caps_of(&def, 3),
+        [
+            "soruce.http.uidgid",
+            "source.http",
+            "source.http.checksum",
+            "source.http.perm"
+        ]
+    );
     assert!(all[1..4].iter().all(|o| o.platform.is_none()));
     // merge: 4 inputs (scratch dropped), not deduplicated, platform dropped
-    let Some(pb::op::Op::Merge(mo)) = &all[4].op else { panic!() };
-    assert_eq!(mo.inputs.iter().map(|i| i.input).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    let Some(pb::op::Op::Merge(mo)) = &all[4].op else {
+        panic!()
+    };
+    assert_eq!(
+        mo.inputs.iter().map(|i| i.input).collect::<Vec<_>>(),
+        [0, 1, 2, 3]
+    );
     assert_eq!(caps_of(&def, 4), ["mergeop"]);
 }
 
@@ -263,8 +432,16 @@ fn diff_with_scratch_lower() {
     let def = g.marshal(d, None, None).unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
-    let Some(pb::op::Op::Diff(x)) = &all[1].op else { panic!() };
-    assert_eq!((x.lower.as_ref().unwrap().input, x.upper.as_ref().unwrap().input), (-1, 0));
+    let Some(pb::op::Op::Diff(x)) = &all[1].op else {
+        panic!()
+    };
+    assert_eq!(
+        (
+            x.lower.as_ref().unwrap().input,
+            x.upper.as_ref().unwrap().input
+        ),
+        (-1, 0)
+    );
     assert_eq!(caps_of(&def, 1), ["diffop"]);
 }
 
@@ -281,10 +458,16 @@ fn identical_ops_dedup_and_merge_metadata() {
         "docker.io/library/alpine:latest",
         None,
         ImageAttrs::default(),
-        OpMeta::named("second").with_ignore_cache(true).with_range(SourceRange::lines(5, 6)),
+        OpMeta::named("second")
+            .with_ignore_cache(true)
+            .with_range(SourceRange::lines(5, 6)),
     );
     let m = g.merge(&[Some(a1), Some(a2)], OpMeta::default());
-    let src = SourceInfoInput { filename: "slipway.yaml".into(), data: b"x\n".to_vec(), language: "YAML".into() };
+    let src = SourceInfoInput {
+        filename: "slipway.yaml".into(),
+        data: b"x\n".to_vec(),
+        language: "YAML".into(),
+    };
     let def = g.marshal(m, Some(src), None).unwrap();
     verify(&def).unwrap();
     assert_eq!(def.def.len(), 3);
@@ -300,7 +483,15 @@ fn identical_ops_dedup_and_merge_metadata() {
     let all = ops(&def);
     assert_eq!(all[1].inputs.len(), 2);
     let ret = caps_of(&def, 2);
-    assert_eq!(ret, ["constraints", "meta.description", "meta.ignorecache", "platform"]);
+    assert_eq!(
+        ret,
+        [
+            "constraints",
+            "meta.description",
+            "meta.ignorecache",
+            "platform"
+        ]
+    );
 }
 
 #[test]
@@ -322,12 +513,22 @@ fn unsupported_cap_is_a_typed_error() {
     let mut e = Exec::shell(Some(a), "x");
     e.mounts = vec![Mount::tmpfs("/t", 10)];
     let r = g.exec(e, OpMeta::named("[stage 1/2] RUN x"));
-    let old: BTreeSet<String> =
-        ["source.image", "exec.meta.base", "exec.mount.bind", "exec.mount.tmpfs"].iter().map(|s| s.to_string()).collect();
+    let old: BTreeSet<String> = [
+        "source.image",
+        "exec.meta.base",
+        "exec.mount.bind",
+        "exec.mount.tmpfs",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let err = g.marshal(r.root(), None, Some(&old)).unwrap_err();
     assert_eq!(
         err,
-        LlbError::UnsupportedCap { cap: "exec.mount.tmpfs.size".into(), op: "[stage 1/2] RUN x".into() }
+        LlbError::UnsupportedCap {
+            cap: "exec.mount.tmpfs.size".into(),
+            op: "[stage 1/2] RUN x".into()
+        }
     );
     let mut new = old.clone();
     new.insert("exec.mount.tmpfs.size".into());
@@ -338,7 +539,10 @@ fn unsupported_cap_is_a_typed_error() {
 fn exec_without_args_is_invalid() {
     let mut g = Graph::new();
     let r = g.exec(Exec::new(None, vec![]), OpMeta::default());
-    assert!(matches!(g.marshal(r.root(), None, None), Err(LlbError::Invalid { .. })));
+    assert!(matches!(
+        g.marshal(r.root(), None, None),
+        Err(LlbError::Invalid { .. })
+    ));
 }
 
 fn sample() -> (Graph, State) {
@@ -347,9 +551,18 @@ fn sample() -> (Graph, State) {
     let ctx = g.local("context", LocalOpts::default(), OpMeta::default());
     let mut e = Exec::shell(Some(a), "cargo build");
     e.env = vec!["B=1".into(), "A=2".into()];
-    e.mounts = vec![Mount::cache("/cache", "c", pb::CacheSharingOpt::Shared), Mount::bind_ro("/src", Some(ctx), "")];
-    let r = g.exec(e, OpMeta::named("build").with_range(SourceRange::lines(3, 4)));
-    let f = g.file(FileOpBuilder::new(None).copy(r.root(), Copy::new("/bin/app", "/app")), OpMeta::named("copy"));
+    e.mounts = vec![
+        Mount::cache("/cache", "c", pb::CacheSharingOpt::Shared),
+        Mount::bind_ro("/src", Some(ctx), ""),
+    ];
+    let r = g.exec(
+        e,
+        OpMeta::named("build").with_range(SourceRange::lines(3, 4)),
+    );
+    let f = g.file(
+        FileOpBuilder::new(None).copy(r.root(), Copy::new("/bin/app", "/app")),
+        OpMeta::named("copy"),
+    );
     (g, f)
 }
 
@@ -357,7 +570,13 @@ fn sample() -> (Graph, State) {
 fn deterministic() {
     let (g1, r1) = sample();
     let (g2, r2) = sample();
-    let src = || Some(SourceInfoInput { filename: "s.yaml".into(), data: b"a: b\n".to_vec(), language: "YAML".into() });
+    let src = || {
+        Some(SourceInfoInput {
+            filename: "s.yaml".into(),
+            data: b"a: b\n".to_vec(),
+            language: "YAML".into(),
+        })
+    };
     let d1 = g1.marshal(r1, src(), None).unwrap().encode_to_vec();
     let d2 = g2.marshal(r2, src(), None).unwrap().encode_to_vec();
     let d3 = g1.marshal(r1, src(), None).unwrap().encode_to_vec();
@@ -380,7 +599,9 @@ fn verify_catches_broken_definitions() {
     assert!(verify(&no_ret).unwrap_err().contains("return op"));
 
     let mut bad_md = good.clone();
-    bad_md.metadata.insert(format!("sha256:{}", "0".repeat(64)), Default::default());
+    bad_md
+        .metadata
+        .insert(format!("sha256:{}", "0".repeat(64)), Default::default());
     assert!(verify(&bad_md).unwrap_err().contains("metadata"));
 
     // prost field-number order: decodes, but does not re-encode identically.
@@ -399,7 +620,11 @@ fn verify_catches_broken_definitions() {
 #[test]
 fn dump_snapshot() {
     let (g, r) = sample();
-    let src = SourceInfoInput { filename: "slipway.yaml".into(), data: b"a: b\n".to_vec(), language: "YAML".into() };
+    let src = SourceInfoInput {
+        filename: "slipway.yaml".into(),
+        data: b"a: b\n".to_vec(),
+        language: "YAML".into(),
+    };
     let def = g.marshal(r, Some(src), None).unwrap();
     insta::assert_json_snapshot!("sample_dump", dump_json(&def));
 }
@@ -410,7 +635,11 @@ fn long_chain_does_not_overflow() {
     let mut s = Some(alpine(&mut g));
     for i in 0..20_000 {
         s = g.file(
-            FileOpBuilder::new(s).mkdir(MkDir { path: format!("/d{i}"), mode: 0o755, ..Default::default() }),
+            FileOpBuilder::new(s).mkdir(MkDir {
+                path: format!("/d{i}"),
+                mode: 0o755,
+                ..Default::default()
+            }),
             OpMeta::default(),
         );
     }

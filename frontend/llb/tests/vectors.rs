@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use prost::Message;
-use slipway_llb::{digest, pb, verify, Exec, FileOpBuilder, Graph, ImageAttrs, MkDir, MkFile, OpMeta, UserRef};
+use slipway_llb::{
+    digest, pb, verify, Exec, FileOpBuilder, Graph, ImageAttrs, MkDir, MkFile, OpMeta, UserRef,
+};
 
 const A_GO: &str = "sha256:a7f9733e307dd352c82d43053b783dd17bb2ec2c36214908ce393e41545c8b51";
 const B_GO: &str = "sha256:12ba4d28f951f080d9f5aa5807bf6053293b49b8c2e9184ead27de6580795f6f";
@@ -14,7 +16,11 @@ const D_GO: &str = "sha256:7a8749453d5a41c66c541e9ceb2bda13d8bcc3ff3ecc9ddc7b312
 const E_GO: &str = "sha256:b7ea9ea903a72f4710dcc651a577cc99bbe7187353777e514eedf8953eafcdd7";
 
 fn amd64() -> pb::Platform {
-    pb::Platform { architecture: "amd64".into(), os: "linux".into(), ..Default::default() }
+    pb::Platform {
+        architecture: "amd64".into(),
+        os: "linux".into(),
+        ..Default::default()
+    }
 }
 
 fn hex(b: &[u8]) -> String {
@@ -22,13 +28,21 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 #[test]
 fn vectors_a_b_c_through_the_builder() {
     let mut g = Graph::new();
-    let a = g.image("docker.io/library/alpine:latest", Some(amd64()), ImageAttrs::default(), OpMeta::default());
+    let a = g.image(
+        "docker.io/library/alpine:latest",
+        Some(amd64()),
+        ImageAttrs::default(),
+        OpMeta::default(),
+    );
     let mut e = Exec::shell(Some(a), "echo hi");
     e.env = vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()];
     e.platform = Some(amd64());
@@ -39,12 +53,23 @@ fn vectors_a_b_c_through_the_builder() {
 
     let id = hex(b"docker-image://docker.io/library/alpine:latest");
     assert_eq!(def.def[0].len(), 68);
-    assert_eq!(hex(&def.def[0]), format!("520e0a05616d64363412056c696e75785a001a300a2e{id}"));
+    assert_eq!(
+        hex(&def.def[0]),
+        format!("520e0a05616d64363412056c696e75785a001a300a2e{id}")
+    );
     assert_eq!(digest(&def.def[0]), A_GO);
 
     let bop = pb::Op::decode(def.def[1].as_slice()).unwrap();
-    assert_eq!(bop.inputs, vec![pb::Input { digest: A_GO.into(), index: 0 }]);
-    let Some(pb::op::Op::Exec(x)) = &bop.op else { panic!() };
+    assert_eq!(
+        bop.inputs,
+        vec![pb::Input {
+            digest: A_GO.into(),
+            index: 0
+        }]
+    );
+    let Some(pb::op::Op::Exec(x)) = &bop.op else {
+        panic!()
+    };
     assert_eq!(hex(&x.mounts[0].encode_to_vec()), "1a012f");
     assert_eq!(digest(&def.def[1]), B_GO);
 
@@ -74,7 +99,10 @@ fn vector_d_local_attrs_prost_column_and_no_empty_values() {
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
     let op = pb::Op {
-        op: Some(pb::op::Op::Source(pb::SourceOp { identifier: "local://context".into(), attrs: attrs.clone() })),
+        op: Some(pb::op::Op::Source(pb::SourceOp {
+            identifier: "local://context".into(),
+            attrs: attrs.clone(),
+        })),
         constraints: Some(pb::WorkerConstraints::default()),
         ..Default::default()
     };
@@ -101,7 +129,9 @@ fn vector_d_local_attrs_prost_column_and_no_empty_values() {
     let s = g.raw_source("local://context", attrs, None, OpMeta::default());
     let def = g.marshal(Some(s), None, None).unwrap();
     let back = pb::Op::decode(def.def[0].as_slice()).unwrap();
-    let Some(pb::op::Op::Source(src)) = back.op else { panic!() };
+    let Some(pb::op::Op::Source(src)) = back.op else {
+        panic!()
+    };
     assert!(!src.attrs.contains_key("zz.empty"));
     assert_eq!(src.attrs.len(), 3);
 }
@@ -137,15 +167,25 @@ fn vector_f_owner_by_id_zero_is_written() {
         FileOpBuilder::new(None).mkdir(MkDir {
             path: "/d".into(),
             mode: 0o755,
-            owner: Some(slipway_llb::Chown { user: Some(UserRef::Id(0)), group: None }),
+            owner: Some(slipway_llb::Chown {
+                user: Some(UserRef::Id(0)),
+                group: None,
+            }),
             ..Default::default()
         }),
         OpMeta::default(),
     );
     let def = g.marshal(f, None, None).unwrap();
     let op = pb::Op::decode(def.def[0].as_slice()).unwrap();
-    let Some(pb::op::Op::File(fo)) = op.op else { panic!() };
-    let Some(pb::file_action::Action::Mkdir(m)) = &fo.actions[0].action else { panic!() };
+    let Some(pb::op::Op::File(fo)) = op.op else {
+        panic!()
+    };
+    let Some(pb::file_action::Action::Mkdir(m)) = &fo.actions[0].action else {
+        panic!()
+    };
     // path "/d", mode 0755, owner {user {byID 0}}, timestamp -1
-    assert_eq!(hex(&m.encode_to_vec()), "0a022f6410ed0322040a02100028ffffffffffffffffff01");
+    assert_eq!(
+        hex(&m.encode_to_vec()),
+        "0a022f6410ed0322040a02100028ffffffffffffffffff01"
+    );
 }

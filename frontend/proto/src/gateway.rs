@@ -275,7 +275,10 @@ mod tests {
     #[test]
     fn result_ref_is_field_3_and_metadata_field_10() {
         let r = Result {
-            result: Some(result::Result::Ref(Ref { id: "x".into(), def: None })),
+            result: Some(result::Result::Ref(Ref {
+                id: "x".into(),
+                def: None,
+            })),
             metadata: [("k".to_string(), b"v".to_vec())].into_iter().collect(),
         };
         let b = r.encode_to_vec();
@@ -287,7 +290,10 @@ mod tests {
 
     #[test]
     fn solve_request_evaluate_is_field_14() {
-        let r = SolveRequest { evaluate: true, ..Default::default() };
+        let r = SolveRequest {
+            evaluate: true,
+            ..Default::default()
+        };
         assert_eq!(r.encode_to_vec(), vec![0x70, 0x01]);
     }
 }

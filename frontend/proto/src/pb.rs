@@ -626,8 +626,16 @@ struct DefLens {
 /// Length of a `map<string, message>` entry's body (prost skips a default
 /// key or value).
 fn map_entry_len(key: &str, val_len: usize, val_is_default: bool) -> usize {
-    let k = if key.is_empty() { 0 } else { 1 + encoding::encoded_len_varint(key.len() as u64) + key.len() };
-    let v = if val_is_default { 0 } else { 1 + encoding::encoded_len_varint(val_len as u64) + val_len };
+    let k = if key.is_empty() {
+        0
+    } else {
+        1 + encoding::encoded_len_varint(key.len() as u64) + key.len()
+    };
+    let v = if val_is_default {
+        0
+    } else {
+        1 + encoding::encoded_len_varint(val_len as u64) + val_len
+    };
     k + v
 }
 
@@ -679,7 +687,12 @@ impl Definition {
             source += encoding::message::encoded_len_repeated(2, &s.infos);
             total += 1 + encoding::encoded_len_varint(source as u64) + source;
         }
-        DefLens { metadata, locations, source, total }
+        DefLens {
+            metadata,
+            locations,
+            source,
+            total,
+        }
     }
 
     fn write(&self, l: &DefLens, buf: &mut impl BufMut) {
@@ -718,7 +731,8 @@ impl prost::Message for Definition {
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
         let r = match tag {
-            1 => encoding::bytes::merge_repeated(wire_type, &mut self.def, buf, ctx).map_err(|e| (e, "def")),
+            1 => encoding::bytes::merge_repeated(wire_type, &mut self.def, buf, ctx)
+                .map_err(|e| (e, "def")),
             2 => encoding::check_wire_type(WireType::LengthDelimited, wire_type)
                 .and_then(|()| {
                     encoding::btree_map::merge(
@@ -903,8 +917,7 @@ mod tests {
         assert_eq!(bytes.len(), op.encoded_len());
         assert_eq!(Op::decode(bytes.as_slice()).unwrap(), op);
         // prost/gogo field-number order decodes to the same message.
-        let prost_order =
-            hex_decode(&format!("1a300a2e{id}520e0a05616d64363412056c696e75785a00"));
+        let prost_order = hex_decode(&format!("1a300a2e{id}520e0a05616d64363412056c696e75785a00"));
         assert_eq!(Op::decode(prost_order.as_slice()).unwrap(), op);
     }
 

@@ -14,7 +14,15 @@ use crate::EvalOptions;
 
 pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages"];
 pub const STAGE_KEYS: &[&str] = &[
-    "from", "platform", "args", "env", "workdir", "shell", "steps", "image", "description",
+    "from",
+    "platform",
+    "args",
+    "env",
+    "workdir",
+    "shell",
+    "steps",
+    "image",
+    "description",
 ];
 pub const VERBS: &[&str] = &["run", "copy", "add", "file", "mkdir", "link", "remove"];
 pub const RUN_KEYS: &[&str] = &[
@@ -22,20 +30,46 @@ pub const RUN_KEYS: &[&str] = &[
     "security", "no-cache",
 ];
 pub const COPY_KEYS: &[&str] = &[
-    "copy", "from", "to", "chown", "chmod", "include", "exclude", "link", "parents",
+    "copy",
+    "from",
+    "to",
+    "chown",
+    "chmod",
+    "include",
+    "exclude",
+    "link",
+    "parents",
     "follow-symlinks",
 ];
-pub const ADD_KEYS: &[&str] = &["add", "checksum", "ref", "keep-git-dir", "to", "chown", "chmod"];
+pub const ADD_KEYS: &[&str] = &[
+    "add",
+    "checksum",
+    "ref",
+    "keep-git-dir",
+    "to",
+    "chown",
+    "chmod",
+];
 pub const FILE_KEYS: &[&str] = &["file", "content", "mode", "owner"];
 pub const MKDIR_KEYS: &[&str] = &["mkdir", "mode", "owner"];
 pub const LINK_KEYS: &[&str] = &["link", "target"];
 pub const REMOVE_KEYS: &[&str] = &["remove"];
 pub const IMAGE_KEYS: &[&str] = &[
-    "user", "entrypoint", "cmd", "expose", "labels", "volumes", "healthcheck", "stop-signal", "env",
+    "user",
+    "entrypoint",
+    "cmd",
+    "expose",
+    "labels",
+    "volumes",
+    "healthcheck",
+    "stop-signal",
+    "env",
     "workdir",
 ];
 pub const HEALTH_KEYS: &[&str] = &["test", "interval", "timeout", "start-period", "retries"];
-pub const CACHE_KEYS: &[&str] = &["target", "id", "sharing", "from", "source", "mode", "uid", "gid"];
+pub const CACHE_KEYS: &[&str] = &[
+    "target", "id", "sharing", "from", "source", "mode", "uid", "gid",
+];
 pub const SECRET_KEYS: &[&str] = &["id", "target", "env", "required", "mode", "uid", "gid"];
 pub const SSH_KEYS: &[&str] = &["id", "target", "required"];
 pub const TMPFS_KEYS: &[&str] = &["target", "size"];
@@ -43,8 +77,14 @@ pub const BIND_KEYS: &[&str] = &["from", "source", "target", "rw"];
 
 /// Predefined platform arguments (from `EvalOptions`).
 pub const PREDEFINED: &[&str] = &[
-    "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT", "TARGETPLATFORM", "TARGETOS",
-    "TARGETARCH", "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
 ];
 
 // ---------------------------------------------------------------- scope
@@ -63,7 +103,11 @@ impl Vars {
 
 impl Scope for Vars {
     fn get(&self, name: &str) -> Option<Option<String>> {
-        self.vals.iter().rev().find(|(k, _)| &**k == name).map(|(_, v)| v.as_deref().map(String::from))
+        self.vals
+            .iter()
+            .rev()
+            .find(|(k, _)| &**k == name)
+            .map(|(_, v)| v.as_deref().map(String::from))
     }
 }
 
@@ -84,7 +128,9 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
     for i in 1..=n {
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[i - 2][j - 2] + 1);
             }
@@ -95,7 +141,10 @@ pub fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// The closest candidate within a small edit distance.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let w = word.to_ascii_lowercase().replace('_', "-");
     let limit = match w.chars().count() {
         0..=3 => 1,
@@ -115,7 +164,11 @@ pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str
 }
 
 fn list(items: &[&str]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_x_key(k: &str) -> bool {
@@ -144,9 +197,13 @@ pub fn is_valid_image_ref(s: &str) -> bool {
         None => (s, None),
     };
     if let Some(d) = digest {
-        let Some((algo, hex)) = d.split_once(':') else { return false };
+        let Some((algo, hex)) = d.split_once(':') else {
+            return false;
+        };
         if algo.is_empty()
-            || !algo.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+            || !algo
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
             || hex.len() < 32
             || !hex.chars().all(|c| c.is_ascii_hexdigit())
         {
@@ -170,7 +227,9 @@ pub fn is_valid_image_ref(s: &str) -> bool {
     }
     let parts: Vec<&str> = name.split('/').collect();
     let (domain, path) = if parts.len() > 1
-        && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost"
+        && (parts[0].contains('.')
+            || parts[0].contains(':')
+            || parts[0] == "localhost"
             || parts[0].chars().any(|c| c.is_ascii_uppercase()))
     {
         (Some(parts[0]), &parts[1..])
@@ -233,7 +292,11 @@ pub fn is_valid_image_ref(s: &str) -> bool {
 /// Depth-checking normalization: returns false when `..` climbs above the
 /// starting depth 0 (`base` components deep).
 fn escapes(path: &str, base_depth: usize) -> bool {
-    let mut depth = if path.starts_with('/') { 0isize } else { base_depth as isize };
+    let mut depth = if path.starts_with('/') {
+        0isize
+    } else {
+        base_depth as isize
+    };
     for comp in path.split('/') {
         match comp {
             "" | "." => {}
@@ -301,7 +364,9 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             "" => return Err(format!("duration `{s}` is missing a unit after `{num}`")),
             u => return Err(format!("unknown unit `{u}` in duration `{s}`")),
         };
-        let n: f64 = num.parse().map_err(|_| format!("invalid number `{num}` in duration `{s}`"))?;
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid number `{num}` in duration `{s}`"))?;
         let add = n * mult;
         if !add.is_finite() || add > 1e18 {
             return Err(format!("duration `{s}` is too large"));
@@ -350,7 +415,9 @@ pub fn parse_mode(s: &str) -> Result<u32, String> {
 fn valid_symbolic_chmod(s: &str) -> bool {
     !s.is_empty()
         && s.split(',').all(|clause| {
-            let who_end = clause.find(|c: char| !"ugoa".contains(c)).unwrap_or(clause.len());
+            let who_end = clause
+                .find(|c: char| !"ugoa".contains(c))
+                .unwrap_or(clause.len());
             let rest = &clause[who_end..];
             !rest.is_empty()
                 && rest.starts_with(['+', '-', '='])
@@ -365,7 +432,9 @@ pub fn parse_port(s: &str) -> Result<String, String> {
         None => (s, "tcp".to_string()),
     };
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!("unknown protocol `{proto}` in port `{s}` (use tcp, udp or sctp)"));
+        return Err(format!(
+            "unknown protocol `{proto}` in port `{s}` (use tcp, udp or sctp)"
+        ));
     }
     let num = |p: &str| -> Result<u32, String> {
         match p.parse::<u32>() {
@@ -385,11 +454,11 @@ pub fn parse_port(s: &str) -> Result<String, String> {
     }
 }
 
-
 fn get<'n>(es: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
-    es.iter().find(|(k, _)| k.scalar() == Some(key)).map(|(_, v)| v)
+    es.iter()
+        .find(|(k, _)| k.scalar() == Some(key))
+        .map(|(_, v)| v)
 }
-
 
 // ---------------------------------------------------------------- evaluator
 
@@ -415,7 +484,16 @@ struct Pre {
 
 impl<'a> Ev<'a> {
     pub fn new(src: &'a str, opts: &'a EvalOptions) -> Self {
-        Ev { src, idx: LineIndex::new(src), opts, errors: vec![], warnings: vec![], stage_names: vec![], stage_index: HashMap::new(), known_names: vec![] }
+        Ev {
+            src,
+            idx: LineIndex::new(src),
+            opts,
+            errors: vec![],
+            warnings: vec![],
+            stage_names: vec![],
+            stage_index: HashMap::new(),
+            known_names: vec![],
+        }
     }
 
     fn err(&mut self, d: Diagnostic) {
@@ -429,9 +507,13 @@ impl<'a> Ev<'a> {
 
     fn wrong_type(&mut self, n: &Node, what: &str, expected: &str, help: &str) {
         self.err(
-            Diagnostic::error("wrong-type", n.span, format!("{what} must be {expected}, found {}", n.type_name()))
-                .with_label(format!("expected {expected}"))
-                .with_help(help.to_string()),
+            Diagnostic::error(
+                "wrong-type",
+                n.span,
+                format!("{what} must be {expected}, found {}", n.type_name()),
+            )
+            .with_label(format!("expected {expected}"))
+            .with_help(help.to_string()),
         );
     }
 
@@ -454,7 +536,13 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn check_keys(&mut self, es: &[(Node, Node)], valid: &[&str], ctx: &str, also: &[(&str, &[&str])]) {
+    fn check_keys(
+        &mut self,
+        es: &[(Node, Node)],
+        valid: &[&str],
+        ctx: &str,
+        also: &[(&str, &[&str])],
+    ) {
         for (k, _) in es {
             let Some(name) = k.scalar() else { continue };
             if valid.contains(&name) || is_x_key(name) {
@@ -469,11 +557,18 @@ impl<'a> Ev<'a> {
                     help.push_str(&format!("`{name}` belongs to {other}. "));
                 }
             }
-            help.push_str(&format!("valid keys here: {} (keys starting with `x-` are ignored)", list(valid)));
+            help.push_str(&format!(
+                "valid keys here: {} (keys starting with `x-` are ignored)",
+                list(valid)
+            ));
             self.err(
-                Diagnostic::error("unknown-key", k.span, format!("unknown key `{name}` in {ctx}"))
-                    .with_label(format!("not a key of {ctx}"))
-                    .with_help(help),
+                Diagnostic::error(
+                    "unknown-key",
+                    k.span,
+                    format!("unknown key `{name}` in {ctx}"),
+                )
+                .with_label(format!("not a key of {ctx}"))
+                .with_help(help),
             );
         }
     }
@@ -483,7 +578,12 @@ impl<'a> Ev<'a> {
         match &n.kind {
             Kind::Scalar(s, st) if !(*st == Style::Plain && is_null_str(s)) => Some(s.clone()),
             _ => {
-                self.wrong_type(n, what, "a string", "write a single value (quote it if in doubt)");
+                self.wrong_type(
+                    n,
+                    what,
+                    "a string",
+                    "write a single value (quote it if in doubt)",
+                );
                 None
             }
         }
@@ -516,7 +616,12 @@ impl<'a> Ev<'a> {
                 end += 1;
             }
         }
-        let byte = |c: usize| chars[..c.min(chars.len())].iter().map(|c| c.len_utf8()).sum::<usize>();
+        let byte = |c: usize| {
+            chars[..c.min(chars.len())]
+                .iter()
+                .map(|c| c.len_utf8())
+                .sum::<usize>()
+        };
         let mut s = n.span;
         s.start.col += (skip + at) as u32;
         s.start.offset += skip + byte(at);
@@ -618,7 +723,12 @@ impl<'a> Ev<'a> {
         match &n.kind {
             Kind::Scalar(s, Style::Plain) if s.parse::<u32>().is_ok() => s.parse().ok(),
             _ => {
-                self.wrong_type(n, what, "a non-negative integer", "write a number like `1000`");
+                self.wrong_type(
+                    n,
+                    what,
+                    "a non-negative integer",
+                    "write a number like `1000`",
+                );
                 None
             }
         }
@@ -629,14 +739,29 @@ impl<'a> Ev<'a> {
         match &n.kind {
             Kind::Seq(items) => items
                 .iter()
-                .filter_map(|i| self.nstr(i, vars, what).map(|v| Spanned { value: v, span: i.span }))
+                .filter_map(|i| {
+                    self.nstr(i, vars, what).map(|v| Spanned {
+                        value: v,
+                        span: i.span,
+                    })
+                })
                 .collect(),
             Kind::Scalar(..) => self
                 .nstr(n, vars, what)
-                .map(|v| vec![Spanned { value: v, span: n.span }])
+                .map(|v| {
+                    vec![Spanned {
+                        value: v,
+                        span: n.span,
+                    }]
+                })
                 .unwrap_or_default(),
             Kind::Map(_) => {
-                self.wrong_type(n, what, "a string or a list of strings", "write `x` or `[x, y]`");
+                self.wrong_type(
+                    n,
+                    what,
+                    "a string or a list of strings",
+                    "write `x` or `[x, y]`",
+                );
                 vec![]
             }
         }
@@ -644,15 +769,21 @@ impl<'a> Ev<'a> {
 
     /// Exec-form list (not interpolated).
     fn exec_list(&mut self, n: &Node, what: &str) -> Option<Vec<String>> {
-        let Kind::Seq(items) = &n.kind else { return None };
+        let Kind::Seq(items) = &n.kind else {
+            return None;
+        };
         let v: Vec<String> = items.iter().filter_map(|i| self.raw_str(i, what)).collect();
         if v.len() != items.len() {
             return None;
         }
         if v.is_empty() {
             self.err(
-                Diagnostic::error("empty-value", n.span, format!("{what} must not be an empty list"))
-                    .with_help("give the program and its arguments, e.g. `[make, all]`"),
+                Diagnostic::error(
+                    "empty-value",
+                    n.span,
+                    format!("{what} must not be an empty list"),
+                )
+                .with_help("give the program and its arguments, e.g. `[make, all]`"),
             );
             return None;
         }
@@ -667,15 +798,24 @@ impl<'a> Ev<'a> {
                 let s = self.raw_str(n, what)?;
                 if s.trim().is_empty() {
                     self.err(
-                        Diagnostic::error("empty-value", n.span, format!("{what} must not be empty"))
-                            .with_help("write the command to run"),
+                        Diagnostic::error(
+                            "empty-value",
+                            n.span,
+                            format!("{what} must not be empty"),
+                        )
+                        .with_help("write the command to run"),
                     );
                     return None;
                 }
                 Some(Command::Shell(s))
             }
             _ => {
-                self.wrong_type(n, what, "a string or a list of strings", "write `make all` (shell form) or `[make, all]` (exec form)");
+                self.wrong_type(
+                    n,
+                    what,
+                    "a string or a list of strings",
+                    "write `make all` (shell form) or `[make, all]` (exec form)",
+                );
                 None
             }
         }
@@ -689,7 +829,9 @@ impl<'a> Ev<'a> {
                 self.err(
                     Diagnostic::error("invalid-mode", n.span, format!("invalid {what}: {e}"))
                         .with_label("not an octal mode")
-                        .with_help("write octal permission bits as a string, e.g. \"0755\" or \"0644\""),
+                        .with_help(
+                            "write octal permission bits as a string, e.g. \"0755\" or \"0644\"",
+                        ),
                 );
                 None
             }
@@ -705,9 +847,13 @@ impl<'a> Ev<'a> {
         };
         if !ok {
             self.err(
-                Diagnostic::error("invalid-mode", n.span, format!("invalid `chmod` value `{s}`"))
-                    .with_label("not an octal or symbolic mode")
-                    .with_help("write octal bits like \"0755\" or a symbolic mode like `u+x,g-w`"),
+                Diagnostic::error(
+                    "invalid-mode",
+                    n.span,
+                    format!("invalid `chmod` value `{s}`"),
+                )
+                .with_label("not an octal or symbolic mode")
+                .with_help("write octal bits like \"0755\" or a symbolic mode like `u+x,g-w`"),
             );
             return None;
         }
@@ -741,9 +887,15 @@ impl<'a> Ev<'a> {
         };
         if escapes(&p, base_depth) {
             self.err(
-                Diagnostic::error("path-escapes", n.span, format!("{what} `{p}` climbs above the root with `..`"))
-                    .with_label("leaves the root directory")
-                    .with_help("remove the `..` components; paths are resolved inside the stage's filesystem"),
+                Diagnostic::error(
+                    "path-escapes",
+                    n.span,
+                    format!("{what} `{p}` climbs above the root with `..`"),
+                )
+                .with_label("leaves the root directory")
+                .with_help(
+                    "remove the `..` components; paths are resolved inside the stage's filesystem",
+                ),
             );
             return None;
         }
@@ -752,22 +904,36 @@ impl<'a> Ev<'a> {
 
     /// env-like map: NAME: value (values interpolated; each value is visible to
     /// the next ones when `chain` is set).
-    fn env_map(&mut self, n: &Node, vars: &mut Vars, what: &str, chain: bool) -> Vec<(String, String)> {
-        let Some(es) = self.map(n, what, "write `NAME: value` pairs") else { return vec![] };
+    fn env_map(
+        &mut self,
+        n: &Node,
+        vars: &mut Vars,
+        what: &str,
+        chain: bool,
+    ) -> Vec<(String, String)> {
+        let Some(es) = self.map(n, what, "write `NAME: value` pairs") else {
+            return vec![];
+        };
         let mut out = vec![];
         let local = vars.clone();
         for (k, v) in es {
             let Some(name) = k.scalar() else { continue };
             if name.is_empty() || name.contains('=') || name.chars().any(char::is_whitespace) {
                 self.err(
-                    Diagnostic::error("invalid-name", k.span, format!("invalid variable name `{name}` in {what}"))
-                        .with_label("invalid name")
-                        .with_help("names must be non-empty, without `=` or spaces"),
+                    Diagnostic::error(
+                        "invalid-name",
+                        k.span,
+                        format!("invalid variable name `{name}` in {what}"),
+                    )
+                    .with_label("invalid name")
+                    .with_help("names must be non-empty, without `=` or spaces"),
                 );
                 continue;
             }
             let scope = if chain { &*vars } else { &local };
-            let Some(val) = self.istr(v, scope, &format!("the value of `{name}`")) else { continue };
+            let Some(val) = self.istr(v, scope, &format!("the value of `{name}`")) else {
+                continue;
+            };
             if chain {
                 vars.set(name, Some(val.clone()));
             }
@@ -780,14 +946,21 @@ impl<'a> Ev<'a> {
     fn from_ref(&mut self, n: &Node, vars: &Vars) -> Option<Spanned<From>> {
         let v = self.nstr(n, vars, "`from`")?;
         if self.stage_index.contains_key(&v) {
-            return Some(Spanned { value: From::Stage(v), span: n.span });
+            return Some(Spanned {
+                value: From::Stage(v),
+                span: n.span,
+            });
         }
         let close = did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())).map(String::from);
         if v == "scratch" {
             self.err(
-                Diagnostic::error("invalid-from", n.span, "cannot copy or mount from `scratch`")
-                    .with_label("scratch is empty")
-                    .with_help("name a stage, an image, a named context or `context`"),
+                Diagnostic::error(
+                    "invalid-from",
+                    n.span,
+                    "cannot copy or mount from `scratch`",
+                )
+                .with_label("scratch is empty")
+                .with_help("name a stage, an image, a named context or `context`"),
             );
             return None;
         }
@@ -798,12 +971,22 @@ impl<'a> Ev<'a> {
             };
             help.push_str(&format!(
                 "name a stage ({}), `context`, a named build context, or an image reference",
-                list(&self.stage_names.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                list(
+                    &self
+                        .stage_names
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                )
             ));
             self.err(
-                Diagnostic::error("unknown-stage", n.span, format!("`{v}` is not a stage, a context or a valid image reference"))
-                    .with_label("unknown stage")
-                    .with_help(help),
+                Diagnostic::error(
+                    "unknown-stage",
+                    n.span,
+                    format!("`{v}` is not a stage, a context or a valid image reference"),
+                )
+                .with_label("unknown stage")
+                .with_help(help),
             );
             return None;
         }
@@ -816,7 +999,10 @@ impl<'a> Ev<'a> {
                 );
             }
         }
-        Some(Spanned { value: From::Other(v), span: n.span })
+        Some(Spanned {
+            value: From::Other(v),
+            span: n.span,
+        })
     }
 }
 
@@ -832,9 +1018,16 @@ impl<'a> Ev<'a> {
         if let Some(v) = get(top, "version") {
             if v.scalar() != Some("1") {
                 self.err(
-                    Diagnostic::error("unsupported-version", v.span, format!("unsupported version `{}`", v.scalar().unwrap_or(v.type_name())))
-                        .with_label("only version 1 exists")
-                        .with_help("write `version: 1` or leave it out"),
+                    Diagnostic::error(
+                        "unsupported-version",
+                        v.span,
+                        format!(
+                            "unsupported version `{}`",
+                            v.scalar().unwrap_or(v.type_name())
+                        ),
+                    )
+                    .with_label("only version 1 exists")
+                    .with_help("write `version: 1` or leave it out"),
                 );
             }
         }
@@ -846,11 +1039,17 @@ impl<'a> Ev<'a> {
             ("BUILDPLATFORM", o.build_platform.to_string()),
             ("BUILDOS", o.build_platform.os.clone()),
             ("BUILDARCH", o.build_platform.architecture.clone()),
-            ("BUILDVARIANT", o.build_platform.variant.clone().unwrap_or_default()),
+            (
+                "BUILDVARIANT",
+                o.build_platform.variant.clone().unwrap_or_default(),
+            ),
             ("TARGETPLATFORM", o.target_platform.to_string()),
             ("TARGETOS", o.target_platform.os.clone()),
             ("TARGETARCH", o.target_platform.architecture.clone()),
-            ("TARGETVARIANT", o.target_platform.variant.clone().unwrap_or_default()),
+            (
+                "TARGETVARIANT",
+                o.target_platform.variant.clone().unwrap_or_default(),
+            ),
         ];
         for (k, v) in &pre {
             globals.set(k, Some(v.clone()));
@@ -859,15 +1058,30 @@ impl<'a> Ev<'a> {
         let mut declared: HashSet<String> = HashSet::new();
         let mut plan_args = vec![];
         if let Some(a) = get(top, "args") {
-            plan_args = self.args_block(a, &mut globals, &predefined, &mut declared, "the global `args`");
+            plan_args = self.args_block(
+                a,
+                &mut globals,
+                &predefined,
+                &mut declared,
+                "the global `args`",
+            );
         }
 
         // stages
         let mut stage_nodes: Vec<(&Node, &Node)> = vec![];
         match get(top, "stages") {
-            None => self.missing(root.span, "stages", "the file", "add a `stages:` mapping, e.g. `stages: {app: {from: alpine}}`"),
+            None => self.missing(
+                root.span,
+                "stages",
+                "the file",
+                "add a `stages:` mapping, e.g. `stages: {app: {from: alpine}}`",
+            ),
             Some(s) => {
-                if let Some(es) = self.map(s, "`stages`", "write `stages:` as a mapping of stage names to stages") {
+                if let Some(es) = self.map(
+                    s,
+                    "`stages`",
+                    "write `stages:` as a mapping of stage names to stages",
+                ) {
                     for (k, v) in es {
                         let name = k.scalar().unwrap_or("");
                         if is_x_key(name) {
@@ -875,9 +1089,15 @@ impl<'a> Ev<'a> {
                         }
                         if name == "scratch" || name == "context" {
                             self.err(
-                                Diagnostic::error("reserved-name", k.span, format!("`{name}` cannot be a stage name"))
-                                    .with_label("reserved")
-                                    .with_help(format!("`{name}` has a fixed meaning in `from:`; rename the stage")),
+                                Diagnostic::error(
+                                    "reserved-name",
+                                    k.span,
+                                    format!("`{name}` cannot be a stage name"),
+                                )
+                                .with_label("reserved")
+                                .with_help(format!(
+                                    "`{name}` has a fixed meaning in `from:`; rename the stage"
+                                )),
                             );
                             continue;
                         }
@@ -900,7 +1120,10 @@ impl<'a> Ev<'a> {
                 }
             }
         }
-        self.stage_names = stage_nodes.iter().map(|(k, _)| k.scalar().unwrap_or("").to_string()).collect();
+        self.stage_names = stage_nodes
+            .iter()
+            .map(|(k, _)| k.scalar().unwrap_or("").to_string())
+            .collect();
         for (i, name) in self.stage_names.iter().enumerate() {
             self.stage_index.entry(name.clone()).or_insert(i);
         }
@@ -910,19 +1133,34 @@ impl<'a> Ev<'a> {
         let mut pres: Vec<Pre> = vec![];
         for (k, v) in &stage_nodes {
             let name = k.scalar().unwrap_or("").to_string();
-            let es = match self.map(v, &format!("stage `{name}`"), "a stage is a mapping with `from:` and `steps:`") {
+            let es = match self.map(
+                v,
+                &format!("stage `{name}`"),
+                "a stage is a mapping with `from:` and `steps:`",
+            ) {
                 Some(es) => es,
                 None => &[],
             };
             let mut vars = globals.clone();
             let mut args = vec![];
             if let Some(a) = get(es, "args") {
-                args = self.args_block_stage(a, &mut vars, &globals, &mut declared, &format!("the `args` of stage `{name}`"));
+                args = self.args_block_stage(
+                    a,
+                    &mut vars,
+                    &globals,
+                    &mut declared,
+                    &format!("the `args` of stage `{name}`"),
+                );
             }
             let from = match get(es, "from") {
                 None => {
                     if matches!(v.kind, Kind::Map(_)) {
-                        self.missing(k.span, "from", &format!("stage `{name}`"), "add `from: IMAGE`, `from: OTHER_STAGE` or `from: scratch`");
+                        self.missing(
+                            k.span,
+                            "from",
+                            &format!("stage `{name}`"),
+                            "add `from: IMAGE`, `from: OTHER_STAGE` or `from: scratch`",
+                        );
                     }
                     None
                 }
@@ -942,7 +1180,12 @@ impl<'a> Ev<'a> {
                     }
                 }
             });
-            pres.push(Pre { args, vars, from, platform });
+            pres.push(Pre {
+                args,
+                vars,
+                from,
+                platform,
+            });
         }
 
         // order by `from` edges so a child sees its parent's env
@@ -950,7 +1193,10 @@ impl<'a> Ev<'a> {
         let parent: Vec<Option<usize>> = pres
             .iter()
             .map(|p| match &p.from {
-                Some(Spanned { value: Base::Stage(s), .. }) => self.stage_index.get(s).copied(),
+                Some(Spanned {
+                    value: Base::Stage(s),
+                    ..
+                }) => self.stage_index.get(s).copied(),
                 _ => None,
             })
             .collect();
@@ -1003,7 +1249,11 @@ impl<'a> Ev<'a> {
         // groups
         let mut groups = vec![];
         if let Some(g) = get(top, "groups") {
-            if let Some(es) = self.map(g, "`groups`", "write `groups:` as a mapping of group names to lists of stages") {
+            if let Some(es) = self.map(
+                g,
+                "`groups`",
+                "write `groups:` as a mapping of group names to lists of stages",
+            ) {
                 for (k, v) in es {
                     let name = k.scalar().unwrap_or("").to_string();
                     if is_x_key(&name) {
@@ -1011,9 +1261,13 @@ impl<'a> Ev<'a> {
                     }
                     if self.stage_index.contains_key(&name) {
                         self.err(
-                            Diagnostic::error("name-conflict", k.span, format!("group `{name}` has the name of a stage"))
-                                .with_label("also a stage")
-                                .with_help("targets name a stage or a group; rename the group"),
+                            Diagnostic::error(
+                                "name-conflict",
+                                k.span,
+                                format!("group `{name}` has the name of a stage"),
+                            )
+                            .with_label("also a stage")
+                            .with_help("targets name a stage or a group; rename the group"),
                         );
                         continue;
                     }
@@ -1025,24 +1279,46 @@ impl<'a> Ev<'a> {
                         continue;
                     }
                     let members: Vec<Spanned<String>> = match &v.kind {
-                        Kind::Seq(_) | Kind::Scalar(..) if !v.is_null() => self.str_list(v, &globals, "a group member"),
+                        Kind::Seq(_) | Kind::Scalar(..) if !v.is_null() => {
+                            self.str_list(v, &globals, "a group member")
+                        }
                         _ => {
-                            self.wrong_type(v, &format!("group `{name}`"), "a list of stage or group names", "write `[test, lint]`");
+                            self.wrong_type(
+                                v,
+                                &format!("group `{name}`"),
+                                "a list of stage or group names",
+                                "write `[test, lint]`",
+                            );
                             continue;
                         }
                     };
                     if members.is_empty() && matches!(v.kind, Kind::Seq(_)) {
                         self.err(
-                            Diagnostic::error("empty-value", v.span, format!("group `{name}` has no members"))
-                                .with_help("list at least one stage"),
+                            Diagnostic::error(
+                                "empty-value",
+                                v.span,
+                                format!("group `{name}` has no members"),
+                            )
+                            .with_help("list at least one stage"),
                         );
                     }
-                    groups.push(Group { name: Spanned { value: name, span: k.span }, members });
+                    groups.push(Group {
+                        name: Spanned {
+                            value: name,
+                            span: k.span,
+                        },
+                        members,
+                    });
                 }
             }
         }
         let group_names: Vec<String> = groups.iter().map(|g| g.name.value.clone()).collect();
-        let targets: Vec<&str> = self.stage_names.iter().chain(group_names.iter()).map(|s| s.as_str()).collect::<Vec<_>>();
+        let targets: Vec<&str> = self
+            .stage_names
+            .iter()
+            .chain(group_names.iter())
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>();
         let targets: Vec<String> = targets.iter().map(|s| s.to_string()).collect();
         let mut unknown = vec![];
         for g in &groups {
@@ -1054,7 +1330,10 @@ impl<'a> Ev<'a> {
         }
         let default = get(top, "default").and_then(|d| {
             let v = self.nstr(d, &globals, "`default`")?;
-            Some(Spanned { value: v, span: d.span })
+            Some(Spanned {
+                value: v,
+                span: d.span,
+            })
         });
         if let Some(d) = &default {
             if !targets.contains(&d.value) {
@@ -1066,18 +1345,33 @@ impl<'a> Ev<'a> {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
-            help.push_str(&format!("valid targets: {}", list(&targets.iter().map(|s| s.as_str()).collect::<Vec<_>>())));
+            help.push_str(&format!(
+                "valid targets: {}",
+                list(&targets.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+            ));
             self.err(
-                Diagnostic::error("unknown-target", m.span, format!("{ctx} names `{}`, which is neither a stage nor a group", m.value))
-                    .with_label("unknown stage or group")
-                    .with_help(help),
+                Diagnostic::error(
+                    "unknown-target",
+                    m.span,
+                    format!(
+                        "{ctx} names `{}`, which is neither a stage nor a group",
+                        m.value
+                    ),
+                )
+                .with_label("unknown stage or group")
+                .with_help(help),
             );
         }
         self.check_group_cycles(&groups);
 
         // build args nobody declared
-        let unused_build_args: Vec<String> =
-            self.opts.build_args.keys().filter(|k| !declared.contains(*k)).cloned().collect();
+        let unused_build_args: Vec<String> = self
+            .opts
+            .build_args
+            .keys()
+            .filter(|k| !declared.contains(*k))
+            .cloned()
+            .collect();
 
         if !self.errors.is_empty() {
             return None;
@@ -1126,7 +1420,11 @@ impl<'a> Ev<'a> {
         declared: &mut HashSet<String>,
         what: &str,
     ) -> Vec<(String, String)> {
-        let Some(es) = self.map(a, what, "write `NAME: default` pairs (a name with no value is declared without a default)") else {
+        let Some(es) = self.map(
+            a,
+            what,
+            "write `NAME: default` pairs (a name with no value is declared without a default)",
+        ) else {
             return vec![];
         };
         let mut out = vec![];
@@ -1134,9 +1432,15 @@ impl<'a> Ev<'a> {
             let name = k.scalar().unwrap_or("");
             if !valid_var_name(name) {
                 self.err(
-                    Diagnostic::error("invalid-name", k.span, format!("invalid argument name `{name}`"))
-                        .with_label("invalid name")
-                        .with_help("argument names are letters, digits and `_`, not starting with a digit"),
+                    Diagnostic::error(
+                        "invalid-name",
+                        k.span,
+                        format!("invalid argument name `{name}`"),
+                    )
+                    .with_label("invalid name")
+                    .with_help(
+                        "argument names are letters, digits and `_`, not starting with a digit",
+                    ),
                 );
                 continue;
             }
@@ -1145,7 +1449,12 @@ impl<'a> Ev<'a> {
             let value = if v.is_null() {
                 over.or_else(|| inherit.get(name).flatten())
             } else if !matches!(v.kind, Kind::Scalar(..)) {
-                self.wrong_type(v, &format!("the default of `{name}`"), "a string", "write `NAME: value`");
+                self.wrong_type(
+                    v,
+                    &format!("the default of `{name}`"),
+                    "a string",
+                    "write `NAME: value`",
+                );
                 continue;
             } else {
                 let d = self.istr(v, vars, &format!("the default of `{name}`"));
@@ -1171,9 +1480,13 @@ impl<'a> Ev<'a> {
         let base = if self.stage_index.contains_key(&v) {
             if v == stage {
                 self.err(
-                    Diagnostic::error("cycle", f.span, format!("stage `{stage}` is built from itself"))
-                        .with_label("self reference")
-                        .with_help("name an image or another stage"),
+                    Diagnostic::error(
+                        "cycle",
+                        f.span,
+                        format!("stage `{stage}` is built from itself"),
+                    )
+                    .with_label("self reference")
+                    .with_help("name an image or another stage"),
                 );
                 return None;
             }
@@ -1182,13 +1495,22 @@ impl<'a> Ev<'a> {
             Base::Scratch
         } else if is_valid_image_ref(&v) {
             let plain = !v.contains(['/', ':', '@']);
-            if let Some(c) = plain.then(|| did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str()))).flatten() {
+            if let Some(c) = plain
+                .then(|| did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())))
+                .flatten()
+            {
                 {
                     let c = c.to_string();
                     self.warn(
-                        Diagnostic::error("maybe-typo", f.span, format!("`{v}` is not a stage of this file; it will be pulled as an image"))
-                            .with_label("read as an image")
-                            .with_help(format!("did you mean the stage `{c}`?")),
+                        Diagnostic::error(
+                            "maybe-typo",
+                            f.span,
+                            format!(
+                                "`{v}` is not a stage of this file; it will be pulled as an image"
+                            ),
+                        )
+                        .with_label("read as an image")
+                        .with_help(format!("did you mean the stage `{c}`?")),
                     );
                 }
             }
@@ -1200,13 +1522,20 @@ impl<'a> Ev<'a> {
             };
             help.push_str("write an image reference like `alpine:3.20` or `ghcr.io/org/img@sha256:…`, a stage name, or `scratch`");
             self.err(
-                Diagnostic::error("invalid-image-ref", f.span, format!("`{v}` is neither a stage nor a valid image reference"))
-                    .with_label("invalid base")
-                    .with_help(help),
+                Diagnostic::error(
+                    "invalid-image-ref",
+                    f.span,
+                    format!("`{v}` is neither a stage nor a valid image reference"),
+                )
+                .with_label("invalid base")
+                .with_help(help),
             );
             return None;
         };
-        Some(Spanned { value: base, span: f.span })
+        Some(Spanned {
+            value: base,
+            span: f.span,
+        })
     }
 
     fn check_cycles(&mut self, edges: &[Vec<(usize, Span)>]) {
@@ -1250,10 +1579,22 @@ impl<'a> Ev<'a> {
     fn report_cycle(&mut self, cyc: &[usize], edges: &[Vec<(usize, Span)>]) {
         // start at the stage that comes first in the file
         let first = (0..cyc.len()).min_by_key(|&i| cyc[i]).unwrap_or(0);
-        let rot: Vec<usize> = cyc[first..].iter().chain(cyc[..first].iter()).copied().collect();
-        let names: Vec<&str> = rot.iter().chain(rot.first()).map(|&i| self.stage_names[i].as_str()).collect();
+        let rot: Vec<usize> = cyc[first..]
+            .iter()
+            .chain(cyc[..first].iter())
+            .copied()
+            .collect();
+        let names: Vec<&str> = rot
+            .iter()
+            .chain(rot.first())
+            .map(|&i| self.stage_names[i].as_str())
+            .collect();
         let next = rot.get(1).copied().unwrap_or(rot[0]);
-        let span = edges[rot[0]].iter().find(|(w, _)| *w == next).map(|(_, s)| *s).unwrap_or_default();
+        let span = edges[rot[0]]
+            .iter()
+            .find(|(w, _)| *w == next)
+            .map(|(_, s)| *s)
+            .unwrap_or_default();
         let msg = format!("dependency cycle: {}", names.join(" -> "));
         self.err(
             Diagnostic::error("cycle", span, msg)
@@ -1263,7 +1604,11 @@ impl<'a> Ev<'a> {
     }
 
     fn check_group_cycles(&mut self, groups: &[Group]) {
-        let idx: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.name.value.as_str(), i)).collect();
+        let idx: HashMap<&str, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.name.value.as_str(), i))
+            .collect();
         let mut reported: HashSet<Vec<usize>> = HashSet::new();
         for start in 0..groups.len() {
             // DFS from start looking for a path back to start
@@ -1276,11 +1621,19 @@ impl<'a> Ev<'a> {
                             let mut key = path.clone();
                             key.sort();
                             if reported.insert(key) {
-                                let names: Vec<&str> = path.iter().chain(std::iter::once(&start)).map(|&i| groups[i].name.value.as_str()).collect();
+                                let names: Vec<&str> = path
+                                    .iter()
+                                    .chain(std::iter::once(&start))
+                                    .map(|&i| groups[i].name.value.as_str())
+                                    .collect();
                                 self.err(
-                                    Diagnostic::error("group-cycle", groups[start].name.span, format!("group cycle: {}", names.join(" -> ")))
-                                        .with_label("this group contains itself")
-                                        .with_help("remove one of the group references"),
+                                    Diagnostic::error(
+                                        "group-cycle",
+                                        groups[start].name.span,
+                                        format!("group cycle: {}", names.join(" -> ")),
+                                    )
+                                    .with_label("this group contains itself")
+                                    .with_help("remove one of the group references"),
                                 );
                             }
                         } else if seen.insert(w) {
@@ -1310,7 +1663,16 @@ impl<'a> Ev<'a> {
         let name = k.scalar().unwrap_or("").to_string();
         let Kind::Map(es) = &v.kind else { return None };
         let ctx = format!("stage `{name}`");
-        self.check_keys(es, STAGE_KEYS, &ctx, &[("a `run` step", RUN_KEYS), ("`image`", IMAGE_KEYS), ("the top level", TOP_KEYS)]);
+        self.check_keys(
+            es,
+            STAGE_KEYS,
+            &ctx,
+            &[
+                ("a `run` step", RUN_KEYS),
+                ("`image`", IMAGE_KEYS),
+                ("the top level", TOP_KEYS),
+            ],
+        );
 
         let mut env = vec![];
         if let Some(e) = get(es, "env") {
@@ -1321,21 +1683,32 @@ impl<'a> Ev<'a> {
         }
         let workdir = get(es, "workdir").and_then(|w| {
             let p = self.path(w, vars, "`workdir`", None)?;
-            Some(Spanned { value: p, span: w.span })
+            Some(Spanned {
+                value: p,
+                span: w.span,
+            })
         });
         let wd = workdir.as_ref().map(|w| w.value.clone());
         let shell = get(es, "shell").and_then(|s| match &s.kind {
             Kind::Seq(_) => {
                 let l = self.str_list(s, vars, "`shell`");
                 if l.is_empty() {
-                    self.err(Diagnostic::error("empty-value", s.span, "`shell` must not be empty").with_help("write e.g. `[/bin/bash, -c]`"));
+                    self.err(
+                        Diagnostic::error("empty-value", s.span, "`shell` must not be empty")
+                            .with_help("write e.g. `[/bin/bash, -c]`"),
+                    );
                     None
                 } else {
                     Some(l.into_iter().map(|x| x.value).collect())
                 }
             }
             _ => {
-                self.wrong_type(s, "`shell`", "a list of strings", "write the shell and its flag as a list, e.g. `[/bin/bash, -eu, -c]`");
+                self.wrong_type(
+                    s,
+                    "`shell`",
+                    "a list of strings",
+                    "write the shell and its flag as a list, e.g. `[/bin/bash, -eu, -c]`",
+                );
                 None
             }
         });
@@ -1352,7 +1725,12 @@ impl<'a> Ev<'a> {
                     }
                 }
                 _ if s.is_null() => {}
-                _ => self.wrong_type(s, "`steps`", "a list of steps", "write each step as a list item: `- run: make`"),
+                _ => self.wrong_type(
+                    s,
+                    "`steps`",
+                    "a list of steps",
+                    "write each step as a list item: `- run: make`",
+                ),
             }
         }
         let image = match get(es, "image") {
@@ -1361,7 +1739,10 @@ impl<'a> Ev<'a> {
         };
         let from = pre.from.clone()?;
         Some(Stage {
-            name: Spanned { value: name, span: k.span },
+            name: Spanned {
+                value: name,
+                span: k.span,
+            },
             span: v.span,
             from,
             platform: pre.platform.clone(),
@@ -1375,25 +1756,48 @@ impl<'a> Ev<'a> {
         })
     }
 
-    fn step(&mut self, n: &Node, vars: &Vars, wd: Option<&str>, edges: &mut Vec<(usize, Span)>) -> Option<Step> {
+    fn step(
+        &mut self,
+        n: &Node,
+        vars: &Vars,
+        wd: Option<&str>,
+        edges: &mut Vec<(usize, Span)>,
+    ) -> Option<Step> {
         let es = match &n.kind {
             Kind::Map(es) => es,
             _ => {
-                self.wrong_type(n, "a step", "a mapping", "write a step as a mapping with one verb, e.g. `- run: make` or `- copy: src`");
+                self.wrong_type(
+                    n,
+                    "a step",
+                    "a mapping",
+                    "write a step as a mapping with one verb, e.g. `- run: make` or `- copy: src`",
+                );
                 return None;
             }
         };
-        let verbs: Vec<&(Node, Node)> = es.iter().filter(|(k, _)| k.scalar().is_some_and(|s| VERBS.contains(&s))).collect();
+        let verbs: Vec<&(Node, Node)> = es
+            .iter()
+            .filter(|(k, _)| k.scalar().is_some_and(|s| VERBS.contains(&s)))
+            .collect();
         // `link: true` is a copy modifier: a step with `copy` and `link` is a copy
-        let verbs: Vec<&(Node, Node)> = if verbs.len() == 2 && verbs.iter().any(|(k, _)| k.scalar() == Some("copy")) && verbs.iter().any(|(k, _)| k.scalar() == Some("link")) {
-            verbs.into_iter().filter(|(k, _)| k.scalar() == Some("copy")).collect()
+        let verbs: Vec<&(Node, Node)> = if verbs.len() == 2
+            && verbs.iter().any(|(k, _)| k.scalar() == Some("copy"))
+            && verbs.iter().any(|(k, _)| k.scalar() == Some("link"))
+        {
+            verbs
+                .into_iter()
+                .filter(|(k, _)| k.scalar() == Some("copy"))
+                .collect()
         } else {
             verbs
         };
         if verbs.is_empty() {
             let mut help = String::new();
             for (k, _) in es {
-                if let Some(s) = k.scalar().and_then(|s| did_you_mean(s, VERBS.iter().copied())) {
+                if let Some(s) = k
+                    .scalar()
+                    .and_then(|s| did_you_mean(s, VERBS.iter().copied()))
+                {
                     help = format!("did you mean `{s}`? ");
                     break;
                 }
@@ -1409,9 +1813,15 @@ impl<'a> Ev<'a> {
         if verbs.len() > 1 {
             let names: Vec<&str> = verbs.iter().filter_map(|(k, _)| k.scalar()).collect();
             self.err(
-                Diagnostic::error("multiple-verbs", verbs[1].0.span, format!("step has more than one verb: {}", list(&names)))
-                    .with_label("second verb")
-                    .with_help("split it into separate list items, one verb each (`- run: …` and `- copy: …`)"),
+                Diagnostic::error(
+                    "multiple-verbs",
+                    verbs[1].0.span,
+                    format!("step has more than one verb: {}", list(&names)),
+                )
+                .with_label("second verb")
+                .with_help(
+                    "split it into separate list items, one verb each (`- run: …` and `- copy: …`)",
+                ),
             );
             return None;
         }
@@ -1427,7 +1837,17 @@ impl<'a> Ev<'a> {
             "link" => (LINK_KEYS, "a `link` step".into()),
             _ => (REMOVE_KEYS, "a `remove` step".into()),
         };
-        self.check_keys(es, valid, &ctx, &[("`run` steps", RUN_KEYS), ("`copy` steps", COPY_KEYS), ("`add` steps", ADD_KEYS), ("`file` steps", FILE_KEYS)]);
+        self.check_keys(
+            es,
+            valid,
+            &ctx,
+            &[
+                ("`run` steps", RUN_KEYS),
+                ("`copy` steps", COPY_KEYS),
+                ("`add` steps", ADD_KEYS),
+                ("`file` steps", FILE_KEYS),
+            ],
+        );
         let before = self.errors.len();
         let kind = match verb {
             "run" => self.run(es, vv, vars, wd, edges).map(StepKind::Run),
@@ -1437,40 +1857,72 @@ impl<'a> Ev<'a> {
                 let path = self.path(vv, vars, "`file` path", wd);
                 let content = match get(es, "content") {
                     None => {
-                        self.missing(vk.span, "content", "a `file` step", "add `content: |` with the file's text (empty: `content: \"\"`)");
+                        self.missing(
+                            vk.span,
+                            "content",
+                            "a `file` step",
+                            "add `content: |` with the file's text (empty: `content: \"\"`)",
+                        );
                         None
                     }
                     Some(c) => self.istr(c, vars, "`content`"),
                 };
                 let mode = get(es, "mode").and_then(|m| self.mode(m, vars, "`mode`"));
                 let owner = get(es, "owner").and_then(|o| self.owner(o, vars, "`owner`"));
-                Some(StepKind::File(FileStep { path: path?, content: content?, mode, owner }))
+                Some(StepKind::File(FileStep {
+                    path: path?,
+                    content: content?,
+                    mode,
+                    owner,
+                }))
             }
             "mkdir" => {
                 let path = self.path(vv, vars, "`mkdir` path", wd);
                 let mode = get(es, "mode").and_then(|m| self.mode(m, vars, "`mode`"));
                 let owner = get(es, "owner").and_then(|o| self.owner(o, vars, "`owner`"));
-                Some(StepKind::Mkdir(Mkdir { path: path?, mode, owner }))
+                Some(StepKind::Mkdir(Mkdir {
+                    path: path?,
+                    mode,
+                    owner,
+                }))
             }
             "link" => {
                 let path = self.path(vv, vars, "`link` path", wd);
                 let target = match get(es, "target") {
                     None => {
-                        self.missing(vk.span, "target", "a `link` step", "add `target:` with the path the link points at");
+                        self.missing(
+                            vk.span,
+                            "target",
+                            "a `link` step",
+                            "add `target:` with the path the link points at",
+                        );
                         None
                     }
                     Some(t) => self.nstr(t, vars, "`target`"),
                 };
-                Some(StepKind::Link(Link { path: path?, target: target? }))
+                Some(StepKind::Link(Link {
+                    path: path?,
+                    target: target?,
+                }))
             }
             _ => {
                 let items: Vec<&Node> = match &vv.kind {
                     Kind::Seq(items) => items.iter().collect(),
                     _ => vec![vv],
                 };
-                let paths: Vec<String> = items.iter().filter_map(|i| self.path(i, vars, "`remove` path", wd)).collect();
+                let paths: Vec<String> = items
+                    .iter()
+                    .filter_map(|i| self.path(i, vars, "`remove` path", wd))
+                    .collect();
                 if matches!(&vv.kind, Kind::Seq(items) if items.is_empty()) {
-                    self.err(Diagnostic::error("empty-value", vv.span, "`remove` needs at least one path").with_help("write `remove: /tmp/x` or a list"));
+                    self.err(
+                        Diagnostic::error(
+                            "empty-value",
+                            vv.span,
+                            "`remove` needs at least one path",
+                        )
+                        .with_help("write `remove: /tmp/x` or a list"),
+                    );
                 }
                 Some(StepKind::Remove(Remove { paths }))
             }
@@ -1478,7 +1930,11 @@ impl<'a> Ev<'a> {
         if self.errors.len() > before {
             return None;
         }
-        Some(Step { span: n.span, verb_span, kind: kind? })
+        Some(Step {
+            span: n.span,
+            verb_span,
+            kind: kind?,
+        })
     }
 
     fn from_edge(&mut self, f: &Spanned<From>, edges: &mut Vec<(usize, Span)>) {
@@ -1489,7 +1945,14 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn run(&mut self, es: &[(Node, Node)], vv: &Node, vars: &Vars, wd: Option<&str>, edges: &mut Vec<(usize, Span)>) -> Option<Run> {
+    fn run(
+        &mut self,
+        es: &[(Node, Node)],
+        vv: &Node,
+        vars: &Vars,
+        wd: Option<&str>,
+        edges: &mut Vec<(usize, Span)>,
+    ) -> Option<Run> {
         let command = self.command(vv, "`run`");
         let mut r = Run {
             command: Command::Exec(vec![]),
@@ -1545,21 +2008,27 @@ impl<'a> Ev<'a> {
                         }
                     }
                 }
-                "env" => r.env = self.env_map(v, &mut vars.clone(), "the `env` of a `run` step", false),
+                "env" => {
+                    r.env = self.env_map(v, &mut vars.clone(), "the `env` of a `run` step", false)
+                }
                 "workdir" => r.workdir = self.path(v, vars, "`workdir`", wd),
                 "user" => r.user = self.owner(v, vars, "`user`"),
                 "network" => {
-                    r.network = self.enum_value(v, vars, "`network`", &["default", "none", "host"]).map(|s| match s {
-                        "none" => Network::None,
-                        "host" => Network::Host,
-                        _ => Network::Default,
-                    })
+                    r.network = self
+                        .enum_value(v, vars, "`network`", &["default", "none", "host"])
+                        .map(|s| match s {
+                            "none" => Network::None,
+                            "host" => Network::Host,
+                            _ => Network::Default,
+                        })
                 }
                 "security" => {
-                    r.security = self.enum_value(v, vars, "`security`", &["sandbox", "insecure"]).map(|s| match s {
-                        "insecure" => Security::Insecure,
-                        _ => Security::Sandbox,
-                    })
+                    r.security = self
+                        .enum_value(v, vars, "`security`", &["sandbox", "insecure"])
+                        .map(|s| match s {
+                            "insecure" => Security::Insecure,
+                            _ => Security::Sandbox,
+                        })
                 }
                 "no-cache" => r.no_cache = self.boolean(v, "`no-cache`").unwrap_or(false),
                 _ => {}
@@ -1569,7 +2038,13 @@ impl<'a> Ev<'a> {
         Some(r)
     }
 
-    fn enum_value(&mut self, n: &Node, vars: &Vars, what: &str, allowed: &[&'static str]) -> Option<&'static str> {
+    fn enum_value(
+        &mut self,
+        n: &Node,
+        vars: &Vars,
+        what: &str,
+        allowed: &[&'static str],
+    ) -> Option<&'static str> {
         let s = self.nstr(n, vars, what)?;
         match allowed.iter().find(|a| **a == s) {
             Some(a) => Some(a),
@@ -1595,21 +2070,49 @@ impl<'a> Ev<'a> {
         }
     }
 
-    fn cache(&mut self, n: &Node, vars: &Vars, wd: Option<&str>, edges: &mut Vec<(usize, Span)>) -> Option<CacheMount> {
-        let mut c = CacheMount { target: String::new(), id: None, sharing: Sharing::Shared, from: None, source: None, mode: None, uid: None, gid: None, span: n.span };
+    fn cache(
+        &mut self,
+        n: &Node,
+        vars: &Vars,
+        wd: Option<&str>,
+        edges: &mut Vec<(usize, Span)>,
+    ) -> Option<CacheMount> {
+        let mut c = CacheMount {
+            target: String::new(),
+            id: None,
+            sharing: Sharing::Shared,
+            from: None,
+            source: None,
+            mode: None,
+            uid: None,
+            gid: None,
+            span: n.span,
+        };
         match &n.kind {
             Kind::Map(es) => {
                 self.check_keys(es, CACHE_KEYS, "a cache mount", &[]);
                 let before = self.errors.len();
                 match get(es, "target") {
-                    Some(t) => c.target = self.path(t, vars, "cache `target`", wd).unwrap_or_default(),
-                    None => self.missing(n.span, "target", "a cache mount", "add `target: /path/to/cache`"),
+                    Some(t) => {
+                        c.target = self.path(t, vars, "cache `target`", wd).unwrap_or_default()
+                    }
+                    None => self.missing(
+                        n.span,
+                        "target",
+                        "a cache mount",
+                        "add `target: /path/to/cache`",
+                    ),
                 }
                 if let Some(x) = get(es, "id") {
                     c.id = self.nstr(x, vars, "cache `id`");
                 }
                 if let Some(x) = get(es, "sharing") {
-                    c.sharing = match self.enum_value(x, vars, "`sharing`", &["shared", "private", "locked"]) {
+                    c.sharing = match self.enum_value(
+                        x,
+                        vars,
+                        "`sharing`",
+                        &["shared", "private", "locked"],
+                    ) {
                         Some("private") => Sharing::Private,
                         Some("locked") => Sharing::Locked,
                         _ => Sharing::Shared,
@@ -1633,7 +2136,12 @@ impl<'a> Ev<'a> {
             }
             Kind::Scalar(..) => c.target = self.path(n, vars, "cache target", wd)?,
             Kind::Seq(_) => {
-                self.wrong_type(n, "a cache mount", "a path or a mapping", "write `cache: /path`, a list of paths, or `{target: /path, sharing: locked}`");
+                self.wrong_type(
+                    n,
+                    "a cache mount",
+                    "a path or a mapping",
+                    "write `cache: /path`, a list of paths, or `{target: /path, sharing: locked}`",
+                );
                 return None;
             }
         }
@@ -1641,14 +2149,28 @@ impl<'a> Ev<'a> {
     }
 
     fn secret(&mut self, n: &Node, vars: &Vars) -> Option<SecretMount> {
-        let mut s = SecretMount { id: String::new(), target: None, env: None, required: false, mode: None, uid: None, gid: None, span: n.span };
+        let mut s = SecretMount {
+            id: String::new(),
+            target: None,
+            env: None,
+            required: false,
+            mode: None,
+            uid: None,
+            gid: None,
+            span: n.span,
+        };
         match &n.kind {
             Kind::Map(es) => {
                 self.check_keys(es, SECRET_KEYS, "a secret mount", &[]);
                 let before = self.errors.len();
                 match get(es, "id") {
                     Some(x) => s.id = self.nstr(x, vars, "secret `id`").unwrap_or_default(),
-                    None => self.missing(n.span, "id", "a secret mount", "add `id: NAME` (the id given to `--secret id=NAME,…`)"),
+                    None => self.missing(
+                        n.span,
+                        "id",
+                        "a secret mount",
+                        "add `id: NAME` (the id given to `--secret id=NAME,…`)",
+                    ),
                 }
                 if let Some(x) = get(es, "target") {
                     s.target = self.path(x, vars, "secret `target`", Some("/"));
@@ -1657,7 +2179,14 @@ impl<'a> Ev<'a> {
                     s.env = self.nstr(x, vars, "secret `env`");
                     if let Some(e) = &s.env {
                         if !valid_var_name(e) {
-                            self.err(Diagnostic::error("invalid-name", x.span, format!("`{e}` is not a valid environment variable name")).with_help("use letters, digits and `_`"));
+                            self.err(
+                                Diagnostic::error(
+                                    "invalid-name",
+                                    x.span,
+                                    format!("`{e}` is not a valid environment variable name"),
+                                )
+                                .with_help("use letters, digits and `_`"),
+                            );
                         }
                     }
                 }
@@ -1673,7 +2202,12 @@ impl<'a> Ev<'a> {
             }
             Kind::Scalar(..) => s.id = self.nstr(n, vars, "secret id")?,
             Kind::Seq(_) => {
-                self.wrong_type(n, "a secret", "an id or a mapping", "write `secret: npmrc` or `{id: npmrc, target: /root/.npmrc}`");
+                self.wrong_type(
+                    n,
+                    "a secret",
+                    "an id or a mapping",
+                    "write `secret: npmrc` or `{id: npmrc, target: /root/.npmrc}`",
+                );
                 return None;
             }
         }
@@ -1681,7 +2215,12 @@ impl<'a> Ev<'a> {
     }
 
     fn ssh(&mut self, n: &Node, vars: &Vars) -> Option<SshMount> {
-        let mut s = SshMount { id: "default".into(), target: None, required: false, span: n.span };
+        let mut s = SshMount {
+            id: "default".into(),
+            target: None,
+            required: false,
+            span: n.span,
+        };
         match &n.kind {
             Kind::Map(es) => {
                 self.check_keys(es, SSH_KEYS, "an ssh mount", &[]);
@@ -1702,7 +2241,12 @@ impl<'a> Ev<'a> {
             Kind::Scalar(v, Style::Plain) if v == "true" => {}
             Kind::Scalar(..) => s.id = self.nstr(n, vars, "ssh id")?,
             Kind::Seq(_) => {
-                self.wrong_type(n, "an ssh mount", "`default`, an id or a mapping", "write `ssh: default` or `{id: github, required: true}`");
+                self.wrong_type(
+                    n,
+                    "an ssh mount",
+                    "`default`, an id or a mapping",
+                    "write `ssh: default` or `{id: github, required: true}`",
+                );
                 return None;
             }
         }
@@ -1727,29 +2271,66 @@ impl<'a> Ev<'a> {
                         Ok(b) => size = Some(b),
                         Err(e) => {
                             self.err(
-                                Diagnostic::error("invalid-size", x.span, format!("invalid size: {e}"))
-                                    .with_label("invalid size")
-                                    .with_help("write bytes or a number with a unit: `64m`, `1g`, `512k`"),
+                                Diagnostic::error(
+                                    "invalid-size",
+                                    x.span,
+                                    format!("invalid size: {e}"),
+                                )
+                                .with_label("invalid size")
+                                .with_help(
+                                    "write bytes or a number with a unit: `64m`, `1g`, `512k`",
+                                ),
                             );
                             return None;
                         }
                     }
                 }
-                Some(TmpfsMount { target: target?, size, span: n.span })
+                Some(TmpfsMount {
+                    target: target?,
+                    size,
+                    span: n.span,
+                })
             }
-            Kind::Scalar(..) => Some(TmpfsMount { target: self.path(n, vars, "tmpfs target", wd)?, size: None, span: n.span }),
+            Kind::Scalar(..) => Some(TmpfsMount {
+                target: self.path(n, vars, "tmpfs target", wd)?,
+                size: None,
+                span: n.span,
+            }),
             Kind::Seq(_) => {
-                self.wrong_type(n, "a tmpfs mount", "a path or a mapping", "write `tmpfs: /tmp` or `{target: /tmp, size: 64m}`");
+                self.wrong_type(
+                    n,
+                    "a tmpfs mount",
+                    "a path or a mapping",
+                    "write `tmpfs: /tmp` or `{target: /tmp, size: 64m}`",
+                );
                 None
             }
         }
     }
 
-    fn bind(&mut self, n: &Node, vars: &Vars, wd: Option<&str>, edges: &mut Vec<(usize, Span)>) -> Option<BindMount> {
-        let Some(es) = self.map(n, "a bind mount", "write `bind: {from: builder, source: /out, target: /in}`") else { return None };
+    fn bind(
+        &mut self,
+        n: &Node,
+        vars: &Vars,
+        wd: Option<&str>,
+        edges: &mut Vec<(usize, Span)>,
+    ) -> Option<BindMount> {
+        let Some(es) = self.map(
+            n,
+            "a bind mount",
+            "write `bind: {from: builder, source: /out, target: /in}`",
+        ) else {
+            return None;
+        };
         self.check_keys(es, BIND_KEYS, "a bind mount", &[]);
         let before = self.errors.len();
-        let mut b = BindMount { from: None, source: None, target: String::new(), rw: false, span: n.span };
+        let mut b = BindMount {
+            from: None,
+            source: None,
+            target: String::new(),
+            rw: false,
+            span: n.span,
+        };
         if let Some(x) = get(es, "from") {
             if let Some(f) = self.from_ref(x, vars) {
                 self.from_edge(&f, edges);
@@ -1761,7 +2342,12 @@ impl<'a> Ev<'a> {
         }
         match get(es, "target") {
             Some(t) => b.target = self.path(t, vars, "bind `target`", wd).unwrap_or_default(),
-            None => self.missing(n.span, "target", "a bind mount", "add `target: /where/to/mount`"),
+            None => self.missing(
+                n.span,
+                "target",
+                "a bind mount",
+                "add `target: /where/to/mount`",
+            ),
         }
         if let Some(x) = get(es, "rw") {
             b.rw = self.boolean(x, "`rw`").unwrap_or(false);
@@ -1772,14 +2358,24 @@ impl<'a> Ev<'a> {
         Some(b)
     }
 
-    fn copy(&mut self, es: &[(Node, Node)], vv: &Node, vars: &Vars, wd: Option<&str>, edges: &mut Vec<(usize, Span)>) -> Option<Copy> {
+    fn copy(
+        &mut self,
+        es: &[(Node, Node)],
+        vv: &Node,
+        vars: &Vars,
+        wd: Option<&str>,
+        edges: &mut Vec<(usize, Span)>,
+    ) -> Option<Copy> {
         let from = get(es, "from").and_then(|f| self.from_ref(f, vars));
         if let Some(f) = &from {
             self.from_edge(f, edges);
         }
         let sources: Vec<Spanned<String>> = match &vv.kind {
             Kind::Seq(items) if items.is_empty() => {
-                self.err(Diagnostic::error("empty-value", vv.span, "`copy` needs at least one source").with_help("write `copy: src` or `copy: [a, b]`"));
+                self.err(
+                    Diagnostic::error("empty-value", vv.span, "`copy` needs at least one source")
+                        .with_help("write `copy: src` or `copy: [a, b]`"),
+                );
                 vec![]
             }
             _ => self.str_list(vv, vars, "a `copy` source"),
@@ -1802,9 +2398,16 @@ impl<'a> Ev<'a> {
             if let (Some(t), Some(tn)) = (&to, get(es, "to")) {
                 if !t.ends_with('/') {
                     self.err(
-                        Diagnostic::error("copy-dest-not-dir", tn.span, format!("copying {} sources into `{t}`, which does not end with `/`", sources.len()))
-                            .with_label("must be a directory")
-                            .with_help(format!("write `to: {t}/` to copy into that directory")),
+                        Diagnostic::error(
+                            "copy-dest-not-dir",
+                            tn.span,
+                            format!(
+                                "copying {} sources into `{t}`, which does not end with `/`",
+                                sources.len()
+                            ),
+                        )
+                        .with_label("must be a directory")
+                        .with_help(format!("write `to: {t}/` to copy into that directory")),
                     );
                 }
             }
@@ -1825,18 +2428,38 @@ impl<'a> Ev<'a> {
             match k.scalar().unwrap_or("") {
                 "chown" => c.chown = self.owner(v, vars, "`chown`"),
                 "chmod" => c.chmod = self.chmod(v, vars),
-                "include" => c.include = self.str_list(v, vars, "an `include` pattern").into_iter().map(|s| s.value).collect(),
-                "exclude" => c.exclude = self.str_list(v, vars, "an `exclude` pattern").into_iter().map(|s| s.value).collect(),
+                "include" => {
+                    c.include = self
+                        .str_list(v, vars, "an `include` pattern")
+                        .into_iter()
+                        .map(|s| s.value)
+                        .collect()
+                }
+                "exclude" => {
+                    c.exclude = self
+                        .str_list(v, vars, "an `exclude` pattern")
+                        .into_iter()
+                        .map(|s| s.value)
+                        .collect()
+                }
                 "link" => c.link = self.boolean(v, "`link`").unwrap_or(false),
                 "parents" => c.parents = self.boolean(v, "`parents`").unwrap_or(false),
-                "follow-symlinks" => c.follow_symlinks = self.boolean(v, "`follow-symlinks`").unwrap_or(false),
+                "follow-symlinks" => {
+                    c.follow_symlinks = self.boolean(v, "`follow-symlinks`").unwrap_or(false)
+                }
                 _ => {}
             }
         }
         Some(c)
     }
 
-    fn add(&mut self, es: &[(Node, Node)], vv: &Node, vars: &Vars, wd: Option<&str>) -> Option<Add> {
+    fn add(
+        &mut self,
+        es: &[(Node, Node)],
+        vv: &Node,
+        vars: &Vars,
+        wd: Option<&str>,
+    ) -> Option<Add> {
         let src = self.nstr(vv, vars, "`add` source")?;
         let git_ref = get(es, "ref").and_then(|r| self.nstr(r, vars, "`ref`"));
         let lower = src.to_ascii_lowercase();
@@ -1860,19 +2483,27 @@ impl<'a> Ev<'a> {
             return None;
         };
         let (source, git_ref) = match (kind, src.split_once('#')) {
-            (AddKind::Git, Some((s, frag))) if git_ref.is_none() && !frag.is_empty() => (s.to_string(), Some(frag.to_string())),
+            (AddKind::Git, Some((s, frag))) if git_ref.is_none() && !frag.is_empty() => {
+                (s.to_string(), Some(frag.to_string()))
+            }
             _ => (src.clone(), git_ref),
         };
         let mut checksum = None;
         if let Some(c) = get(es, "checksum") {
             if kind == AddKind::Git {
                 self.err(
-                    Diagnostic::error("invalid-checksum", c.span, "`checksum` applies to http sources, not git")
-                        .with_label("git source")
-                        .with_help("pin a git source with `ref:` set to a full commit hash"),
+                    Diagnostic::error(
+                        "invalid-checksum",
+                        c.span,
+                        "`checksum` applies to http sources, not git",
+                    )
+                    .with_label("git source")
+                    .with_help("pin a git source with `ref:` set to a full commit hash"),
                 );
             } else if let Some(s) = self.nstr(c, vars, "`checksum`") {
-                let ok = s.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()));
+                let ok = s
+                    .strip_prefix("sha256:")
+                    .is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()));
                 if ok {
                     checksum = Some(s.to_ascii_lowercase());
                 } else {
@@ -1888,18 +2519,43 @@ impl<'a> Ev<'a> {
         if let Some(k) = get(es, "keep-git-dir") {
             keep_git_dir = self.boolean(k, "`keep-git-dir`").unwrap_or(false);
             if kind == AddKind::Http {
-                self.err(Diagnostic::error("invalid-value", k.span, "`keep-git-dir` applies to git sources only").with_help("remove it, or add a git URL"));
+                self.err(
+                    Diagnostic::error(
+                        "invalid-value",
+                        k.span,
+                        "`keep-git-dir` applies to git sources only",
+                    )
+                    .with_help("remove it, or add a git URL"),
+                );
             }
         }
         let to = get(es, "to").and_then(|t| self.path(t, vars, "`to`", wd));
         let chown = get(es, "chown").and_then(|t| self.owner(t, vars, "`chown`"));
         let chmod = get(es, "chmod").and_then(|t| self.chmod(t, vars));
-        Some(Add { source: Spanned { value: source, span: vv.span }, kind, checksum, git_ref, keep_git_dir, to, chown, chmod })
+        Some(Add {
+            source: Spanned {
+                value: source,
+                span: vv.span,
+            },
+            kind,
+            checksum,
+            git_ref,
+            keep_git_dir,
+            to,
+            chown,
+            chmod,
+        })
     }
 
     fn image(&mut self, n: &Node, vars: &Vars, wd: Option<&str>) -> ImageSpec {
         let mut im = ImageSpec::default();
-        let Some(es) = self.map(n, "`image`", "write `image:` as a mapping, e.g. `{user: app, entrypoint: [/app]}`") else { return im };
+        let Some(es) = self.map(
+            n,
+            "`image`",
+            "write `image:` as a mapping, e.g. `{user: app, entrypoint: [/app]}`",
+        ) else {
+            return im;
+        };
         self.check_keys(es, IMAGE_KEYS, "`image`", &[("a stage", STAGE_KEYS)]);
         let mut vars = vars.clone();
         // image env first: it is visible to the other image fields
@@ -1917,7 +2573,9 @@ impl<'a> Ev<'a> {
                         _ => vec![v],
                     };
                     for it in items {
-                        let Some(s) = self.nstr(it, &vars, "a port") else { continue };
+                        let Some(s) = self.nstr(it, &vars, "a port") else {
+                            continue;
+                        };
                         match parse_port(&s) {
                             Ok(p) => im.expose.push(p),
                             Err(e) => self.err(
@@ -1930,14 +2588,23 @@ impl<'a> Ev<'a> {
                 }
                 "labels" => {
                     let mut tmp = vars.clone();
-                    im.labels = self.env_map(v, &mut tmp, "`labels`", false).into_iter().collect::<BTreeMap<_, _>>();
+                    im.labels = self
+                        .env_map(v, &mut tmp, "`labels`", false)
+                        .into_iter()
+                        .collect::<BTreeMap<_, _>>();
                 }
                 "volumes" => {
                     for p in self.str_list(v, &vars, "a volume") {
                         if !p.value.starts_with('/') {
                             self.err(
-                                Diagnostic::error("invalid-path", p.span, format!("volume `{}` is not an absolute path", p.value))
-                                    .with_help("volumes are absolute paths in the container, e.g. `/data`"),
+                                Diagnostic::error(
+                                    "invalid-path",
+                                    p.span,
+                                    format!("volume `{}` is not an absolute path", p.value),
+                                )
+                                .with_help(
+                                    "volumes are absolute paths in the container, e.g. `/data`",
+                                ),
                             );
                         } else {
                             im.volumes.push(p.value);
@@ -1952,7 +2619,12 @@ impl<'a> Ev<'a> {
                             Err(_) => {
                                 let name = s.strip_prefix("SIG").unwrap_or(&s);
                                 !name.is_empty()
-                                    && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '+' || c == '-')
+                                    && name.chars().all(|c| {
+                                        c.is_ascii_uppercase()
+                                            || c.is_ascii_digit()
+                                            || c == '+'
+                                            || c == '-'
+                                    })
                             }
                         };
                         if ok {
@@ -1982,11 +2654,18 @@ impl<'a> Ev<'a> {
         let before = self.errors.len();
         let test = match get(es, "test") {
             None => {
-                self.missing(n.span, "test", "`healthcheck`", "add `test: [CMD, …]`, `test: \"shell command\"` or `test: none`");
+                self.missing(
+                    n.span,
+                    "test",
+                    "`healthcheck`",
+                    "add `test: [CMD, …]`, `test: \"shell command\"` or `test: none`",
+                );
                 None
             }
             Some(t) => match &t.kind {
-                Kind::Scalar(s, _) if s.eq_ignore_ascii_case("none") => return Some(Healthcheck::None),
+                Kind::Scalar(s, _) if s.eq_ignore_ascii_case("none") => {
+                    return Some(Healthcheck::None)
+                }
                 Kind::Scalar(..) => self.command(t, "`test`").map(|c| match c {
                     Command::Shell(s) => vec!["CMD-SHELL".to_string(), s],
                     Command::Exec(v) => v,
@@ -2007,7 +2686,12 @@ impl<'a> Ev<'a> {
                     }
                 }
                 Kind::Map(_) => {
-                    self.wrong_type(t, "`test`", "a list or a string", "write `[CMD, …]` or `\"shell command\"`");
+                    self.wrong_type(
+                        t,
+                        "`test`",
+                        "a list or a string",
+                        "write `[CMD, …]` or `\"shell command\"`",
+                    );
                     None
                 }
             },
@@ -2019,9 +2703,13 @@ impl<'a> Ev<'a> {
                 Ok(d) => Some(d),
                 Err(e) => {
                     this.err(
-                        Diagnostic::error("invalid-duration", x.span, format!("invalid `{key}`: {e}"))
-                            .with_label("invalid duration")
-                            .with_help("write a duration like `30s`, `1m30s`, `500ms` or `1h`"),
+                        Diagnostic::error(
+                            "invalid-duration",
+                            x.span,
+                            format!("invalid `{key}`: {e}"),
+                        )
+                        .with_label("invalid duration")
+                        .with_help("write a duration like `30s`, `1m30s`, `500ms` or `1h`"),
                     );
                     None
                 }
@@ -2034,7 +2722,13 @@ impl<'a> Ev<'a> {
         if self.errors.len() > before {
             return None;
         }
-        Some(Healthcheck::Check { test: test?, interval_ns, timeout_ns, start_period_ns, retries })
+        Some(Healthcheck::Check {
+            test: test?,
+            interval_ns,
+            timeout_ns,
+            start_period_ns,
+            retries,
+        })
     }
 }
 
@@ -2044,4 +2738,3 @@ fn items_of(n: &Node) -> Vec<&Node> {
         _ => vec![n],
     }
 }
-

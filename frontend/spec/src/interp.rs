@@ -87,7 +87,10 @@ fn expand(
             }
             Some('{') => {
                 if depth >= MAX_NESTING {
-                    return Err(InterpError { at, kind: InterpErrorKind::TooDeep });
+                    return Err(InterpError {
+                        at,
+                        kind: InterpErrorKind::TooDeep,
+                    });
                 }
                 let mut j = at + 2;
                 let ns = j;
@@ -102,13 +105,22 @@ fn expand(
                         k += 1;
                     }
                     if k >= c.len() {
-                        return Err(InterpError { at, kind: InterpErrorKind::Unterminated });
+                        return Err(InterpError {
+                            at,
+                            kind: InterpErrorKind::Unterminated,
+                        });
                     }
                     let bad: String = c[ns..k].iter().collect();
-                    return Err(InterpError { at, kind: InterpErrorKind::BadName(bad) });
+                    return Err(InterpError {
+                        at,
+                        kind: InterpErrorKind::BadName(bad),
+                    });
                 }
                 let Some(&next) = c.get(j) else {
-                    return Err(InterpError { at, kind: InterpErrorKind::Unterminated });
+                    return Err(InterpError {
+                        at,
+                        kind: InterpErrorKind::Unterminated,
+                    });
                 };
                 let value = scope.get(&name);
                 if next == '}' {
@@ -133,7 +145,10 @@ fn expand(
                 let mut word = String::new();
                 expand(c, i, scope, &mut word, true, depth + 1)?;
                 if *i >= c.len() {
-                    return Err(InterpError { at, kind: InterpErrorKind::Unterminated });
+                    return Err(InterpError {
+                        at,
+                        kind: InterpErrorKind::Unterminated,
+                    });
                 }
                 *i += 1; // the closing brace
                 let set = matches!(value, Some(Some(_)));
@@ -156,7 +171,10 @@ fn expand(
                         if present {
                             out.push_str(value.as_ref().and_then(|v| v.as_deref()).unwrap_or(""));
                         } else {
-                            return Err(InterpError { at, kind: InterpErrorKind::Required(name, word) });
+                            return Err(InterpError {
+                                at,
+                                kind: InterpErrorKind::Required(name, word),
+                            });
                         }
                     }
                 }
@@ -186,16 +204,28 @@ fn bad_after(c: &[char], at: usize, ns: usize) -> InterpError {
         k += 1;
     }
     if k >= c.len() {
-        return InterpError { at, kind: InterpErrorKind::Unterminated };
+        return InterpError {
+            at,
+            kind: InterpErrorKind::Unterminated,
+        };
     }
-    InterpError { at, kind: InterpErrorKind::BadName(c[ns..k].iter().collect()) }
+    InterpError {
+        at,
+        kind: InterpErrorKind::BadName(c[ns..k].iter().collect()),
+    }
 }
 
 fn resolve(at: usize, name: &str, value: Option<Option<String>>) -> Result<String, InterpError> {
     match value {
         Some(Some(v)) => Ok(v),
-        Some(None) => Err(InterpError { at, kind: InterpErrorKind::Unset(name.to_string()) }),
-        None => Err(InterpError { at, kind: InterpErrorKind::Undefined(name.to_string()) }),
+        Some(None) => Err(InterpError {
+            at,
+            kind: InterpErrorKind::Unset(name.to_string()),
+        }),
+        None => Err(InterpError {
+            at,
+            kind: InterpErrorKind::Undefined(name.to_string()),
+        }),
     }
 }
 
@@ -264,7 +294,10 @@ mod tests {
         assert_eq!(err("${}").kind, InterpErrorKind::BadName("".into()));
         assert_eq!(err("${1A}").kind, InterpErrorKind::BadName("1A".into()));
         assert_eq!(err("${A%%x}").kind, InterpErrorKind::BadName("A%%x".into()));
-        assert_eq!(err("${X:?set X}").kind, InterpErrorKind::Required("X".into(), "set X".into()));
+        assert_eq!(
+            err("${X:?set X}").kind,
+            InterpErrorKind::Required("X".into(), "set X".into())
+        );
         assert_eq!(err("${X:-${Y}}").at, 5);
         let deep = "${X:-".repeat(100) + &"}".repeat(100);
         assert_eq!(err(&deep).kind, InterpErrorKind::TooDeep);

@@ -17,7 +17,9 @@ pub use plan::*;
 
 use std::collections::BTreeMap;
 
-pub use eval::{is_valid_image_ref, PREDEFINED, parse_duration, parse_mode, parse_port, parse_size};
+pub use eval::{
+    is_valid_image_ref, parse_duration, parse_mode, parse_port, parse_size, PREDEFINED,
+};
 pub use platform::parse_platform;
 
 /// A successfully evaluated spec.
@@ -35,15 +37,20 @@ pub struct Loaded {
 pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics> {
     let fail = |mut items: Vec<Diagnostic>| {
         items.sort_by(|a, b| (a.severity, a.span.start).cmp(&(b.severity, b.span.start)));
-        Diagnostics { filename: filename.to_string(), source: source.to_string(), items }
+        Diagnostics {
+            filename: filename.to_string(),
+            source: source.to_string(),
+            items,
+        }
     };
     let parsed = yaml::parse(source);
     let Some(root) = parsed.root else {
         let mut errs = parsed.errors;
         if errs.is_empty() {
             errs.push(
-                Diagnostic::error("empty-file", Span::default(), "the spec is empty")
-                    .with_help("a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`"),
+                Diagnostic::error("empty-file", Span::default(), "the spec is empty").with_help(
+                    "a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`",
+                ),
             );
         }
         return Err(fail(errs));

@@ -5,12 +5,26 @@ use std::fmt;
 use crate::plan::Platform;
 
 const KNOWN_OS: &[&str] = &[
-    "linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "android",
-    "aix", "plan9", "dragonfly", "js", "wasip1",
+    "linux",
+    "windows",
+    "darwin",
+    "freebsd",
+    "netbsd",
+    "openbsd",
+    "solaris",
+    "illumos",
+    "android",
+    "aix",
+    "plan9",
+    "dragonfly",
+    "js",
+    "wasip1",
 ];
 
 fn valid_part(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Parse `os/arch[/variant]` or a bare `arch` (meaning `linux/arch`), normalized:
@@ -26,13 +40,19 @@ pub fn parse_platform(s: &str) -> Result<Platform, String> {
     let (os, arch, variant) = match parts.as_slice() {
         [a] => {
             if KNOWN_OS.contains(a) {
-                return Err(format!("platform `{s}` names an OS but no architecture (write e.g. `{a}/amd64`)"));
+                return Err(format!(
+                    "platform `{s}` names an OS but no architecture (write e.g. `{a}/amd64`)"
+                ));
             }
             ("linux", *a, None)
         }
         [o, a] => (*o, *a, None),
         [o, a, v] => (*o, *a, Some(*v)),
-        _ => return Err(format!("platform `{s}` has too many parts (expected os/arch[/variant])")),
+        _ => {
+            return Err(format!(
+                "platform `{s}` has too many parts (expected os/arch[/variant])"
+            ))
+        }
     };
     for (what, p) in [("OS", os), ("architecture", arch)] {
         if !valid_part(p) {
@@ -57,7 +77,9 @@ pub fn parse_platform(s: &str) -> Result<Platform, String> {
         ),
         "aarch64" | "arm64" => (
             "arm64".into(),
-            variant.filter(|v| *v != "v8" && *v != "8").map(String::from),
+            variant
+                .filter(|v| *v != "v8" && *v != "8")
+                .map(String::from),
         ),
         "armhf" => ("arm".into(), Some("v7".into())),
         "armel" => ("arm".into(), Some("v6".into())),
@@ -120,7 +142,16 @@ mod tests {
     }
     #[test]
     fn rejects() {
-        for s in ["", "linux", "linux/", "/amd64", "a/b/c/d", "plan10/amd64", "linux/am d64", "linux/amd64/"] {
+        for s in [
+            "",
+            "linux",
+            "linux/",
+            "/amd64",
+            "a/b/c/d",
+            "plan10/amd64",
+            "linux/am d64",
+            "linux/amd64/",
+        ] {
             assert!(parse_platform(s).is_err(), "{s}");
         }
     }

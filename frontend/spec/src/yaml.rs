@@ -166,8 +166,17 @@ pub struct Parsed {
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, start: Pos, anchor: usize },
-    Map { entries: Vec<(Node, Node)>, pending_key: Option<Node>, start: Pos, anchor: usize },
+    Seq {
+        items: Vec<Node>,
+        start: Pos,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        pending_key: Option<Node>,
+        start: Pos,
+        anchor: usize,
+    },
 }
 
 pub fn parse(source: &str) -> Parsed {
@@ -203,7 +212,10 @@ pub fn parse(source: &str) -> Parsed {
 
     let fatal = |errors: &mut Vec<Diagnostic>, d: Diagnostic| {
         errors.push(d);
-        Parsed { root: None, errors: std::mem::take(errors) }
+        Parsed {
+            root: None,
+            errors: std::mem::take(errors),
+        }
     };
 
     for ev in parser {
@@ -216,9 +228,14 @@ pub fn parse(source: &str) -> Parsed {
                 if info.is_empty() {
                     info = format!("{:?}", e.kind());
                 }
-                let deep = info.contains("nest") || info.contains("depth") || info.contains("recursion");
-                let mut d = Diagnostic::error("yaml-syntax", Span::new(pos, pos), format!("invalid YAML: {info}"))
-                    .with_label("here");
+                let deep =
+                    info.contains("nest") || info.contains("depth") || info.contains("recursion");
+                let mut d = Diagnostic::error(
+                    "yaml-syntax",
+                    Span::new(pos, pos),
+                    format!("invalid YAML: {info}"),
+                )
+                .with_label("here");
                 d = d.with_help(if deep {
                     format!("nesting is limited to {MAX_DEPTH} levels")
                 } else {
@@ -283,35 +300,83 @@ pub fn parse(source: &str) -> Parsed {
                         st = Style::Quoted;
                     } else if !tag.is_yaml_core_schema() {
                         errors.push(
-                            Diagnostic::error("unsupported-tag", span, format!("YAML tag `{}` is not supported", tag.original()))
-                                .with_help("remove the tag; Slipway reads plain YAML values"),
+                            Diagnostic::error(
+                                "unsupported-tag",
+                                span,
+                                format!("YAML tag `{}` is not supported", tag.original()),
+                            )
+                            .with_help("remove the tag; Slipway reads plain YAML values"),
                         );
                     }
                 }
-                Some((Node { kind: Kind::Scalar(v.into_owned(), st), span }, anchor))
+                Some((
+                    Node {
+                        kind: Kind::Scalar(v.into_owned(), st),
+                        span,
+                    },
+                    anchor,
+                ))
             }
             Event::SequenceStart(_, anchor, _) => {
                 nodes += 1;
-                stack.push(Frame::Seq { items: Vec::new(), start: span.start, anchor });
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    start: span.start,
+                    anchor,
+                });
                 None
             }
             Event::MappingStart(_, anchor, _) => {
                 nodes += 1;
-                stack.push(Frame::Map { entries: Vec::new(), pending_key: None, start: span.start, anchor });
+                stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    pending_key: None,
+                    start: span.start,
+                    anchor,
+                });
                 None
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq { items, start, anchor }) => {
-                    let end = items.last().map(|n| n.span.end).unwrap_or(span.end).max(span.start);
-                    Some((Node { kind: Kind::Seq(items), span: Span::new(start, end) }, anchor))
+                Some(Frame::Seq {
+                    items,
+                    start,
+                    anchor,
+                }) => {
+                    let end = items
+                        .last()
+                        .map(|n| n.span.end)
+                        .unwrap_or(span.end)
+                        .max(span.start);
+                    Some((
+                        Node {
+                            kind: Kind::Seq(items),
+                            span: Span::new(start, end),
+                        },
+                        anchor,
+                    ))
                 }
                 _ => None,
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { entries, start, anchor, .. }) => {
-                    let end = entries.last().map(|(_, v)| v.span.end).unwrap_or(span.end).max(span.start);
+                Some(Frame::Map {
+                    entries,
+                    start,
+                    anchor,
+                    ..
+                }) => {
+                    let end = entries
+                        .last()
+                        .map(|(_, v)| v.span.end)
+                        .unwrap_or(span.end)
+                        .max(span.start);
                     let entries = finish_map(entries, &mut errors);
-                    Some((Node { kind: Kind::Map(entries), span: Span::new(start, end) }, anchor))
+                    Some((
+                        Node {
+                            kind: Kind::Map(entries),
+                            span: Span::new(start, end),
+                        },
+                        anchor,
+                    ))
                 }
                 _ => None,
             },
@@ -320,15 +385,23 @@ pub fn parse(source: &str) -> Parsed {
         if nodes > MAX_NODES {
             return fatal(
                 &mut errors,
-                Diagnostic::error("too-large", span, format!("the document has more than {MAX_NODES} nodes"))
-                    .with_help("a build spec should be small"),
+                Diagnostic::error(
+                    "too-large",
+                    span,
+                    format!("the document has more than {MAX_NODES} nodes"),
+                )
+                .with_help("a build spec should be small"),
             );
         }
         if stack.len() > MAX_DEPTH {
             return fatal(
                 &mut errors,
-                Diagnostic::error("too-deep", span, format!("nesting deeper than {MAX_DEPTH} levels"))
-                    .with_help(format!("nesting is limited to {MAX_DEPTH} levels")),
+                Diagnostic::error(
+                    "too-deep",
+                    span,
+                    format!("nesting deeper than {MAX_DEPTH} levels"),
+                )
+                .with_help(format!("nesting is limited to {MAX_DEPTH} levels")),
             );
         }
         if let Some((node, anchor)) = done {
@@ -339,7 +412,11 @@ pub fn parse(source: &str) -> Parsed {
             match stack.last_mut() {
                 None => root = Some(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),
-                Some(Frame::Map { entries, pending_key, .. }) => match pending_key.take() {
+                Some(Frame::Map {
+                    entries,
+                    pending_key,
+                    ..
+                }) => match pending_key.take() {
                     None => *pending_key = Some(node),
                     Some(k) => entries.push((k, node)),
                 },
@@ -356,17 +433,20 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
     // Large mappings: find each key's first occurrence through a hash map
     // (the linear scan below is quadratic in the number of keys).
     let first_of: Option<Vec<Option<Span>>> = (entries.len() > 16).then(|| {
-        let mut seen: std::collections::HashMap<&str, Span> = std::collections::HashMap::with_capacity(entries.len());
+        let mut seen: std::collections::HashMap<&str, Span> =
+            std::collections::HashMap::with_capacity(entries.len());
         entries
             .iter()
             .map(|(k, _)| match &k.kind {
-                Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => match seen.entry(s.as_str()) {
-                    std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
-                    std::collections::hash_map::Entry::Vacant(e) => {
-                        e.insert(k.span);
-                        None
+                Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => {
+                    match seen.entry(s.as_str()) {
+                        std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+                        std::collections::hash_map::Entry::Vacant(e) => {
+                            e.insert(k.span);
+                            None
+                        }
                     }
-                },
+                }
                 _ => None,
             })
             .collect()
@@ -385,8 +465,12 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
                 Kind::Seq(items) => items,
                 _ => {
                     errors.push(
-                        Diagnostic::error("invalid-merge", v.span, "`<<` merges a mapping or a list of mappings")
-                            .with_help("write `<<: *anchor` where the anchor names a mapping"),
+                        Diagnostic::error(
+                            "invalid-merge",
+                            v.span,
+                            "`<<` merges a mapping or a list of mappings",
+                        )
+                        .with_help("write `<<: *anchor` where the anchor names a mapping"),
                     );
                     continue;
                 }
@@ -401,8 +485,12 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
                         }
                     }
                     _ => errors.push(
-                        Diagnostic::error("invalid-merge", src.span, "`<<` merges a mapping or a list of mappings")
-                            .with_help("write `<<: *anchor` where the anchor names a mapping"),
+                        Diagnostic::error(
+                            "invalid-merge",
+                            src.span,
+                            "`<<` merges a mapping or a list of mappings",
+                        )
+                        .with_help("write `<<: *anchor` where the anchor names a mapping"),
                     ),
                 }
             }
@@ -410,19 +498,26 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
         }
         let first_span = match &first_of {
             Some(f) => f[i],
-            None => out.iter().find(|(k2, _)| k2.scalar() == k.scalar()).map(|(first, _)| first.span),
+            None => out
+                .iter()
+                .find(|(k2, _)| k2.scalar() == k.scalar())
+                .map(|(first, _)| first.span),
         };
         if let Some(first_span) = first_span {
             errors.push(
-                Diagnostic::error("duplicate-key", k.span, format!("duplicate key `{}`", k.scalar().unwrap_or("")))
-                    .with_label(format!(
-                        "first defined at line {}, column {}",
-                        first_span.start.line, first_span.start.col
-                    ))
-                    .with_help(format!(
-                        "remove or rename one of them (the first is at line {}:{})",
-                        first_span.start.line, first_span.start.col
-                    )),
+                Diagnostic::error(
+                    "duplicate-key",
+                    k.span,
+                    format!("duplicate key `{}`", k.scalar().unwrap_or("")),
+                )
+                .with_label(format!(
+                    "first defined at line {}, column {}",
+                    first_span.start.line, first_span.start.col
+                ))
+                .with_help(format!(
+                    "remove or rename one of them (the first is at line {}:{})",
+                    first_span.start.line, first_span.start.col
+                )),
             );
             continue;
         }

@@ -17,7 +17,10 @@ fn bad_inputs() {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         let src = std::fs::read_to_string(&path).unwrap();
         let rendered = match load("slipway.yaml", &src, &EvalOptions::default()) {
-            Ok(l) => panic!("{name}: expected errors, got a plan with {} stages", l.plan.stages.len()),
+            Ok(l) => panic!(
+                "{name}: expected errors, got a plan with {} stages",
+                l.plan.stages.len()
+            ),
             Err(d) => {
                 assert!(d.has_errors(), "{name}");
                 d.render()

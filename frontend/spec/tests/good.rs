@@ -13,10 +13,23 @@ fn spec_v1_example() {
     let l = load_ok(src);
     let p = &l.plan;
     assert!(l.warnings.is_empty(), "{:?}", l.warnings);
-    assert_eq!(p.args, vec![("GO_IMAGE".into(), "golang:1.22-alpine".into()), ("VERSION".into(), "dev".into())]);
+    assert_eq!(
+        p.args,
+        vec![
+            ("GO_IMAGE".into(), "golang:1.22-alpine".into()),
+            ("VERSION".into(), "dev".into())
+        ]
+    );
     assert_eq!(p.default.as_ref().unwrap().value, "runtime");
     assert_eq!(p.groups.len(), 1);
-    assert_eq!(p.groups[0].members.iter().map(|m| m.value.as_str()).collect::<Vec<_>>(), ["test", "lint", "runtime"]);
+    assert_eq!(
+        p.groups[0]
+            .members
+            .iter()
+            .map(|m| m.value.as_str())
+            .collect::<Vec<_>>(),
+        ["test", "lint", "runtime"]
+    );
     let names: Vec<&str> = p.stages.iter().map(|s| s.name.value.as_str()).collect();
     assert_eq!(names, ["builder", "test", "lint", "runtime"]);
     let b = &p.stages[0];
@@ -26,7 +39,13 @@ fn spec_v1_example() {
     assert_eq!(b.steps.len(), 4);
     match &b.steps[0].kind {
         StepKind::Copy(c) => {
-            assert_eq!(c.sources.iter().map(|s| s.value.as_str()).collect::<Vec<_>>(), ["go.mod", "go.sum"]);
+            assert_eq!(
+                c.sources
+                    .iter()
+                    .map(|s| s.value.as_str())
+                    .collect::<Vec<_>>(),
+                ["go.mod", "go.sum"]
+            );
             assert_eq!(c.to.as_deref(), Some("./"));
             assert!(c.from.is_none());
         }
@@ -44,8 +63,17 @@ fn spec_v1_example() {
     }
     match &b.steps[3].kind {
         StepKind::Run(r) => {
-            assert_eq!(r.command, Command::Shell("go build -ldflags=\"-s -w\" -o /out/server ./cmd/server".into()));
-            assert_eq!(r.cache.iter().map(|c| c.target.as_str()).collect::<Vec<_>>(), ["/go/pkg/mod", "/root/.cache/go-build"]);
+            assert_eq!(
+                r.command,
+                Command::Shell("go build -ldflags=\"-s -w\" -o /out/server ./cmd/server".into())
+            );
+            assert_eq!(
+                r.cache
+                    .iter()
+                    .map(|c| c.target.as_str())
+                    .collect::<Vec<_>>(),
+                ["/go/pkg/mod", "/root/.cache/go-build"]
+            );
         }
         k => panic!("{k:?}"),
     }
@@ -54,24 +82,36 @@ fn spec_v1_example() {
     assert_eq!(t.from.value, Base::Stage("builder".into()));
     assert_eq!(t.description.as_deref(), Some("unit tests"));
     let r = &p.stages[3];
-    assert_eq!(r.from.value, Base::Image("gcr.io/distroless/static-debian12:nonroot".into()));
+    assert_eq!(
+        r.from.value,
+        Base::Image("gcr.io/distroless/static-debian12:nonroot".into())
+    );
     match &r.steps[0].kind {
         StepKind::Copy(c) => {
-            assert_eq!(c.from.as_ref().unwrap().value, From::Stage("builder".into()));
+            assert_eq!(
+                c.from.as_ref().unwrap().value,
+                From::Stage("builder".into())
+            );
             assert_eq!(c.to.as_deref(), Some("/server"));
         }
         k => panic!("{k:?}"),
     }
     assert_eq!(r.image.user.as_deref(), Some("nonroot:nonroot"));
     assert_eq!(r.image.expose, ["8080/tcp"]);
-    assert_eq!(r.image.entrypoint, Some(Command::Exec(vec!["/server".into()])));
+    assert_eq!(
+        r.image.entrypoint,
+        Some(Command::Exec(vec!["/server".into()]))
+    );
     assert_eq!(p.filename, "slipway.yaml");
     assert_eq!(p.source, src);
 }
 
 fn opts(build_args: &[(&str, &str)]) -> EvalOptions {
     EvalOptions {
-        build_args: build_args.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        build_args: build_args
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect(),
         build_platform: parse_platform("linux/amd64").unwrap(),
         target_platform: parse_platform("linux/arm64").unwrap(),
     }
@@ -106,19 +146,31 @@ stages:
     from: builder
     workdir: ${BIN}/child
 "#;
-    let l = load("s.yaml", src, &opts(&[("TAG", "edge"), ("NOPE", "1")])).unwrap_or_else(|d| panic!("{}", d.render()));
+    let l = load("s.yaml", src, &opts(&[("TAG", "edge"), ("NOPE", "1")]))
+        .unwrap_or_else(|d| panic!("{}", d.render()));
     let p = &l.plan;
     assert_eq!(
         p.args,
-        vec![("BASE".into(), "alpine".into()), ("TAG".into(), "edge".into()), ("IMG".into(), "alpine:edge".into())]
+        vec![
+            ("BASE".into(), "alpine".into()),
+            ("TAG".into(), "edge".into()),
+            ("IMG".into(), "alpine:edge".into())
+        ]
     );
     assert_eq!(p.unused_build_args, vec!["NOPE".to_string()]);
     let b = &p.stages[0];
     assert_eq!(b.from.value, Base::Image("alpine:edge".into()));
-    assert_eq!(b.platform.as_ref().unwrap().value.to_string(), "linux/amd64");
+    assert_eq!(
+        b.platform.as_ref().unwrap().value.to_string(),
+        "linux/amd64"
+    );
     assert_eq!(
         b.args,
-        vec![("GOOS".into(), "linux".into()), ("TARGETARCH".into(), "arm64".into()), ("TAG".into(), "edge".into())]
+        vec![
+            ("GOOS".into(), "linux".into()),
+            ("TARGETARCH".into(), "arm64".into()),
+            ("TAG".into(), "edge".into())
+        ]
     );
     assert_eq!(
         b.env,
@@ -132,13 +184,20 @@ stages:
     assert_eq!(b.workdir.as_ref().unwrap().value, "/src");
     match &b.steps[0].kind {
         StepKind::Run(r) => {
-            assert_eq!(r.command, Command::Shell("echo $ROOT ${TAG}".into()), "run commands are not interpolated");
+            assert_eq!(
+                r.command,
+                Command::Shell("echo $ROOT ${TAG}".into()),
+                "run commands are not interpolated"
+            );
             assert_eq!(r.env, vec![("X".into(), "/src/bin/x".into())]);
         }
         k => panic!("{k:?}"),
     }
     // env of the parent stage is visible in the child
-    assert_eq!(p.stages[1].workdir.as_ref().unwrap().value, "/src/bin/child");
+    assert_eq!(
+        p.stages[1].workdir.as_ref().unwrap().value,
+        "/src/bin/child"
+    );
     assert_eq!(p.stages[1].from.value, Base::Stage("builder".into()));
 }
 
@@ -209,10 +268,16 @@ stages:
       stop-signal: SIGQUIT
       workdir: /app
 "#;
-    let l = load("s.yaml", src, &EvalOptions::default()).unwrap_or_else(|d| panic!("{}", d.render()));
+    let l =
+        load("s.yaml", src, &EvalOptions::default()).unwrap_or_else(|d| panic!("{}", d.render()));
     let app = &l.plan.stages[1];
-    assert_eq!(app.shell.as_deref(), Some(&["/bin/bash".to_string(), "-eu".into(), "-c".into()][..]));
-    let StepKind::Run(r) = &app.steps[0].kind else { panic!() };
+    assert_eq!(
+        app.shell.as_deref(),
+        Some(&["/bin/bash".to_string(), "-eu".into(), "-c".into()][..])
+    );
+    let StepKind::Run(r) = &app.steps[0].kind else {
+        panic!()
+    };
     assert_eq!(r.command, Command::Exec(vec!["make".into(), "all".into()]));
     assert_eq!(r.cache.len(), 3);
     assert_eq!(r.cache[1].id.as_deref(), Some("apt"));
@@ -228,30 +293,62 @@ stages:
     assert_eq!(r.network, Some(Network::None));
     assert_eq!(r.security, Some(Security::Insecure));
     assert!(r.no_cache);
-    let StepKind::Copy(c) = &app.steps[1].kind else { panic!() };
-    assert_eq!(c.from.as_ref().unwrap().value, From::Other("context".into()));
+    let StepKind::Copy(c) = &app.steps[1].kind else {
+        panic!()
+    };
+    assert_eq!(
+        c.from.as_ref().unwrap().value,
+        From::Other("context".into())
+    );
     assert!(c.link && c.parents && c.follow_symlinks);
     assert_eq!(c.exclude, ["vendor"]);
-    let StepKind::Add(a) = &app.steps[2].kind else { panic!() };
+    let StepKind::Add(a) = &app.steps[2].kind else {
+        panic!()
+    };
     assert_eq!(a.kind, AddKind::Http);
-    let StepKind::Add(a) = &app.steps[3].kind else { panic!() };
+    let StepKind::Add(a) = &app.steps[3].kind else {
+        panic!()
+    };
     assert_eq!(a.kind, AddKind::Git);
     assert_eq!(a.git_ref.as_deref(), Some("v0.15.0"));
-    let StepKind::Add(a) = &app.steps[4].kind else { panic!() };
-    assert_eq!((a.kind, a.source.value.as_str(), a.git_ref.as_deref()), (AddKind::Git, "https://github.com/moby/buildkit.git", Some("v0.14.0")));
-    let StepKind::File(f) = &app.steps[5].kind else { panic!() };
+    let StepKind::Add(a) = &app.steps[4].kind else {
+        panic!()
+    };
+    assert_eq!(
+        (a.kind, a.source.value.as_str(), a.git_ref.as_deref()),
+        (
+            AddKind::Git,
+            "https://github.com/moby/buildkit.git",
+            Some("v0.14.0")
+        )
+    );
+    let StepKind::File(f) = &app.steps[5].kind else {
+        panic!()
+    };
     assert_eq!(f.content, "port=8080\nliteral=$HOME\n");
     assert_eq!(f.mode, Some(0o644));
-    let StepKind::Mkdir(m) = &app.steps[6].kind else { panic!() };
+    let StepKind::Mkdir(m) = &app.steps[6].kind else {
+        panic!()
+    };
     assert_eq!(m.mode, Some(0o755));
-    let StepKind::Link(k) = &app.steps[7].kind else { panic!() };
+    let StepKind::Link(k) = &app.steps[7].kind else {
+        panic!()
+    };
     assert_eq!(k.target, "/app/bin/app");
-    let StepKind::Remove(rm) = &app.steps[8].kind else { panic!() };
+    let StepKind::Remove(rm) = &app.steps[8].kind else {
+        panic!()
+    };
     assert_eq!(rm.paths, ["/tmp/a", "/tmp/b"]);
     let im = &app.image;
-    assert_eq!(im.entrypoint, Some(Command::Shell("/app --port $PORT".into())));
+    assert_eq!(
+        im.entrypoint,
+        Some(Command::Shell("/app --port $PORT".into()))
+    );
     assert_eq!(im.expose, ["8080/tcp", "9090/udp", "8000-8010/tcp"]);
-    assert_eq!(im.labels["org.opencontainers.image.source"], "https://x/8080");
+    assert_eq!(
+        im.labels["org.opencontainers.image.source"],
+        "https://x/8080"
+    );
     assert_eq!(
         im.healthcheck,
         Some(Healthcheck::Check {
@@ -280,10 +377,17 @@ stages:
     <<: *go
     env: {GOOS: linux}
 "#;
-    let l = load("s.yaml", src, &EvalOptions::default()).unwrap_or_else(|d| panic!("{}", d.render()));
-    assert_eq!(l.plan.stages[0].env, vec![("CGO_ENABLED".into(), "0".into())]);
+    let l =
+        load("s.yaml", src, &EvalOptions::default()).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(
+        l.plan.stages[0].env,
+        vec![("CGO_ENABLED".into(), "0".into())]
+    );
     assert_eq!(l.plan.stages[1].env, vec![("GOOS".into(), "linux".into())]);
-    assert_eq!(l.plan.stages[1].from.value, Base::Image("golang:1.22".into()));
+    assert_eq!(
+        l.plan.stages[1].from.value,
+        Base::Image("golang:1.22".into())
+    );
 }
 
 #[test]
@@ -297,10 +401,28 @@ fn typo_of_stage_is_a_warning() {
 
 #[test]
 fn image_refs() {
-    for ok in ["alpine", "alpine:3.20", "library/alpine", "ghcr.io/org/app:v1", "localhost:5000/x", "docker.io/a/b@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "a__b", "a-b.c_d"] {
+    for ok in [
+        "alpine",
+        "alpine:3.20",
+        "library/alpine",
+        "ghcr.io/org/app:v1",
+        "localhost:5000/x",
+        "docker.io/a/b@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "a__b",
+        "a-b.c_d",
+    ] {
         assert!(is_valid_image_ref(ok), "{ok}");
     }
-    for bad in ["Alpine", "a:", ":x", "a/", "a b", "a@sha256:xyz", "-a", "a!"] {
+    for bad in [
+        "Alpine",
+        "a:",
+        ":x",
+        "a/",
+        "a b",
+        "a@sha256:xyz",
+        "-a",
+        "a!",
+    ] {
         assert!(!is_valid_image_ref(bad), "{bad}");
     }
 }

@@ -8,8 +8,16 @@ use slipway_spec::*;
 fn fails_with(src: &str, code: &str) -> String {
     let t = Instant::now();
     let d = load("slipway.yaml", src, &EvalOptions::default()).expect_err("must fail");
-    assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
-    assert!(d.items.iter().any(|i| i.code == code), "expected {code}: {}", d.render());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(
+        d.items.iter().any(|i| i.code == code),
+        "expected {code}: {}",
+        d.render()
+    );
     d.render()
 }
 
@@ -36,7 +44,10 @@ fn deep_nesting_flow() {
 
 #[test]
 fn deep_nesting_block() {
-    let src = format!("stages:\n  app:\n    steps:\n      {}x\n", "- ".repeat(10_000));
+    let src = format!(
+        "stages:\n  app:\n    steps:\n      {}x\n",
+        "- ".repeat(10_000)
+    );
     fails_with(&src, "too-deep");
 }
 
@@ -58,7 +69,10 @@ fn deep_nesting_in_thread_with_small_stack() {
 
 #[test]
 fn oversized_input() {
-    let src = format!("stages:\n  app: {{from: alpine}}\n# {}\n", "x".repeat(17 * 1024 * 1024));
+    let src = format!(
+        "stages:\n  app: {{from: alpine}}\n# {}\n",
+        "x".repeat(17 * 1024 * 1024)
+    );
     let r = fails_with(&src, "too-large");
     assert!(r.contains("16 MiB"), "{r}");
 }
@@ -71,7 +85,11 @@ fn empty_input() {
 
 #[test]
 fn long_interpolation_nesting() {
-    let src = format!("stages:\n  app:\n    from: alpine\n    env: {{A: \"{}{}\"}}\n", "${X:-".repeat(5000), "}".repeat(5000));
+    let src = format!(
+        "stages:\n  app:\n    from: alpine\n    env: {{A: \"{}{}\"}}\n",
+        "${X:-".repeat(5000),
+        "}".repeat(5000)
+    );
     fails_with(&src, "bad-interpolation");
 }
 
@@ -93,14 +111,18 @@ impl Rng {
 fn mutated_inputs_never_panic() {
     let mut seeds: Vec<String> = vec![include_str!("good/example.yaml").to_string()];
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.sort();
     for f in files {
         seeds.push(std::fs::read_to_string(f).unwrap());
     }
     let tokens = [
-        "${", "}", "$$", "$A", ":", "-", "- ", "[", "]", "{", "}", "&a", "*a", "<<", "\n", "  ", "\"", "'", "#",
-        "|", ">", "!", "%", "---", "..", "/", "é", "\t", "0755", "from", "copy", "run", "stages", ",", "?", "@",
+        "${", "}", "$$", "$A", ":", "-", "- ", "[", "]", "{", "}", "&a", "*a", "<<", "\n", "  ",
+        "\"", "'", "#", "|", ">", "!", "%", "---", "..", "/", "é", "\t", "0755", "from", "copy",
+        "run", "stages", ",", "?", "@",
     ];
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let t = Instant::now();

@@ -18,13 +18,32 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The examples the suite covers, in README order.
-pub const EXAMPLES: &[&str] =
-    &["go", "node", "python", "rust", "java", "static-site", "parallel", "external-image", "ci-targets"];
+pub const EXAMPLES: &[&str] = &[
+    "go",
+    "node",
+    "python",
+    "rust",
+    "java",
+    "static-site",
+    "parallel",
+    "external-image",
+    "ci-targets",
+];
 
 /// Image config fields that must be equal between Slipway's image and the twin's.
 pub const CONFIG_KEYS: &[&str] = &[
-    "Entrypoint", "Cmd", "Env", "User", "WorkingDir", "ExposedPorts", "Labels", "Healthcheck", "StopSignal",
-    "Volumes", "OnBuild", "Shell",
+    "Entrypoint",
+    "Cmd",
+    "Env",
+    "User",
+    "WorkingDir",
+    "ExposedPorts",
+    "Labels",
+    "Healthcheck",
+    "StopSignal",
+    "Volumes",
+    "OnBuild",
+    "Shell",
 ];
 
 /// Warm (no-change) rebuilds per builder; the table shows their median.
@@ -57,15 +76,22 @@ impl Example {
     pub fn load(name: &str) -> Example {
         let dir = repo_root().join("examples").join(name);
         let path = dir.join("example.toml");
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let cfg = toml::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         assert_eq!(cfg["name"], name, "{}: name", path.display());
-        Example { name: name.to_string(), dir, cfg }
+        Example {
+            name: name.to_string(),
+            dir,
+            cfg,
+        }
     }
 
     pub fn file(&self, b: Builder) -> String {
         let v = &self.cfg[b.key()];
-        v.as_str().unwrap_or_else(|| panic!("example.toml of {}: no `{}`", self.name, b.key())).to_string()
+        v.as_str()
+            .unwrap_or_else(|| panic!("example.toml of {}: no `{}`", self.name, b.key()))
+            .to_string()
     }
 
     pub fn build_args(&self) -> Vec<(String, String)> {
@@ -81,9 +107,22 @@ impl Example {
     }
 
     /// `docker build --progress=plain -f FILE [--target T] [-t TAG] --build-arg… FLAGS… DIR`.
-    pub fn build(&self, dir: &Path, b: Builder, target: Option<&str>, tag: Option<&str>, extra: &[(String, String)], flags: &[&str]) -> Run {
+    pub fn build(
+        &self,
+        dir: &Path,
+        b: Builder,
+        target: Option<&str>,
+        tag: Option<&str>,
+        extra: &[(String, String)],
+        flags: &[&str],
+    ) -> Run {
         let file = dir.join(self.file(b));
-        let mut args: Vec<String> = vec!["build".into(), "--progress=plain".into(), "-f".into(), file.display().to_string()];
+        let mut args: Vec<String> = vec![
+            "build".into(),
+            "--progress=plain".into(),
+            "-f".into(),
+            file.display().to_string(),
+        ];
         if let Some(t) = target {
             args.extend(["--target".into(), t.to_string()]);
         }
@@ -110,14 +149,27 @@ fn obj_pairs(v: &Value) -> Vec<(String, String)> {
     v.as_object()
         .map(|m| {
             m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
 }
 
 fn strs(v: &Value) -> Vec<String> {
-    v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Collected check results of one example.
@@ -167,7 +219,11 @@ pub fn ensure_substitutes() {
             .stdin(Stdio::null())
             .output()
             .unwrap_or_else(|err| panic!("cannot run {}: {err}", script.display()));
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(
             out.status.success(),
             "{} failed ({}): the base-image substitutes cannot be built\n{}",
@@ -176,7 +232,10 @@ pub fn ensure_substitutes() {
             text
         );
         if text.contains("building ") {
-            eprintln!("built missing base-image substitutes in {:.0?}", t.elapsed());
+            eprintln!(
+                "built missing base-image substitutes in {:.0?}",
+                t.elapsed()
+            );
         }
     });
 }
@@ -210,7 +269,11 @@ pub fn file_list(tag: &str) -> Vec<tar::Entry> {
     let listed = tar::list(child.stdout.take().unwrap());
     let out = child.wait_with_output().unwrap();
     docker(&["rm", "-f", &cid]);
-    assert!(out.status.success(), "docker export {tag}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker export {tag}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut v = listed.unwrap_or_else(|err| panic!("docker export {tag}: bad tar: {err}"));
     v.sort();
     v
@@ -228,13 +291,20 @@ impl Drop for Container {
 fn http_get(port: u16, path: &str) -> Result<(u16, String), String> {
     use std::io::{Read, Write};
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(|e| e.to_string())?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n").map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&buf).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| format!("no HTTP response: {text:?}"))?;
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP response: {text:?}"))?;
     let status = head
         .split_whitespace()
         .nth(1)
@@ -256,7 +326,10 @@ pub fn run_image(tag: &str, spec: &Value) -> Result<String, String> {
             if r.success && r.stdout == want {
                 Ok(format!("stdout {:?}", r.stdout))
             } else {
-                Err(format!("exit {:?}, stdout {:?} (want {want:?}), stderr {:?}", r.code, r.stdout, r.stderr))
+                Err(format!(
+                    "exit {:?}, stdout {:?} (want {want:?}), stderr {:?}",
+                    r.code, r.stdout, r.stderr
+                ))
             }
         }
         Some("http") => {
@@ -284,9 +357,14 @@ pub fn run_image(tag: &str, spec: &Value) -> Result<String, String> {
                     Ok((status, body)) => {
                         let good = status == want_status
                             && spec["expect_body"].as_str().is_none_or(|b| body == b)
-                            && spec["expect_contains"].as_str().is_none_or(|c| body.contains(c));
+                            && spec["expect_contains"]
+                                .as_str()
+                                .is_none_or(|c| body.contains(c));
                         if good {
-                            answered = Some(format!("GET {path}: {status} {:?}", body.chars().take(60).collect::<String>()));
+                            answered = Some(format!(
+                                "GET {path}: {status} {:?}",
+                                body.chars().take(60).collect::<String>()
+                            ));
                             break;
                         }
                         last = format!("{status} {:?}", body.chars().take(300).collect::<String>());
@@ -303,7 +381,10 @@ pub fn run_image(tag: &str, spec: &Value) -> Result<String, String> {
                 let deadline = Instant::now() + timeout + Duration::from_secs(30);
                 let mut h = String::new();
                 while Instant::now() < deadline {
-                    h = docker(&["inspect", "-f", "{{.State.Health.Status}}", &cid]).stdout.trim().to_string();
+                    h = docker(&["inspect", "-f", "{{.State.Health.Status}}", &cid])
+                        .stdout
+                        .trim()
+                        .to_string();
                     if h == want {
                         break;
                     }
@@ -353,7 +434,8 @@ fn fmt_size(b: Option<u64>) -> String {
 }
 
 fn fmt_secs(d: Option<Duration>) -> String {
-    d.map(|d| format!("{:.1} s", d.as_secs_f64())).unwrap_or_else(|| "–".into())
+    d.map(|d| format!("{:.1} s", d.as_secs_f64()))
+        .unwrap_or_else(|| "–".into())
 }
 
 impl Row {
@@ -367,7 +449,11 @@ impl Row {
             _ => "–".into(),
         };
         let edit = |e: Option<(Duration, usize)>| match e {
-            Some((d, n)) => format!("{} ({n} step{})", fmt_secs(Some(d)), if n == 1 { "" } else { "s" }),
+            Some((d, n)) => format!(
+                "{} ({n} step{})",
+                fmt_secs(Some(d)),
+                if n == 1 { "" } else { "s" }
+            ),
             None => "–".into(),
         };
         format!(
@@ -411,9 +497,18 @@ pub fn write_row(row: &Row) {
     rows.push((row.name.clone(), row.line()));
     let pos = |n: &str| EXAMPLES.iter().position(|x| *x == n).unwrap_or(usize::MAX);
     rows.sort_by_key(|(n, _)| pos(n));
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let server = docker(&["version", "--format", "{{.Server.Version}}"]).stdout.trim().to_string();
-    let today = Command::new("date").args(["-u", "+%Y-%m-%d"]).output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let server = docker(&["version", "--format", "{{.Server.Version}}"])
+        .stdout
+        .trim()
+        .to_string();
+    let today = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     let body = format!(
         "\n_Written by `cargo test -p slipway-e2e --test examples` (tests/tests/examples.rs); each row by \
          the run of its example, last on {today}, Docker {server} (BuildKit v0.8), {cores} cores, local \
@@ -455,7 +550,9 @@ fn unique_edit(text: &str, nonce: &str) -> String {
     let Some(i) = text.find("rebuil") else {
         panic!("the rebuild edit {text:?} has no word starting with `rebuil` to make unique");
     };
-    let end = text[i..].find(|c: char| !c.is_alphanumeric()).map_or(text.len(), |j| i + j);
+    let end = text[i..]
+        .find(|c: char| !c.is_alphanumeric())
+        .map_or(text.len(), |j| i + j);
     format!("{} {nonce}{}", &text[..end], &text[end..])
 }
 
@@ -463,7 +560,10 @@ fn unique_edit(text: &str, nonce: &str) -> String {
 /// key set to a fresh value that is not its failing one.
 fn passing_args(fail_args: &[(String, String)]) -> Vec<(String, String)> {
     let n = nonce();
-    fail_args.iter().map(|(k, _)| (k.clone(), format!("0-pass-{n}"))).collect()
+    fail_args
+        .iter()
+        .map(|(k, _)| (k.clone(), format!("0-pass-{n}")))
+        .collect()
 }
 
 /// Everything example.toml asks for, for one example.
@@ -473,12 +573,26 @@ pub fn run_example(name: &str) {
     ensure_substitutes();
     let started = Instant::now();
     let ex = Example::load(name);
-    let mut r = Report { name: name.to_string(), failures: vec![] };
+    let mut r = Report {
+        name: name.to_string(),
+        failures: vec![],
+    };
     let runtimes = ex.runtimes();
-    assert!(!runtimes.is_empty(), "{name}: example.toml has no [[runtime]]");
-    let primary = runtimes.iter().find(|rt| rt["primary"] == true).unwrap_or(&runtimes[0]).clone();
+    assert!(
+        !runtimes.is_empty(),
+        "{name}: example.toml has no [[runtime]]"
+    );
+    let primary = runtimes
+        .iter()
+        .find(|rt| rt["primary"] == true)
+        .unwrap_or(&runtimes[0])
+        .clone();
     let ptarget = primary["target"].as_str().unwrap().to_string();
-    let mut row = Row { name: name.to_string(), target: ptarget.clone(), ..Default::default() };
+    let mut row = Row {
+        name: name.to_string(),
+        target: ptarget.clone(),
+        ..Default::default()
+    };
     let both = [Builder::Slipway, Builder::Dockerfile];
     let mut built: std::collections::HashMap<(String, &'static str), String> = Default::default();
 
@@ -491,17 +605,43 @@ pub fn run_example(name: &str) {
     for b in both {
         let tag = ex.tag(&ptarget, b);
         let run = ex.build(&ex.dir, b, Some(&ptarget), Some(&tag), &[], &["--no-cache"]);
-        r.check(run.success, format!("{} cold build --target {ptarget}: {:.1?}\n{}", b.key(), run.elapsed, if run.success { String::new() } else { tail(&run, 60) }));
+        r.check(
+            run.success,
+            format!(
+                "{} cold build --target {ptarget}: {:.1?}\n{}",
+                b.key(),
+                run.elapsed,
+                if run.success {
+                    String::new()
+                } else {
+                    tail(&run, 60)
+                }
+            ),
+        );
         if !run.success {
             continue;
         }
         let cold_steps = progress::parse(&run.all());
-        let cached: Vec<String> = cold_steps.iter().filter(|s| s.is_run_or_copy() && s.cached).map(|s| s.name.clone()).collect();
+        let cached: Vec<String> = cold_steps
+            .iter()
+            .filter(|s| s.is_run_or_copy() && s.cached)
+            .map(|s| s.name.clone())
+            .collect();
         let ran = progress::executed_steps(&cold_steps).len();
-        r.check(cached.is_empty() && ran > 0, format!("{} --no-cache build ran every RUN/COPY step ({ran} ran; CACHED: {cached:?})", b.key()));
+        r.check(
+            cached.is_empty() && ran > 0,
+            format!(
+                "{} --no-cache build ran every RUN/COPY step ({ran} ran; CACHED: {cached:?})",
+                b.key()
+            ),
+        );
         built.insert((ptarget.clone(), b.key()), tag.clone());
         let cold = run.elapsed;
-        if b == Builder::Slipway { row.cold_slipway = Some(cold) } else { row.cold_dockerfile = Some(cold) }
+        if b == Builder::Slipway {
+            row.cold_slipway = Some(cold)
+        } else {
+            row.cold_dockerfile = Some(cold)
+        }
         if par.is_object() && par["target"].as_str() == Some(ptarget.as_str()) {
             let mut out = run.all();
             let mut verdict = overlap(par, &out);
@@ -511,13 +651,22 @@ pub fn run_example(name: &str) {
                 if verdict.is_ok() || b != Builder::Slipway {
                     break;
                 }
-                r.info(format!("stages did not overlap ({}), retrying", verdict.as_ref().unwrap_err()));
+                r.info(format!(
+                    "stages did not overlap ({}), retrying",
+                    verdict.as_ref().unwrap_err()
+                ));
                 let again = ex.build(&ex.dir, b, Some(&ptarget), Some(&tag), &[], &["--no-cache"]);
                 out = again.all();
                 verdict = overlap(par, &out);
             }
             match (b, verdict) {
-                (Builder::Slipway, v) => r.check(v.is_ok(), format!("slipway: independent stages overlap: {}", v.unwrap_or_else(|e| format!("{e}\n--- progress ---\n{out}")))),
+                (Builder::Slipway, v) => r.check(
+                    v.is_ok(),
+                    format!(
+                        "slipway: independent stages overlap: {}",
+                        v.unwrap_or_else(|e| format!("{e}\n--- progress ---\n{out}"))
+                    ),
+                ),
                 (_, v) => r.info(format!("{}: stages overlap: {v:?}", b.key())),
             }
         }
@@ -525,19 +674,38 @@ pub fn run_example(name: &str) {
         for i in 0..WARM_RUNS {
             let w = ex.build(&ex.dir, b, Some(&ptarget), Some(&tag), &[], &[]);
             if !w.success {
-                r.check(false, format!("{} warm build {i}: failed\n{}", b.key(), tail(&w, 40)));
+                r.check(
+                    false,
+                    format!("{} warm build {i}: failed\n{}", b.key(), tail(&w, 40)),
+                );
                 break;
             }
             let steps = progress::parse(&w.all());
-            let ran: Vec<String> = progress::executed_steps(&steps).iter().map(|s| s.name.clone()).collect();
+            let ran: Vec<String> = progress::executed_steps(&steps)
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
             if i == 0 {
-                r.check(ran.is_empty(), format!("{} no-change rebuild: every RUN/COPY step CACHED (re-ran: {ran:?})", b.key()));
+                r.check(
+                    ran.is_empty(),
+                    format!(
+                        "{} no-change rebuild: every RUN/COPY step CACHED (re-ran: {ran:?})",
+                        b.key()
+                    ),
+                );
             }
             warm.push(w.elapsed);
         }
         let m = median(warm.clone());
-        r.info(format!("{} --target {ptarget}: cold {cold:.1?}, warm {warm:.2?} (median {m:.2?})", b.key()));
-        if b == Builder::Slipway { row.warm_slipway = m } else { row.warm_dockerfile = m }
+        r.info(format!(
+            "{} --target {ptarget}: cold {cold:.1?}, warm {warm:.2?} (median {m:.2?})",
+            b.key()
+        ));
+        if b == Builder::Slipway {
+            row.warm_slipway = m
+        } else {
+            row.warm_dockerfile = m
+        }
     }
 
     // 2. The other final images (cache from step 1).
@@ -549,7 +717,19 @@ pub fn run_example(name: &str) {
         for b in both {
             let tag = ex.tag(&t, b);
             let run = ex.build(&ex.dir, b, Some(&t), Some(&tag), &[], &[]);
-            r.check(run.success, format!("{} build --target {t}: {:.1?}\n{}", b.key(), run.elapsed, if run.success { String::new() } else { tail(&run, 60) }));
+            r.check(
+                run.success,
+                format!(
+                    "{} build --target {t}: {:.1?}\n{}",
+                    b.key(),
+                    run.elapsed,
+                    if run.success {
+                        String::new()
+                    } else {
+                        tail(&run, 60)
+                    }
+                ),
+            );
             if run.success {
                 built.insert((t.clone(), b.key()), tag);
             }
@@ -562,10 +742,13 @@ pub fn run_example(name: &str) {
         let mut lists = Vec::new();
         let mut configs = Vec::new();
         for b in both {
-            let Some(tag) = built.get(&(t.clone(), b.key())) else { continue };
+            let Some(tag) = built.get(&(t.clone(), b.key())) else {
+                continue;
+            };
             let img = inspect(tag);
             let files = file_list(tag);
-            let names: std::collections::BTreeSet<String> = files.iter().map(|e| e.path.clone()).collect();
+            let names: std::collections::BTreeSet<String> =
+                files.iter().map(|e| e.path.clone()).collect();
             for p in strs(&rt["present_paths"]) {
                 r.check(names.contains(&p), format!("{tag} has {p}"));
             }
@@ -574,7 +757,10 @@ pub fn run_example(name: &str) {
             }
             if rt["nonroot"] == true {
                 let u = img["Config"]["User"].as_str().unwrap_or("").to_string();
-                r.check(!["", "root", "0", "0:0", "root:root"].contains(&u.as_str()), format!("{tag} runs as non-root user {u:?}"));
+                r.check(
+                    !["", "root", "0", "0:0", "root:root"].contains(&u.as_str()),
+                    format!("{tag} runs as non-root user {u:?}"),
+                );
             }
             match run_image(tag, &rt["run"]) {
                 Ok(what) => r.check(true, format!("{tag} runs: {what}")),
@@ -582,7 +768,11 @@ pub fn run_example(name: &str) {
             }
             if t == ptarget {
                 let size = img["Size"].as_u64();
-                if b == Builder::Slipway { row.size_slipway = size } else { row.size_dockerfile = size }
+                if b == Builder::Slipway {
+                    row.size_slipway = size
+                } else {
+                    row.size_dockerfile = size
+                }
             }
             lists.push(files);
             configs.push(img);
@@ -592,24 +782,50 @@ pub fn run_example(name: &str) {
             for key in CONFIG_KEYS {
                 let (va, vd) = (&a["Config"][key], &d["Config"][key]);
                 let (na, nd) = (norm_config(key, va), norm_config(key, vd));
-                r.check(na == nd, format!("{t}: same Config.{key}: slipway {va} vs dockerfile {vd}"));
+                r.check(
+                    na == nd,
+                    format!("{t}: same Config.{key}: slipway {va} vs dockerfile {vd}"),
+                );
                 if na == nd && va != vd {
-                    r.info(format!("{t}: Config.{key} equal up to order/null: {va} vs {vd}"));
+                    r.info(format!(
+                        "{t}: Config.{key} equal up to order/null: {va} vs {vd}"
+                    ));
                 }
             }
             for key in ["Os", "Architecture"] {
-                r.check(a[key] == d[key], format!("{t}: same {key}: {} vs {}", a[key], d[key]));
+                r.check(
+                    a[key] == d[key],
+                    format!("{t}: same {key}: {} vs {}", a[key], d[key]),
+                );
             }
-            let fa: std::collections::BTreeSet<&str> = lists[0].iter().map(|e| e.path.as_str()).collect();
-            let fd: std::collections::BTreeSet<&str> = lists[1].iter().map(|e| e.path.as_str()).collect();
+            let fa: std::collections::BTreeSet<&str> =
+                lists[0].iter().map(|e| e.path.as_str()).collect();
+            let fd: std::collections::BTreeSet<&str> =
+                lists[1].iter().map(|e| e.path.as_str()).collect();
             let only_a: Vec<_> = fa.difference(&fd).take(30).collect();
             let only_d: Vec<_> = fd.difference(&fa).take(30).collect();
             r.check(fa == fd, format!("{t}: same file list ({} vs {} entries); only slipway: {only_a:?}; only dockerfile: {only_d:?}", fa.len(), fd.len()));
-            let kinds_differ = lists[0].iter().zip(&lists[1]).filter(|(x, y)| x.path == y.path && x.kind != y.kind).count();
-            r.check(kinds_differ == 0 || fa != fd, format!("{t}: same entry types ({kinds_differ} paths differ in type)"));
-            let (sa, sd) = (a["Size"].as_u64().unwrap_or(0), d["Size"].as_u64().unwrap_or(0));
+            let kinds_differ = lists[0]
+                .iter()
+                .zip(&lists[1])
+                .filter(|(x, y)| x.path == y.path && x.kind != y.kind)
+                .count();
+            r.check(
+                kinds_differ == 0 || fa != fd,
+                format!("{t}: same entry types ({kinds_differ} paths differ in type)"),
+            );
+            let (sa, sd) = (
+                a["Size"].as_u64().unwrap_or(0),
+                d["Size"].as_u64().unwrap_or(0),
+            );
             let diff = sa.abs_diff(sd) as f64 / sa.max(sd).max(1) as f64;
-            r.check(diff <= 0.02, format!("{t}: sizes within 2 %: slipway {sa} vs dockerfile {sd} ({:.2} %)", diff * 100.0));
+            r.check(
+                diff <= 0.02,
+                format!(
+                    "{t}: sizes within 2 %: slipway {sa} vs dockerfile {sd} ({:.2} %)",
+                    diff * 100.0
+                ),
+            );
         }
     }
 
@@ -619,8 +835,26 @@ pub fn run_example(name: &str) {
         let gname = group["name"].as_str().unwrap();
         let fail_args = obj_pairs(&ex.cfg["test"]["fail_args"]);
         let tag = ex.tag(gname, Builder::Slipway);
-        let run = ex.build(&ex.dir, Builder::Slipway, Some(gname), Some(&tag), &passing_args(&fail_args), &[]);
-        r.check(run.success, format!("slipway build --target {gname} (group): {:.1?}\n{}", run.elapsed, if run.success { String::new() } else { tail(&run, 60) }));
+        let run = ex.build(
+            &ex.dir,
+            Builder::Slipway,
+            Some(gname),
+            Some(&tag),
+            &passing_args(&fail_args),
+            &[],
+        );
+        r.check(
+            run.success,
+            format!(
+                "slipway build --target {gname} (group): {:.1?}\n{}",
+                run.elapsed,
+                if run.success {
+                    String::new()
+                } else {
+                    tail(&run, 60)
+                }
+            ),
+        );
         if run.success {
             let out = run.all();
             let steps = progress::parse(&out);
@@ -629,19 +863,50 @@ pub fn run_example(name: &str) {
                 r.check(seen, format!("group {gname} builds stage `{st}`"));
             }
             for l in strs(&group["expect_log"]) {
-                r.check(out.contains(&l), format!("group {gname} output shows {l:?}"));
+                r.check(
+                    out.contains(&l),
+                    format!("group {gname} output shows {l:?}"),
+                );
             }
             if let Some(rt_tag) = built.get(&(ptarget.clone(), "slipway")) {
                 let (g, rti) = (inspect(&tag), inspect(rt_tag));
-                r.check(g["Config"] == rti["Config"], format!("group {gname}'s image has the config of `{ptarget}`"));
+                r.check(
+                    g["Config"] == rti["Config"],
+                    format!("group {gname}'s image has the config of `{ptarget}`"),
+                );
                 let gf: Vec<String> = file_list(&tag).into_iter().map(|e| e.path).collect();
                 let rf: Vec<String> = file_list(rt_tag).into_iter().map(|e| e.path).collect();
-                r.check(gf == rf, format!("group {gname}'s image has the files of `{ptarget}` ({} vs {})", gf.len(), rf.len()));
+                r.check(
+                    gf == rf,
+                    format!(
+                        "group {gname}'s image has the files of `{ptarget}` ({} vs {})",
+                        gf.len(),
+                        rf.len()
+                    ),
+                );
             }
         }
         for t in strs(&group["dockerfile_targets"]) {
-            let run = ex.build(&ex.dir, Builder::Dockerfile, Some(&t), None, &passing_args(&fail_args), &[]);
-            r.check(run.success, format!("dockerfile build --target {t} (group twin): {:.1?}\n{}", run.elapsed, if run.success { String::new() } else { tail(&run, 60) }));
+            let run = ex.build(
+                &ex.dir,
+                Builder::Dockerfile,
+                Some(&t),
+                None,
+                &passing_args(&fail_args),
+                &[],
+            );
+            r.check(
+                run.success,
+                format!(
+                    "dockerfile build --target {t} (group twin): {:.1?}\n{}",
+                    run.elapsed,
+                    if run.success {
+                        String::new()
+                    } else {
+                        tail(&run, 60)
+                    }
+                ),
+            );
         }
     }
 
@@ -649,7 +914,18 @@ pub fn run_example(name: &str) {
     {
         let tag = ex.tag("single", Builder::Single);
         let run = ex.build(&ex.dir, Builder::Single, None, Some(&tag), &[], &[]);
-        r.check(run.success, format!("single-stage build: {:.1?}\n{}", run.elapsed, if run.success { String::new() } else { tail(&run, 60) }));
+        r.check(
+            run.success,
+            format!(
+                "single-stage build: {:.1?}\n{}",
+                run.elapsed,
+                if run.success {
+                    String::new()
+                } else {
+                    tail(&run, 60)
+                }
+            ),
+        );
         if run.success {
             row.size_single = inspect(&tag)["Size"].as_u64();
         }
@@ -667,7 +943,16 @@ pub fn run_example(name: &str) {
             let out = run.all();
             r.check(
                 run.success && out.contains(expect),
-                format!("{} test target `{t}` passes and shows {expect:?} ({:.1?})\n{}", b.key(), run.elapsed, if run.success && out.contains(expect) { String::new() } else { tail(&run, 60) }),
+                format!(
+                    "{} test target `{t}` passes and shows {expect:?} ({:.1?})\n{}",
+                    b.key(),
+                    run.elapsed,
+                    if run.success && out.contains(expect) {
+                        String::new()
+                    } else {
+                        tail(&run, 60)
+                    }
+                ),
             );
             let run = ex.build(&ex.dir, b, Some(t), None, &fail_args, &[]);
             let out = run.all();
@@ -686,17 +971,32 @@ pub fn run_example(name: &str) {
         let edit = rb["edit"].as_str().unwrap();
         let mut counts = Vec::new();
         for b in both {
-            let tmp = std::env::temp_dir().join(format!("slipway-ex-{name}-{}-{}", b.key(), nonce()));
+            let tmp =
+                std::env::temp_dir().join(format!("slipway-ex-{name}-{}-{}", b.key(), nonce()));
             copy_dir(&ex.dir, &tmp);
             let first = ex.build(&tmp, b, Some(t), None, &[], &[]);
-            r.check(first.success, format!("{} rebuild: first build of the copy\n{}", b.key(), if first.success { String::new() } else { tail(&first, 60) }));
+            r.check(
+                first.success,
+                format!(
+                    "{} rebuild: first build of the copy\n{}",
+                    b.key(),
+                    if first.success {
+                        String::new()
+                    } else {
+                        tail(&first, 60)
+                    }
+                ),
+            );
             let file = tmp.join(edit);
-            let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let text = std::fs::read_to_string(&file)
+                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             let n = nonce();
             let edited = if let Some(app) = rb["append"].as_str() {
                 format!("{text}{}", unique_edit(app, &n))
             } else {
-                let find = rb["find"].as_str().expect("rebuild: append or find/replace");
+                let find = rb["find"]
+                    .as_str()
+                    .expect("rebuild: append or find/replace");
                 let repl = unique_edit(rb["replace"].as_str().expect("rebuild.replace"), &n);
                 assert!(text.contains(find), "{edit}: `{find}` not found");
                 text.replacen(find, &repl, 1)
@@ -704,19 +1004,55 @@ pub fn run_example(name: &str) {
             std::fs::write(&file, edited).unwrap();
             let run = ex.build(&tmp, b, Some(t), None, &[], &[]);
             let _ = std::fs::remove_dir_all(&tmp);
-            r.check(run.success, format!("{} rebuild after editing {edit}: {:.1?}\n{}", b.key(), run.elapsed, if run.success { String::new() } else { tail(&run, 60) }));
+            r.check(
+                run.success,
+                format!(
+                    "{} rebuild after editing {edit}: {:.1?}\n{}",
+                    b.key(),
+                    run.elapsed,
+                    if run.success {
+                        String::new()
+                    } else {
+                        tail(&run, 60)
+                    }
+                ),
+            );
             if !run.success {
                 continue;
             }
             let steps = progress::parse(&run.all());
-            let ran: Vec<String> = progress::executed_steps(&steps).iter().map(|s| s.name.clone()).collect();
-            let cached: Vec<String> = steps.iter().filter(|s| s.is_run_or_copy() && s.cached).map(|s| s.name.clone()).collect();
-            r.info(format!("{} rebuild after editing {edit}: {:.1?}; re-ran {ran:#?}; cached {cached:#?}", b.key(), run.elapsed));
-            r.check(!ran.is_empty(), format!("{} rebuild after editing {edit}: some step re-ran", b.key()));
+            let ran: Vec<String> = progress::executed_steps(&steps)
+                .iter()
+                .map(|s| s.name.clone())
+                .collect();
+            let cached: Vec<String> = steps
+                .iter()
+                .filter(|s| s.is_run_or_copy() && s.cached)
+                .map(|s| s.name.clone())
+                .collect();
+            r.info(format!(
+                "{} rebuild after editing {edit}: {:.1?}; re-ran {ran:#?}; cached {cached:#?}",
+                b.key(),
+                run.elapsed
+            ));
+            r.check(
+                !ran.is_empty(),
+                format!("{} rebuild after editing {edit}: some step re-ran", b.key()),
+            );
             let problems = progress::check_only_after_copy_reruns(&steps);
-            r.check(problems.is_empty(), format!("{} rebuild: only steps after the source copy re-ran: {problems:#?}", b.key()));
+            r.check(
+                problems.is_empty(),
+                format!(
+                    "{} rebuild: only steps after the source copy re-ran: {problems:#?}",
+                    b.key()
+                ),
+            );
             let e = Some((run.elapsed, ran.len()));
-            if b == Builder::Slipway { row.edit_slipway = e } else { row.edit_dockerfile = e }
+            if b == Builder::Slipway {
+                row.edit_slipway = e
+            } else {
+                row.edit_dockerfile = e
+            }
             counts.push((b.key(), ran));
         }
         if counts.len() == 2 {
@@ -730,7 +1066,12 @@ pub fn run_example(name: &str) {
     write_row(&row);
     r.info(format!("{row:?}"));
     r.info(format!("done in {:.0?}", started.elapsed()));
-    assert!(r.failures.is_empty(), "\n{} check(s) of example `{name}` failed:\n- {}\n", r.failures.len(), r.failures.join("\n- "));
+    assert!(
+        r.failures.is_empty(),
+        "\n{} check(s) of example `{name}` failed:\n- {}\n",
+        r.failures.len(),
+        r.failures.join("\n- ")
+    );
 }
 
 /// Env compares as a set (order aside); a missing field equals null/empty.
@@ -759,7 +1100,11 @@ pub fn overlap(par: &Value, out: &str) -> Result<String, String> {
         let markers = strs(markers);
         match progress::span(&steps, &markers) {
             Some(s) => spans.push((stage.clone(), s)),
-            None => return Err(format!("no executed step of stage `{stage}` (markers {markers:?}) in the output")),
+            None => {
+                return Err(format!(
+                    "no executed step of stage `{stage}` (markers {markers:?}) in the output"
+                ))
+            }
         }
     }
     let latest_start = spans.iter().map(|(_, s)| s.start).max().unwrap();

@@ -25,7 +25,10 @@ impl Step {
         let mut words = inside.split_whitespace();
         let first = words.next().unwrap_or("");
         let (stage, index) = match words.next() {
-            Some(ix) => (first.to_string(), ix.split_once('/').and_then(|(i, _)| i.parse().ok())),
+            Some(ix) => (
+                first.to_string(),
+                ix.split_once('/').and_then(|(i, _)| i.parse().ok()),
+            ),
             None => match first.split_once('/').and_then(|(i, _)| i.parse().ok()) {
                 Some(i) => (String::new(), Some(i)),
                 None => (first.to_string(), None),
@@ -54,14 +57,22 @@ pub fn parse(out: &str) -> Vec<Step> {
     let mut order: Vec<String> = Vec::new();
     let mut map: std::collections::HashMap<String, Step> = Default::default();
     for (ln, line) in out.lines().enumerate() {
-        let Some(rest) = line.strip_prefix('#') else { continue };
-        let Some((id, tail)) = rest.split_once(' ') else { continue };
+        let Some(rest) = line.strip_prefix('#') else {
+            continue;
+        };
+        let Some((id, tail)) = rest.split_once(' ') else {
+            continue;
+        };
         if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
             continue;
         }
         let s = map.entry(id.to_string()).or_insert_with(|| {
             order.push(id.to_string());
-            Step { id: id.to_string(), first_line: ln, ..Default::default() }
+            Step {
+                id: id.to_string(),
+                first_line: ln,
+                ..Default::default()
+            }
         });
         if tail.starts_with("sha256:") {
             continue;
@@ -75,18 +86,27 @@ pub fn parse(out: &str) -> Vec<Step> {
         } else if tail.starts_with("ERROR") {
             s.error = true;
             s.end_line.get_or_insert(ln);
-        } else if tail.split_once(' ').is_some_and(|(t, _)| t.parse::<f64>().is_ok()) {
+        } else if tail
+            .split_once(' ')
+            .is_some_and(|(t, _)| t.parse::<f64>().is_ok())
+        {
             s.first_log_line.get_or_insert(ln);
         } else if s.name.is_empty() {
             s.name = tail.to_string();
         }
     }
-    order.into_iter().map(|id| map.remove(&id).unwrap()).collect()
+    order
+        .into_iter()
+        .map(|id| map.remove(&id).unwrap())
+        .collect()
 }
 
 /// Spec steps (RUN/COPY/ADD) that actually ran (not CACHED).
 pub fn executed_steps(steps: &[Step]) -> Vec<&Step> {
-    steps.iter().filter(|s| s.is_run_or_copy() && !s.cached).collect()
+    steps
+        .iter()
+        .filter(|s| s.is_run_or_copy() && !s.cached)
+        .collect()
 }
 
 /// For every stage with an executed step: every step before the first executed one (by index)
@@ -110,7 +130,9 @@ pub fn check_only_after_copy_reruns(steps: &[Step]) -> Vec<String> {
             })
             .collect();
         in_stage.sort_by_key(|(i, _)| *i);
-        let Some(pos) = in_stage.iter().position(|(_, s)| !s.cached) else { continue };
+        let Some(pos) = in_stage.iter().position(|(_, s)| !s.cached) else {
+            continue;
+        };
         let (_, first) = in_stage[pos];
         // A stage whose parent changed re-runs from its first step; otherwise the first step to
         // re-run must be the copy that brings the edited file (or a result built from it).
@@ -122,7 +144,10 @@ pub fn check_only_after_copy_reruns(steps: &[Step]) -> Vec<String> {
         }
         for (_, s) in &in_stage[..pos] {
             if !s.cached {
-                problems.push(format!("stage `{stage}`: step before the copy not CACHED: {}", s.name));
+                problems.push(format!(
+                    "stage `{stage}`: step before the copy not CACHED: {}",
+                    s.name
+                ));
             }
         }
     }
@@ -146,8 +171,15 @@ pub fn span(steps: &[Step], markers: &[String]) -> Option<Span> {
         return None;
     }
     let start = mine.iter().map(|s| s.first_line).min()?;
-    let end = mine.iter().map(|s| s.end_line.unwrap_or(usize::MAX)).max()?;
-    Some(Span { start, end, steps: mine.len() })
+    let end = mine
+        .iter()
+        .map(|s| s.end_line.unwrap_or(usize::MAX))
+        .max()?;
+    Some(Span {
+        start,
+        end,
+        steps: mine.len(),
+    })
 }
 
 #[cfg(test)]
@@ -178,11 +210,17 @@ mod tests {
     fn parses_steps_and_lines() {
         let s = parse(OUT);
         assert_eq!(s.len(), 7);
-        assert_eq!(s[3].parts(), Some(("frontend".into(), Some(4), "RUN npm ci".into())));
+        assert_eq!(
+            s[3].parts(),
+            Some(("frontend".into(), Some(4), "RUN npm ci".into()))
+        );
         assert_eq!(s[3].first_line, 8);
         assert_eq!(s[3].first_log_line, Some(10));
         assert_eq!(s[3].end_line, Some(11));
-        assert_eq!(s[5].parts(), Some(("frontend".into(), None, "WORKDIR /web".into())));
+        assert_eq!(
+            s[5].parts(),
+            Some(("frontend".into(), None, "WORKDIR /web".into()))
+        );
         assert_eq!(s[6].parts(), Some(("".into(), Some(2), "COPY . .".into())));
         assert_eq!(executed_steps(&s).len(), 3);
         let f = span(&s, &["npm ci".into()]).unwrap();

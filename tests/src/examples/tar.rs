@@ -47,11 +47,23 @@ pub fn list<R: Read>(mut r: R) -> std::io::Result<Vec<Entry>> {
             Some(n) => n,
             None => {
                 let name = cstr(&block[0..100]);
-                let prefix = if &block[257..262] == b"ustar" { cstr(&block[345..500]) } else { String::new() };
-                if prefix.is_empty() { name } else { format!("{prefix}/{name}") }
+                let prefix = if &block[257..262] == b"ustar" {
+                    cstr(&block[345..500])
+                } else {
+                    String::new()
+                };
+                if prefix.is_empty() {
+                    name
+                } else {
+                    format!("{prefix}/{name}")
+                }
             }
         };
-        out.push(Entry { path: normalise(&name), kind, size });
+        out.push(Entry {
+            path: normalise(&name),
+            kind,
+            size,
+        });
         // Hard links, symlinks, directories and devices carry no data.
         if matches!(kind, '0' | '\0' | '7') {
             skip(&mut r, data_blocks * 512)?;
@@ -63,8 +75,15 @@ pub fn list<R: Read>(mut r: R) -> std::io::Result<Vec<Entry>> {
 }
 
 pub fn normalise(name: &str) -> String {
-    let n = name.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
-    if n.is_empty() || n == "." { "/".to_string() } else { format!("/{n}") }
+    let n = name
+        .trim_start_matches("./")
+        .trim_start_matches('/')
+        .trim_end_matches('/');
+    if n.is_empty() || n == "." {
+        "/".to_string()
+    } else {
+        format!("/{n}")
+    }
 }
 
 fn read_block<R: Read>(r: &mut R, block: &mut [u8; 512]) -> std::io::Result<bool> {
@@ -75,7 +94,10 @@ fn read_block<R: Read>(r: &mut R, block: &mut [u8; 512]) -> std::io::Result<bool
             if got == 0 {
                 return Ok(false);
             }
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "truncated tar header"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "truncated tar header",
+            ));
         }
         got += n;
     }
@@ -85,7 +107,10 @@ fn read_block<R: Read>(r: &mut R, block: &mut [u8; 512]) -> std::io::Result<bool
 fn skip<R: Read>(r: &mut R, n: u64) -> std::io::Result<()> {
     let copied = std::io::copy(&mut r.take(n), &mut std::io::sink())?;
     if copied != n {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "truncated tar data"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "truncated tar data",
+        ));
     }
     Ok(())
 }
@@ -138,13 +163,23 @@ mod tests {
             .args(["-C", dir.join("src").to_str().unwrap(), "-cf", "-", "."])
             .output()
             .unwrap();
-        let mut names: Vec<String> = super::list(&out.stdout[..]).unwrap().into_iter().map(|e| e.path).collect();
+        let mut names: Vec<String> = super::list(&out.stdout[..])
+            .unwrap()
+            .into_iter()
+            .map(|e| e.path)
+            .collect();
         names.sort();
         let a = "a".repeat(60);
         let b = "b".repeat(60);
         assert_eq!(
             names,
-            ["/".to_string(), format!("/{a}"), format!("/{a}/{b}"), format!("/{a}/{b}/file.txt"), "/small".into()]
+            [
+                "/".to_string(),
+                format!("/{a}"),
+                format!("/{a}/{b}"),
+                format!("/{a}/{b}/file.txt"),
+                "/small".into()
+            ]
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -6,7 +6,10 @@
 use serde_json::{Map, Value};
 
 pub fn parse(src: &str) -> Result<Value, String> {
-    let mut p = P { s: src.as_bytes(), i: 0 };
+    let mut p = P {
+        s: src.as_bytes(),
+        i: 0,
+    };
     let mut root = Value::Object(Map::new());
     // Current table: path from the root; in an array of tables the last element is meant.
     let mut current: Vec<String> = Vec::new();
@@ -35,12 +38,16 @@ pub fn parse(src: &str) -> Result<Value, String> {
             let (last, parents) = path.split_last().unwrap();
             let parent = table_at(&mut root, parents)?;
             if array {
-                let slot = parent.entry(last.clone()).or_insert_with(|| Value::Array(vec![]));
+                let slot = parent
+                    .entry(last.clone())
+                    .or_insert_with(|| Value::Array(vec![]));
                 slot.as_array_mut()
                     .ok_or_else(|| format!("`{last}` is not an array of tables"))?
                     .push(Value::Object(Map::new()));
             } else {
-                parent.entry(last.clone()).or_insert_with(|| Value::Object(Map::new()));
+                parent
+                    .entry(last.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
             }
             current = path;
             continue;
@@ -59,13 +66,22 @@ pub fn parse(src: &str) -> Result<Value, String> {
     Ok(root)
 }
 
-fn table_at<'v>(root: &'v mut Value, path: &[String]) -> Result<&'v mut Map<String, Value>, String> {
+fn table_at<'v>(
+    root: &'v mut Value,
+    path: &[String],
+) -> Result<&'v mut Map<String, Value>, String> {
     let mut v = root;
     for seg in path {
-        let obj = v.as_object_mut().ok_or_else(|| format!("`{seg}`: parent is not a table"))?;
-        v = obj.entry(seg.clone()).or_insert_with(|| Value::Object(Map::new()));
+        let obj = v
+            .as_object_mut()
+            .ok_or_else(|| format!("`{seg}`: parent is not a table"))?;
+        v = obj
+            .entry(seg.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Array(a) = v {
-            v = a.last_mut().ok_or_else(|| format!("`{seg}`: empty array of tables"))?;
+            v = a
+                .last_mut()
+                .ok_or_else(|| format!("`{seg}`: empty array of tables"))?;
         }
     }
     v.as_object_mut().ok_or_else(|| "not a table".to_string())
@@ -84,7 +100,11 @@ impl P<'_> {
         self.s.get(self.i).copied()
     }
     fn line(&self) -> usize {
-        self.s[..self.i.min(self.s.len())].iter().filter(|&&c| c == b'\n').count() + 1
+        self.s[..self.i.min(self.s.len())]
+            .iter()
+            .filter(|&&c| c == b'\n')
+            .count()
+            + 1
     }
     fn err<T>(&self, what: &str) -> Result<T, String> {
         Err(format!("line {}: {what}", self.line()))
@@ -135,7 +155,8 @@ impl P<'_> {
             Some(b'\'') => self.literal_string(),
             _ => {
                 let start = self.i;
-                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'-') {
+                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+                {
                     self.i += 1;
                 }
                 if start == self.i {
@@ -152,13 +173,17 @@ impl P<'_> {
         }
         let mut out = Vec::new();
         loop {
-            let Some(c) = self.peek() else { return self.err("unterminated string") };
+            let Some(c) = self.peek() else {
+                return self.err("unterminated string");
+            };
             self.i += 1;
             match c {
                 b'"' => break,
                 b'\n' => return self.err("newline in a string"),
                 b'\\' => {
-                    let Some(e) = self.peek() else { return self.err("unterminated escape") };
+                    let Some(e) = self.peek() else {
+                        return self.err("unterminated escape");
+                    };
                     self.i += 1;
                     match e {
                         b'n' => out.push(b'\n'),
@@ -245,10 +270,13 @@ impl P<'_> {
             }
             _ => {
                 let start = self.i;
-                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || b"+-._".contains(&c)) {
+                while matches!(self.peek(), Some(c) if c.is_ascii_alphanumeric() || b"+-._".contains(&c))
+                {
                     self.i += 1;
                 }
-                let word = std::str::from_utf8(&self.s[start..self.i]).unwrap().replace('_', "");
+                let word = std::str::from_utf8(&self.s[start..self.i])
+                    .unwrap()
+                    .replace('_', "");
                 match word.as_str() {
                     "true" => Ok(Value::Bool(true)),
                     "false" => Ok(Value::Bool(false)),
@@ -296,7 +324,10 @@ stages = { frontend = ["npm ci"], backend = ['go build'] }
         assert_eq!(v["name"], "go");
         assert_eq!(v["n"], 30);
         assert_eq!(v["build_args"]["GO_IMAGE"], "slipway-test/golang:latest");
-        assert_eq!(v["runtime"][0]["run"], json!({"kind": "http", "port": 8080, "expect_body": "hi\n", "ok": true}));
+        assert_eq!(
+            v["runtime"][0]["run"],
+            json!({"kind": "http", "port": 8080, "expect_body": "hi\n", "ok": true})
+        );
         assert_eq!(v["runtime"][1]["paths"], json!(["/x", "/y"]));
         assert_eq!(v["parallel"]["stages"]["backend"], json!(["go build"]));
     }

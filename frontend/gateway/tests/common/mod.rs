@@ -43,28 +43,78 @@ pub struct Fake {
 }
 
 fn caps(ids: &[&str]) -> Vec<ApiCap> {
-    ids.iter().map(|id| ApiCap { id: id.to_string(), enabled: true, ..Default::default() }).collect()
+    ids.iter()
+        .map(|id| ApiCap {
+            id: id.to_string(),
+            enabled: true,
+            ..Default::default()
+        })
+        .collect()
 }
 
 pub const V08_FRONTEND_CAPS: &[&str] = &[
-    "frontend.caps", "frontend.inputs", "gateway.exec", "gateway.solve.evaluate",
-    "gateway.solve.metadata", "importcaches", "proto.refarray", "readdir", "readfile",
-    "reference.output", "resolveimage", "resolveimage.resolvemode", "return", "returnmap",
-    "solve.base", "solve.inlinereturn", "statfile",
+    "frontend.caps",
+    "frontend.inputs",
+    "gateway.exec",
+    "gateway.solve.evaluate",
+    "gateway.solve.metadata",
+    "importcaches",
+    "proto.refarray",
+    "readdir",
+    "readfile",
+    "reference.output",
+    "resolveimage",
+    "resolveimage.resolvemode",
+    "return",
+    "returnmap",
+    "solve.base",
+    "solve.inlinereturn",
+    "statfile",
 ];
 
 pub const V08_LLB_CAPS: &[&str] = &[
-    "constraints", "exec.cgroup", "exec.meta.base", "exec.meta.network", "exec.meta.proxyenv",
-    "exec.meta.security", "exec.meta.security.devices.v1", "exec.meta.setsdefaultpath",
-    "exec.mount.bind", "exec.mount.bind.readwrite-nooutput", "exec.mount.cache",
-    "exec.mount.cache.sharing", "exec.mount.secret", "exec.mount.selector", "exec.mount.ssh",
-    "exec.mount.tmpfs", "file.base", "file.rm.wildcard", "meta.description", "meta.exportcache",
-    "meta.ignorecache", "platform", "soruce.http.uidgid", "source.buildop.llbfilename",
-    "source.git", "source.git.fullurl", "source.git.httpauth", "source.git.keepgitdir",
-    "source.git.knownsshhosts", "source.git.mountsshsock", "source.http", "source.http.checksum",
-    "source.http.perm", "source.image", "source.image.resolvemode", "source.local",
-    "source.local.excludepatterns", "source.local.followpaths", "source.local.includepatterns",
-    "source.local.sessionid", "source.local.sharedkeyhint", "source.local.unique",
+    "constraints",
+    "exec.cgroup",
+    "exec.meta.base",
+    "exec.meta.network",
+    "exec.meta.proxyenv",
+    "exec.meta.security",
+    "exec.meta.security.devices.v1",
+    "exec.meta.setsdefaultpath",
+    "exec.mount.bind",
+    "exec.mount.bind.readwrite-nooutput",
+    "exec.mount.cache",
+    "exec.mount.cache.sharing",
+    "exec.mount.secret",
+    "exec.mount.selector",
+    "exec.mount.ssh",
+    "exec.mount.tmpfs",
+    "file.base",
+    "file.rm.wildcard",
+    "meta.description",
+    "meta.exportcache",
+    "meta.ignorecache",
+    "platform",
+    "soruce.http.uidgid",
+    "source.buildop.llbfilename",
+    "source.git",
+    "source.git.fullurl",
+    "source.git.httpauth",
+    "source.git.keepgitdir",
+    "source.git.knownsshhosts",
+    "source.git.mountsshsock",
+    "source.http",
+    "source.http.checksum",
+    "source.http.perm",
+    "source.image",
+    "source.image.resolvemode",
+    "source.local",
+    "source.local.excludepatterns",
+    "source.local.followpaths",
+    "source.local.includepatterns",
+    "source.local.sessionid",
+    "source.local.sharedkeyhint",
+    "source.local.unique",
 ];
 
 impl Fake {
@@ -93,7 +143,11 @@ impl Fake {
     }
 
     pub fn with_frontend_cap(mut self, id: &str) -> Self {
-        self.pong.frontend_api_caps.push(ApiCap { id: id.into(), enabled: true, ..Default::default() });
+        self.pong.frontend_api_caps.push(ApiCap {
+            id: id.into(),
+            enabled: true,
+            ..Default::default()
+        });
         self
     }
 
@@ -103,7 +157,8 @@ impl Fake {
     }
 
     pub fn image(mut self, r: &str, digest: &str, config: &str) -> Self {
-        self.images.insert(r.into(), (digest.into(), config.as_bytes().to_vec()));
+        self.images
+            .insert(r.into(), (digest.into(), config.as_bytes().to_vec()));
         self
     }
 
@@ -122,7 +177,12 @@ impl Fake {
     /// The one Return the frontend made (panics unless exactly one).
     pub fn returned(&self) -> gw::ReturnRequest {
         let st = self.state();
-        assert_eq!(st.returns.len(), 1, "expected exactly one Return, calls: {:?}", st.calls);
+        assert_eq!(
+            st.returns.len(),
+            1,
+            "expected exactly one Return, calls: {:?}",
+            st.calls
+        );
         st.returns[0].clone()
     }
 
@@ -138,7 +198,8 @@ impl Fake {
         match name {
             "Ping" => Ok(self.pong.encode_to_vec()),
             "Solve" => {
-                let req = gw::SolveRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
+                let req =
+                    gw::SolveRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
                 let n = st.solves.len();
                 st.solves.push(req.clone());
                 drop(st);
@@ -160,7 +221,8 @@ impl Fake {
                 .encode_to_vec())
             }
             "ReadFile" => {
-                let req = gw::ReadFileRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
+                let req = gw::ReadFileRequest::decode(body)
+                    .map_err(|e| Status::internal(e.to_string()))?;
                 st.reads.push(req.clone());
                 if req.r#ref.is_empty() {
                     return Err(Status::invalid_argument("no ref"));
@@ -184,23 +246,30 @@ impl Fake {
                         r#ref: String::new(),
                     }
                     .encode_to_vec()),
-                    None => Err(Status::unknown(format!(
-                        "{}: not found",
-                        req.r#ref
-                    ))),
+                    None => Err(Status::unknown(format!("{}: not found", req.r#ref))),
                 }
             }
             "Warn" => {
-                if !self.pong.frontend_api_caps.iter().any(|c| c.id == "gateway.warnings") {
+                if !self
+                    .pong
+                    .frontend_api_caps
+                    .iter()
+                    .any(|c| c.id == "gateway.warnings")
+                {
                     return Err(Status::unimplemented("unknown method Warn"));
                 }
-                let req = gw::WarnRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
+                let req =
+                    gw::WarnRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
                 st.warns.push(req);
                 Ok(gw::WarnResponse {}.encode_to_vec())
             }
-            "Inputs" => Ok(gw::InputsResponse { definitions: self.inputs.clone() }.encode_to_vec()),
+            "Inputs" => Ok(gw::InputsResponse {
+                definitions: self.inputs.clone(),
+            }
+            .encode_to_vec()),
             "Return" => {
-                let req = gw::ReturnRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
+                let req =
+                    gw::ReturnRequest::decode(body).map_err(|e| Status::internal(e.to_string()))?;
                 if !st.returns.is_empty() {
                     return Err(Status::unknown("gateway result is already set"));
                 }
@@ -240,7 +309,11 @@ impl tonic::codec::Codec for RawCodec {
 impl tonic::codec::Encoder for RawEnc {
     type Item = Vec<u8>;
     type Error = Status;
-    fn encode(&mut self, item: Vec<u8>, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Status> {
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), Status> {
         use bytes::BufMut;
         dst.put_slice(&item);
         Ok(())
@@ -269,8 +342,13 @@ impl tonic::server::UnaryService<Vec<u8>> for Unary {
     fn call(&mut self, req: Request<Vec<u8>>) -> Self::Future {
         let hang = self.fake.hang_evaluate
             && self.name == "Solve"
-            && gw::SolveRequest::decode(req.get_ref().as_slice()).map(|r| r.evaluate).unwrap_or(false);
-        let r = self.fake.handle(&self.name, req.get_ref()).map(Response::new);
+            && gw::SolveRequest::decode(req.get_ref().as_slice())
+                .map(|r| r.evaluate)
+                .unwrap_or(false);
+        let r = self
+            .fake
+            .handle(&self.name, req.get_ref())
+            .map(Response::new);
         Box::pin(async move {
             if hang {
                 std::future::pending::<()>().await;
@@ -308,8 +386,11 @@ pub fn serve(fake: Fake) -> tokio::io::DuplexStream {
     let (a, b) = tokio::io::duplex(1 << 20);
     tokio::spawn(async move {
         use tokio_stream::StreamExt;
-        let incoming = tokio_stream::once(Ok::<_, std::io::Error>(b)).chain(tokio_stream::pending());
-        let _ = tonic::transport::Server::builder().serve_with_incoming(fake, incoming).await;
+        let incoming =
+            tokio_stream::once(Ok::<_, std::io::Error>(b)).chain(tokio_stream::pending());
+        let _ = tonic::transport::Server::builder()
+            .serve_with_incoming(fake, incoming)
+            .await;
     });
     a
 }

@@ -159,8 +159,12 @@ pub fn pipe_stream(
     read: std::os::fd::OwnedFd,
     write: std::os::fd::OwnedFd,
 ) -> io::Result<PipeStream> {
-    let read = tokio::net::unix::pipe::Receiver::from_owned_fd_unchecked(read)?;
-    let write = tokio::net::unix::pipe::Sender::from_owned_fd_unchecked(write)?;
+    // The checked constructors switch the fds to O_NONBLOCK. The `_unchecked`
+    // ones do not: a read on BuildKit's blocking pipe then parks a runtime
+    // worker inside read(2) while the HTTP/2 task that would send our next
+    // request waits on it, and the build hangs (seen under load).
+    let read = tokio::net::unix::pipe::Receiver::from_owned_fd(read)?;
+    let write = tokio::net::unix::pipe::Sender::from_owned_fd(write)?;
     Ok(Joined { read, write })
 }
 

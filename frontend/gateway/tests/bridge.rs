@@ -712,3 +712,30 @@ fn panic_hook_returns_an_error_and_exits_0() {
     assert!(err.contains("compiler exploded"), "{err}");
     assert!(!err.contains("CHILD-NOT-EXITED"), "{err}");
 }
+
+/// BuildKit hands the frontend blocking pipes. The stream must switch them to
+/// O_NONBLOCK, or a read parks a runtime worker inside read(2) and the build
+/// hangs (a real hang seen under load before this was checked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdio_pipes_are_switched_to_nonblocking() {
+    use std::os::fd::{AsRawFd, OwnedFd};
+    fn nonblocking(fd: i32) -> bool {
+        let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).unwrap();
+        let flags = info
+            .lines()
+            .find_map(|l| l.strip_prefix("flags:"))
+            .unwrap()
+            .trim();
+        u32::from_str_radix(flags, 8).unwrap() & 0o4000 != 0 // O_NONBLOCK
+    }
+    let (r, w) = std::io::pipe().unwrap();
+    let (rfd, wfd) = (r.as_raw_fd(), w.as_raw_fd());
+    assert!(
+        !nonblocking(rfd) && !nonblocking(wfd),
+        "std pipes start blocking"
+    );
+    let stream = transport::pipe_stream(OwnedFd::from(r), OwnedFd::from(w)).unwrap();
+    assert!(nonblocking(rfd), "read end still blocking");
+    assert!(nonblocking(wfd), "write end still blocking");
+    drop(stream);
+}

@@ -1058,7 +1058,7 @@ impl<'a> Ev<'a> {
         let mut declared: HashSet<String> = HashSet::new();
         let mut plan_args = vec![];
         if let Some(a) = get(top, "args") {
-            plan_args = self.args_block(
+            plan_args = self.args_common(
                 a,
                 &mut globals,
                 &predefined,
@@ -1144,7 +1144,7 @@ impl<'a> Ev<'a> {
             let mut vars = globals.clone();
             let mut args = vec![];
             if let Some(a) = get(es, "args") {
-                args = self.args_block_stage(
+                args = self.args_common(
                     a,
                     &mut vars,
                     &globals,
@@ -1385,28 +1385,6 @@ impl<'a> Ev<'a> {
             groups,
             stages: stages.into_iter().flatten().collect(),
         })
-    }
-
-    fn args_block(
-        &mut self,
-        a: &Node,
-        vars: &mut Vars,
-        predefined: &Vars,
-        declared: &mut HashSet<String>,
-        what: &str,
-    ) -> Vec<(String, String)> {
-        self.args_common(a, vars, predefined, declared, what)
-    }
-
-    fn args_block_stage(
-        &mut self,
-        a: &Node,
-        vars: &mut Vars,
-        globals: &Vars,
-        declared: &mut HashSet<String>,
-        what: &str,
-    ) -> Vec<(String, String)> {
-        self.args_common(a, vars, globals, declared, what)
     }
 
     /// `NAME: default` pairs. A name without a value takes, in order: the

@@ -336,6 +336,13 @@ pub fn nonce() -> String {
 pub struct Vertex {
     pub id: String,
     pub name: String,
+    /// Line of the first `#N <name>` line (docker 20.10 prints no timestamps,
+    /// so line order is the time line).
+    pub first_line: usize,
+    /// Line of the first `#N 0.123 …` log line (the step is running).
+    pub first_log_line: Option<usize>,
+    /// Line of `#N DONE …` / `#N CACHED` / `#N ERROR …`.
+    pub end_line: Option<usize>,
     pub cached: bool,
     pub done: bool,
     pub error: bool,
@@ -347,7 +354,7 @@ pub struct Vertex {
 pub fn parse_progress(out: &str) -> Vec<Vertex> {
     let mut order: Vec<String> = Vec::new();
     let mut map: std::collections::HashMap<String, Vertex> = Default::default();
-    for line in out.lines() {
+    for (ln, line) in out.lines().enumerate() {
         let Some(rest) = line.strip_prefix('#') else {
             continue;
         };
@@ -361,6 +368,7 @@ pub fn parse_progress(out: &str) -> Vec<Vertex> {
             order.push(id.to_string());
             Vertex {
                 id: id.to_string(),
+                first_line: ln,
                 ..Default::default()
             }
         });
@@ -369,14 +377,18 @@ pub fn parse_progress(out: &str) -> Vec<Vertex> {
         }
         if tail == "CACHED" {
             v.cached = true;
+            v.end_line.get_or_insert(ln);
         } else if tail.starts_with("DONE") {
             v.done = true;
+            v.end_line.get_or_insert(ln);
         } else if tail.starts_with("ERROR") {
             v.error = true;
+            v.end_line.get_or_insert(ln);
         } else if tail
             .split_once(' ')
             .is_some_and(|(t, _)| t.parse::<f64>().is_ok())
         {
+            v.first_log_line.get_or_insert(ln);
             v.logs.push(tail.split_once(' ').unwrap().1.to_string());
         } else if v.name.is_empty() {
             v.name = tail.to_string();

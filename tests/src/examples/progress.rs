@@ -1,23 +1,10 @@
 //! `--progress=plain` output as steps with the line numbers where they start and finish: docker
 //! 20.10 prints no wall-clock timestamps, so the order of lines is the time line.
 
-/// One vertex of the build.
-#[derive(Debug, Default, Clone)]
-pub struct Step {
-    pub id: String,
-    pub name: String,
-    /// Line of the first `#N <name>` line.
-    pub first_line: usize,
-    /// Line of the first `#N 0.123 …` log line (the step is running).
-    pub first_log_line: Option<usize>,
-    /// Line of `#N DONE …` / `#N CACHED` / `#N ERROR …`.
-    pub end_line: Option<usize>,
-    pub cached: bool,
-    pub done: bool,
-    pub error: bool,
-}
+/// One vertex of the build: the crate's progress vertex, with line positions.
+pub use crate::Vertex as Step;
 
-impl Step {
+impl crate::Vertex {
     /// `[stage i/n] INSTR …` → (stage, Some(i), "INSTR …"); `[stage] WORKDIR …` → (stage, None, …).
     pub fn parts(&self) -> Option<(String, Option<usize>, String)> {
         let rest = self.name.strip_prefix('[')?;
@@ -54,51 +41,7 @@ impl Step {
 }
 
 pub fn parse(out: &str) -> Vec<Step> {
-    let mut order: Vec<String> = Vec::new();
-    let mut map: std::collections::HashMap<String, Step> = Default::default();
-    for (ln, line) in out.lines().enumerate() {
-        let Some(rest) = line.strip_prefix('#') else {
-            continue;
-        };
-        let Some((id, tail)) = rest.split_once(' ') else {
-            continue;
-        };
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        let s = map.entry(id.to_string()).or_insert_with(|| {
-            order.push(id.to_string());
-            Step {
-                id: id.to_string(),
-                first_line: ln,
-                ..Default::default()
-            }
-        });
-        if tail.starts_with("sha256:") {
-            continue;
-        }
-        if tail == "CACHED" {
-            s.cached = true;
-            s.end_line.get_or_insert(ln);
-        } else if tail.starts_with("DONE") {
-            s.done = true;
-            s.end_line.get_or_insert(ln);
-        } else if tail.starts_with("ERROR") {
-            s.error = true;
-            s.end_line.get_or_insert(ln);
-        } else if tail
-            .split_once(' ')
-            .is_some_and(|(t, _)| t.parse::<f64>().is_ok())
-        {
-            s.first_log_line.get_or_insert(ln);
-        } else if s.name.is_empty() {
-            s.name = tail.to_string();
-        }
-    }
-    order
-        .into_iter()
-        .map(|id| map.remove(&id).unwrap())
-        .collect()
+    crate::parse_progress(out)
 }
 
 /// Spec steps (RUN/COPY/ADD) that actually ran (not CACHED).

@@ -84,6 +84,43 @@ iptables_args() {
   echo "--iptables=false --ip-masq=false"
 }
 
+# dockerd (managed mode) reuses the containerd named in exec-root/containerd/containerd.pid when that
+# pid is alive, and then waits for its socket. After an unclean stop the pid can belong to an orphaned
+# containerd that is shutting down (socket already gone) or to an unrelated process: dockerd then
+# fails with "timeout waiting for containerd to start" (seen on CI). Stop an orphan of ours, drop a
+# stale pidfile and sockets, so dockerd always starts its own containerd.
+clear_stale_containerd() {
+  local dir="$ROOT/exec/containerd" pid
+  [ -d "$dir" ] || return 0
+  if [ -f "$dir/containerd.pid" ]; then
+    pid=$(cat "$dir/containerd.pid" 2>/dev/null || true)
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "containerd.*$dir"; then
+      say "stopping orphaned containerd (pid $pid) left by an earlier dockerd"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/containerd.pid"
+  fi
+  rm -f "$dir/containerd.sock" "$dir/containerd.sock.ttrpc" "$dir/containerd-debug.sock"
+}
+
+start_dockerd() {
+  local sock=${HOST#unix://} args
+  clear_stale_containerd
+  # Not ours (checked by the caller): a pidfile left by a killed dockerd makes the new one refuse to start.
+  rm -f "$PIDFILE"
+  # containerd is started by dockerd itself (managed mode) under exec-root.
+  args="$(storage_driver) $(iptables_args) ${SLIPWAY_DOCKERD_ARGS:-}"
+  rm -f "$sock"
+  say "starting dockerd on $HOST (data $ROOT/data, log $LOG, args:$args)"
+  echo "=== $(date -Is) dockerd start $args" >>"$LOG"
+  # shellcheck disable=SC2086
+  setsid nohup dockerd --data-root "$ROOT/data" --exec-root "$ROOT/exec" -H "$HOST" \
+    --pidfile "$PIDFILE" $args </dev/null >>"$LOG" 2>&1 &
+  echo $! >"$PIDFILE.launch"
+}
+
 up() {
   if answers; then say "engine already answers on $HOST"; return 0; fi
   case "$HOST" in unix://*) ;; *) die "no engine answers on $HOST (and it is not a unix socket this script can start)";; esac
@@ -94,17 +131,9 @@ up() {
   if pid=$(our_pid); then
     say "dockerd (pid $pid) running but not answering yet; waiting"
   else
-    # containerd is started by dockerd itself (managed mode) under exec-root.
-    local args; args="$(storage_driver) $(iptables_args) ${SLIPWAY_DOCKERD_ARGS:-}"
-    rm -f "$sock"
-    say "starting dockerd on $HOST (data $ROOT/data, log $LOG, args:$args)"
-    echo "=== $(date -Is) dockerd start $args" >>"$LOG"
-    # shellcheck disable=SC2086
-    setsid nohup dockerd --data-root "$ROOT/data" --exec-root "$ROOT/exec" -H "$HOST" \
-      --pidfile "$PIDFILE" $args </dev/null >>"$LOG" 2>&1 &
-    echo $! >"$PIDFILE.launch"
+    start_dockerd
   fi
-  local i=0
+  local i=0 retried=
   while ! answers; do
     i=$((i + 1))
     if [ "$i" -gt "$WAIT" ]; then
@@ -113,7 +142,13 @@ up() {
       exit 1
     fi
     if [ -f "$PIDFILE.launch" ] && ! kill -0 "$(cat "$PIDFILE.launch")" 2>/dev/null && ! our_pid >/dev/null; then
-      say "dockerd exited during startup; last lines of $LOG:"
+      if [ -z "$retried" ]; then
+        # One retry: a leftover of an unclean stop (containerd, sockets) can make the first start fail.
+        say "dockerd exited during startup; cleaning up and retrying once. Its last log lines:"
+        log_tail
+        retried=1; i=0; start_dockerd; sleep 1; continue
+      fi
+      say "dockerd exited during startup again; last lines of $LOG:"
       log_tail
       exit 1
     fi
@@ -128,9 +163,14 @@ down() {
   if ! pid=$(our_pid); then say "no dockerd started by this script is running (pidfile $PIDFILE)"; return 0; fi
   say "stopping dockerd pid $pid"
   kill -TERM "$pid"
-  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || { say "stopped"; rm -f "$PIDFILE"; return 0; }; sleep 1; done
-  say "dockerd $pid did not stop in 30s; sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true
+  local stopped=
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || { stopped=1; break; }; sleep 1; done
+  if [ -n "$stopped" ]; then say "stopped"; else
+    say "dockerd $pid did not stop in 30s; sending SIGKILL"; kill -KILL "$pid" 2>/dev/null || true
+  fi
   rm -f "$PIDFILE"
+  # Its containerd must not outlive it (the next start would wait on a dying one).
+  clear_stale_containerd
 }
 
 status() {

@@ -12,7 +12,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use prost::Message;
 
 #[derive(Parser)]
 #[command(
@@ -178,9 +177,13 @@ fn compile(
         eprintln!("warning: {w}");
     }
     let out = match format {
-        Format::Pb => compiled.definition.encode_to_vec(),
+        Format::Pb => compiled.definition.0,
         Format::Json => {
-            let mut v = serde_json::to_vec_pretty(&slipway_llb::dump_json(&compiled.definition))
+            let def = compiled
+                .definition
+                .decode()
+                .map_err(|e| Failure(format!("error: decoding the Definition: {e}")))?;
+            let mut v = serde_json::to_vec_pretty(&slipway_llb::dump_json(&def))
                 .map_err(|e| Failure(format!("error: {e}")))?;
             v.push(b'\n');
             v

@@ -1,5 +1,4 @@
 //! Time each phase on the generated spec: `cargo run --release --example phases -- 1000`.
-use prost::Message;
 use std::time::Instant;
 fn main() {
     let n = std::env::args()
@@ -14,13 +13,13 @@ fn main() {
         let c = slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default())
             .unwrap();
         let t2 = Instant::now();
-        let bytes = c.definition.encode_to_vec();
+        let bytes = c.definition.as_bytes().to_vec();
         let t3 = Instant::now();
         drop(c);
         drop(loaded);
         let t4 = Instant::now();
         eprintln!(
-            "load {:?} compile {:?} encode {:?} drop {:?} ({} bytes, {} ops)",
+            "load {:?} compile {:?} copy {:?} drop {:?} ({} bytes, {} ops)",
             t1 - t0,
             t2 - t1,
             t3 - t2,

@@ -89,15 +89,16 @@ pub struct CompileOptions {
 /// The result of a compilation.
 #[derive(Debug, Clone)]
 pub struct Compiled {
-    /// The LLB, ready to go into a SolveRequest (or to be written as bytes).
-    pub definition: slipway_proto::pb::Definition,
+    /// The LLB in wire form, ready to go into a SolveRequest or to be
+    /// written out (`.decode()` gives the `pb::Definition`).
+    pub definition: slipway_proto::pb::EncodedDefinition,
     /// OCI image config JSON (with Docker's extensions such as Healthcheck)
     /// for the target's result, with one history entry per step.
     pub image_config: Vec<u8>,
     /// For a group target: the other members' results, which must be built
     /// too (the driver solves them concurrently with `evaluate`). The group's
     /// image is its last member, which is `definition`.
-    pub also_build: Vec<(String, slipway_proto::pb::Definition)>,
+    pub also_build: Vec<(String, slipway_proto::pb::EncodedDefinition)>,
     /// Stages that were compiled (the target and what it depends on), in
     /// file order.
     pub stages: Vec<String>,

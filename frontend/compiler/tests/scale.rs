@@ -18,6 +18,8 @@ fn ten_thousand_stage_chain_compiles_and_verifies() {
             )
             .expect("compiles")
             .definition
+            .decode()
+            .expect("decodes")
         })
         .unwrap()
         .join()

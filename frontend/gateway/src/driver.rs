@@ -274,7 +274,7 @@ pub async fn run<P: Pipeline>(
 
     // 6. Solve (and evaluate, so failures can be mapped to the spec).
     let evaluate = server.has("gateway.solve.evaluate");
-    let solve_req = |def: pb::Definition| gw::SolveRequest {
+    let solve_req = |def: pb::EncodedDefinition| gw::SolveRequest {
         definition: Some(def),
         allow_result_return: true,
         allow_result_array_ref: true,
@@ -450,7 +450,7 @@ fn subrequest(name: &str) -> Result<gw::Result, FrontendError> {
 
 fn solve_local_req(def: pb::Definition) -> gw::SolveRequest {
     gw::SolveRequest {
-        definition: Some(def),
+        definition: Some((&def).into()),
         allow_result_return: true,
         allow_result_array_ref: true,
         ..Default::default()

@@ -332,10 +332,15 @@ fn step_text(source: &str, line: u32) -> Option<String> {
 /// A failed evaluate Solve as the user should see it:
 /// `slipway.yaml:14: step "run: go test ./..." in stage test failed: <original>`,
 /// keeping the original code and details (so buildctl still prints snippets).
-pub fn build_failure(s: &tonic::Status, def: &pb::Definition, plan: &Plan) -> FrontendError {
+pub fn build_failure(s: &tonic::Status, def: &pb::EncodedDefinition, plan: &Plan) -> FrontendError {
     let st = crate::client::status_to_rpc(s);
     let original = st.message.clone();
-    let message = match locate_failure(&st, def, plan) {
+    // Decoded only now: the source map is needed only when a build fails.
+    let site = def
+        .decode()
+        .ok()
+        .and_then(|d| locate_failure(&st, &d, plan));
+    let message = match site {
         Some(site) => {
             let what = match (&site.step, &site.stage, &site.vertex_name) {
                 (Some(step), Some(stage), _) => format!("step \"{step}\" in stage {stage}"),

@@ -116,7 +116,7 @@ async fn oversized_request_fails_clearly_before_sending() {
     };
     let e = b
         .solve(gw::SolveRequest {
-            definition: Some(def),
+            definition: Some((&def).into()),
             ..Default::default()
         })
         .await
@@ -172,7 +172,7 @@ async fn full_build_returns_ref_and_config() {
     let names: Vec<String> = st.solves[..2]
         .iter()
         .map(|s| {
-            let d = s.definition.as_ref().unwrap();
+            let d = s.definition.as_ref().unwrap().decode().unwrap();
             let src = pb::Op::decode(d.def[0].as_slice()).unwrap();
             let Some(pb::op::Op::Source(so)) = src.op else {
                 panic!()
@@ -291,11 +291,11 @@ fn failing_build(
         if !req.evaluate {
             return None;
         }
-        let def = req.definition.as_ref().unwrap();
+        let def = req.definition.as_ref().unwrap().decode().unwrap();
         let st = rpc::Status {
             code: 2,
             message: "executor failed running [/bin/sh -c exit 3]: exit code: 3".into(),
-            details: details(def),
+            details: details(&def),
         };
         Some(tonic::Status::with_details(
             tonic::Code::Unknown,
@@ -401,10 +401,10 @@ async fn spec_warnings_go_through_warn_when_supported() {
     assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);
     assert_eq!(w.info.as_ref().unwrap().language, "YAML");
     // The vertex that loaded the spec.
-    let d = st.solves[0].definition.as_ref().unwrap();
+    let d = st.solves[0].definition.as_ref().unwrap().decode().unwrap();
     let local_digests: Vec<String> = st.solves[..2]
         .iter()
-        .map(|s| slipway_llb::digest(&s.definition.as_ref().unwrap().def[0]))
+        .map(|s| slipway_llb::digest(&s.definition.as_ref().unwrap().decode().unwrap().def[0]))
         .collect();
     assert!(local_digests.contains(&w.digest), "{d:?}");
     drop(st);

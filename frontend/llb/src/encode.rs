@@ -27,12 +27,12 @@ pub(crate) fn varint(buf: &mut Vec<u8>, mut v: u64) {
 }
 
 #[inline]
-fn key(buf: &mut Vec<u8>, tag: u32, wt: u32) {
+pub(crate) fn key(buf: &mut Vec<u8>, tag: u32, wt: u32) {
     varint(buf, u64::from(tag << 3 | wt));
 }
 
 #[inline]
-fn bytes_field(buf: &mut Vec<u8>, tag: u32, b: &[u8]) {
+pub(crate) fn bytes_field(buf: &mut Vec<u8>, tag: u32, b: &[u8]) {
     key(buf, tag, LEN);
     varint(buf, b.len() as u64);
     buf.extend_from_slice(b);
@@ -40,7 +40,7 @@ fn bytes_field(buf: &mut Vec<u8>, tag: u32, b: &[u8]) {
 
 /// A singular string: skipped when empty.
 #[inline]
-fn string(buf: &mut Vec<u8>, tag: u32, s: &str) {
+pub(crate) fn string(buf: &mut Vec<u8>, tag: u32, s: &str) {
     if !s.is_empty() {
         bytes_field(buf, tag, s.as_bytes());
     }
@@ -55,7 +55,7 @@ fn strings(buf: &mut Vec<u8>, tag: u32, v: &[String]) {
 }
 
 #[inline]
-fn int64(buf: &mut Vec<u8>, tag: u32, v: i64) {
+pub(crate) fn int64(buf: &mut Vec<u8>, tag: u32, v: i64) {
     if v != 0 {
         key(buf, tag, VARINT);
         varint(buf, v as u64);
@@ -63,7 +63,7 @@ fn int64(buf: &mut Vec<u8>, tag: u32, v: i64) {
 }
 
 #[inline]
-fn int32(buf: &mut Vec<u8>, tag: u32, v: i32) {
+pub(crate) fn int32(buf: &mut Vec<u8>, tag: u32, v: i32) {
     // int32 is sign-extended to 64 bits on the wire.
     int64(buf, tag, i64::from(v));
 }
@@ -74,7 +74,7 @@ fn uint32(buf: &mut Vec<u8>, tag: u32, v: u32) {
 }
 
 #[inline]
-fn boolean(buf: &mut Vec<u8>, tag: u32, v: bool) {
+pub(crate) fn boolean(buf: &mut Vec<u8>, tag: u32, v: bool) {
     if v {
         key(buf, tag, VARINT);
         buf.push(1);
@@ -84,7 +84,7 @@ fn boolean(buf: &mut Vec<u8>, tag: u32, v: bool) {
 /// A length-delimited sub-message written by `f`; the length is
 /// back-patched (one byte reserved, shifted when the body is ≥ 128 bytes).
 #[inline]
-fn message(buf: &mut Vec<u8>, tag: u32, f: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn message(buf: &mut Vec<u8>, tag: u32, f: impl FnOnce(&mut Vec<u8>)) {
     key(buf, tag, LEN);
     let at = buf.len();
     buf.push(0);

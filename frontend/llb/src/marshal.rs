@@ -2,8 +2,15 @@
 //! the result, one `def` entry per distinct digest (metadata of identical
 //! ops merged), the return op last, a metadata entry for every op, source
 //! locations keyed by digest. Only ops reachable from the result are emitted.
+//!
+//! The Definition is written straight in wire form (an
+//! [`pb::EncodedDefinition`]): ops go into the output buffer as they are
+//! encoded, metadata and source map entries are written from borrowed
+//! strings, so no `pb::Definition` (≈10 allocations per op) is built and then
+//! encoded again. The bytes equal prost's encoding of the same
+//! `pb::Definition`; debug builds check that on every marshal.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -60,15 +67,19 @@ pub(crate) fn digest_string(d: &[u8; 32]) -> String {
     String::from_utf8(s).expect("ascii")
 }
 
-/// One distinct op (by digest) and its merged metadata.
-struct Entry {
+/// One distinct op (by digest) and its merged metadata, borrowing its
+/// strings from the graph.
+struct Entry<'a> {
     ignore_cache: bool,
-    description: BTreeMap<String, String>,
+    /// Description entries, later ones replacing earlier ones with the same
+    /// key (as a map would); sorted when written.
+    description: Vec<(&'a str, &'a str)>,
     export_cache: Option<bool>,
-    progress_group: Option<pb::ProgressGroup>,
+    progress_group: Option<&'a pb::ProgressGroup>,
     /// Sorted, deduplicated.
     caps: Vec<&'static str>,
-    ranges: Vec<pb::Range>,
+    /// Source ranges (start line, start char, end line, end char), distinct.
+    ranges: Vec<[i32; 4]>,
 }
 
 const UNSEEN: u32 = u32::MAX;
@@ -80,16 +91,17 @@ struct Walk<'a> {
     node_entry: Vec<u32>,
     /// Per entry: the SHA-256 of its `def` bytes.
     digests: Vec<[u8; 32]>,
-    entries: Vec<Entry>,
+    entries: Vec<Entry<'a>>,
     /// Lookup only (never iterated), so output order does not depend on it.
     by_digest: HashMap<[u8; 32], u32>,
-    def: Vec<Vec<u8>>,
+    /// The Definition being written: `def` entries (field 1) so far.
+    out: Vec<u8>,
     buf: Vec<u8>,
     body: Vec<u8>,
     caps: CapList,
 }
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
     /// Depth-first post-order from `root` with an explicit stack (no
     /// recursion limit on long chains). Nodes only refer to earlier nodes,
     /// so there are no cycles.
@@ -114,7 +126,7 @@ impl Walk<'_> {
     /// Encodes one node whose inputs all have digests, checks its caps and
     /// records its def entry (once per digest) and merged metadata.
     fn emit(&mut self, id: NodeId) -> Result<(), LlbError> {
-        let g = self.g;
+        let g: &'a Graph = self.g;
         let node = &g.nodes[id.index()];
         self.caps.clear();
         {
@@ -155,10 +167,10 @@ impl Walk<'_> {
                 let i = self.entries.len() as u32;
                 self.by_digest.insert(dgst, i);
                 self.digests.push(dgst);
-                self.def.push(self.buf.as_slice().to_vec());
+                encode::bytes_field(&mut self.out, 1, &self.buf);
                 self.entries.push(Entry {
                     ignore_cache: false,
-                    description: BTreeMap::new(),
+                    description: Vec::new(),
                     export_cache: None,
                     progress_group: None,
                     caps: Vec::new(),
@@ -171,15 +183,16 @@ impl Walk<'_> {
         let m = &node.meta;
         md.ignore_cache |= m.ignore_cache;
         if let Some(name) = &m.custom_name {
-            md.description.insert("llb.customname".into(), name.clone());
+            set_description(&mut md.description, "llb.customname", name);
         }
-        md.description
-            .extend(m.description.iter().map(|(k, v)| (k.clone(), v.clone())));
+        for (k, v) in &m.description {
+            set_description(&mut md.description, k, v);
+        }
         if let Some(v) = m.export_cache {
             md.export_cache = Some(v);
         }
-        if m.progress_group.is_some() {
-            md.progress_group = m.progress_group.clone();
+        if let Some(pg) = &m.progress_group {
+            md.progress_group = Some(pg);
         }
         if md.caps.is_empty() {
             md.caps.extend_from_slice(&self.caps);
@@ -189,18 +202,14 @@ impl Walk<'_> {
             md.caps.dedup();
         }
         for sr in &m.source_ranges {
-            let pr = pb::Range {
-                start: Some(pb::Position {
-                    line: sr.start_line,
-                    character: sr.start_character,
-                }),
-                end: Some(pb::Position {
-                    line: sr.end_line,
-                    character: sr.end_character,
-                }),
-            };
-            if !md.ranges.contains(&pr) {
-                md.ranges.push(pr);
+            let r = [
+                sr.start_line,
+                sr.start_character,
+                sr.end_line,
+                sr.end_character,
+            ];
+            if !md.ranges.contains(&r) {
+                md.ranges.push(r);
             }
         }
         self.node_entry[id.index()] = idx;
@@ -245,8 +254,79 @@ impl Walk<'_> {
     }
 }
 
+/// Insert or replace `k` (map semantics, insertion order kept until written).
+fn set_description<'a>(d: &mut Vec<(&'a str, &'a str)>, k: &'a str, v: &'a str) {
+    match d.iter_mut().find(|(key, _)| *key == k) {
+        Some(e) => e.1 = v,
+        None => d.push((k, v)),
+    }
+}
+
+/// The `OpMetadata` body of one entry, fields in tag order (prost's rules:
+/// defaults skipped, map entries in key order, `true` map values written).
+fn write_op_metadata(b: &mut Vec<u8>, e: &mut Entry<'_>) {
+    encode::boolean(b, 1, e.ignore_cache);
+    e.description.sort_unstable_by(|x, y| x.0.cmp(y.0));
+    for (k, v) in &e.description {
+        encode::message(b, 2, |b| {
+            encode::string(b, 1, k);
+            encode::string(b, 2, v);
+        });
+    }
+    if let Some(v) = e.export_cache {
+        encode::message(b, 4, |b| encode::boolean(b, 1, v));
+    }
+    write_caps(b, &e.caps);
+    if let Some(pg) = e.progress_group {
+        encode::message(b, 6, |b| {
+            encode::string(b, 1, &pg.id);
+            encode::string(b, 2, &pg.name);
+            encode::boolean(b, 3, pg.weak);
+        });
+    }
+}
+
+/// `map<string, bool> caps = 5`, every value `true`; `caps` sorted.
+fn write_caps(b: &mut Vec<u8>, caps: &[&str]) {
+    for c in caps {
+        encode::message(b, 5, |b| {
+            encode::string(b, 1, c);
+            encode::boolean(b, 2, true);
+        });
+    }
+}
+
+/// A `map<string, message>` entry whose value body is `body`; an empty body
+/// (the message at its default) is left out, as prost does.
+fn write_map_entry(out: &mut Vec<u8>, tag: u32, key: &str, body: &[u8]) {
+    encode::message(out, tag, |o| {
+        encode::string(o, 1, key);
+        if !body.is_empty() {
+            encode::bytes_field(o, 2, body);
+        }
+    });
+}
+
+/// `Locations { locations: [Location { source_index: 0, ranges }] }`.
+fn write_locations(b: &mut Vec<u8>, ranges: &[[i32; 4]]) {
+    encode::message(b, 1, |b| {
+        for r in ranges {
+            encode::message(b, 2, |b| {
+                encode::message(b, 1, |b| {
+                    encode::int32(b, 1, r[0]);
+                    encode::int32(b, 2, r[1]);
+                });
+                encode::message(b, 2, |b| {
+                    encode::int32(b, 1, r[2]);
+                    encode::int32(b, 2, r[3]);
+                });
+            });
+        }
+    });
+}
+
 impl Graph {
-    /// Serializes what `result` needs into a Definition.
+    /// Serializes what `result` needs into a Definition, in wire form.
     ///
     /// `supported_caps`: the server's LLB caps (from Ping); when given, an op
     /// needing any other cap is an [`LlbError::UnsupportedCap`]. A scratch
@@ -256,9 +336,9 @@ impl Graph {
         result: State,
         source: Option<SourceInfoInput>,
         supported_caps: Option<&BTreeSet<String>>,
-    ) -> Result<pb::Definition, LlbError> {
+    ) -> Result<pb::EncodedDefinition, LlbError> {
         let Some(result) = result else {
-            return Ok(pb::Definition::default());
+            return Ok(pb::EncodedDefinition::default());
         };
         let mut w = Walk {
             g: self,
@@ -267,7 +347,8 @@ impl Graph {
             digests: Vec::new(),
             entries: Vec::new(),
             by_digest: HashMap::new(),
-            def: Vec::new(),
+            // Ops are most of the output: ~640 bytes per node is typical.
+            out: Vec::with_capacity(self.nodes.len() * 640 + 4096),
             buf: Vec::with_capacity(1024),
             body: Vec::with_capacity(1024),
             caps: Vec::new(),
@@ -284,73 +365,69 @@ impl Graph {
             }],
             ..Default::default()
         };
-        let bytes = ret.encode_to_vec();
-        let rd: [u8; 32] = Sha256::digest(&bytes).into();
-        w.def.push(bytes);
+        let ret_bytes = ret.encode_to_vec();
+        let rd: [u8; 32] = Sha256::digest(&ret_bytes).into();
+        let mut out = std::mem::take(&mut w.out);
+        encode::bytes_field(&mut out, 1, &ret_bytes);
+        let ret_caps: Vec<&'static str> = caps::return_op_caps(any_ic, any_desc, any_ec)
+            .into_iter()
+            .collect();
 
-        // Keys in digest order (hex order is byte order), so the maps are
-        // bulk-built from sorted input.
+        // Metadata in digest order (hex order is byte order); the return
+        // op's entry takes its place among them.
         let mut order: Vec<u32> = (0..w.entries.len() as u32).collect();
         order.sort_unstable_by_key(|&i| w.digests[i as usize]);
-        let digests = std::mem::take(&mut w.digests);
-        let mut entries: Vec<Option<Entry>> = w.entries.into_iter().map(Some).collect();
-        let mut locations: Vec<(String, pb::Locations)> = Vec::new();
-        let mut metadata: Vec<(String, pb::OpMetadata)> = Vec::with_capacity(order.len() + 1);
-        let ret_md = pb::OpMetadata {
-            caps: caps::return_op_caps(any_ic, any_desc, any_ec)
-                .into_iter()
-                .map(|c| (c.to_string(), true))
-                .collect(),
-            ..Default::default()
+        let mut body = std::mem::take(&mut w.body);
+        let mut ret_pending = true;
+        let write_ret = |out: &mut Vec<u8>, body: &mut Vec<u8>| {
+            body.clear();
+            write_caps(body, &ret_caps);
+            write_map_entry(out, 2, &digest_string(&rd), body);
         };
-        let mut ret_md = Some(ret_md);
-        for i in order {
-            let d = &digests[i as usize];
-            if ret_md.is_some() && rd < *d {
-                metadata.push((digest_string(&rd), ret_md.take().expect("some")));
+        for &i in &order {
+            let d = &w.digests[i as usize];
+            if ret_pending && rd < *d {
+                write_ret(&mut out, &mut body);
+                ret_pending = false;
             }
-            let e = entries[i as usize].take().expect("each entry once");
-            let key = digest_string(d);
-            if !e.ranges.is_empty() && source.is_some() {
-                locations.push((
-                    key.clone(),
-                    pb::Locations {
-                        locations: vec![pb::Location {
-                            source_index: 0,
-                            ranges: e.ranges,
-                        }],
-                    },
-                ));
-            }
-            metadata.push((
-                key,
-                pb::OpMetadata {
-                    ignore_cache: e.ignore_cache,
-                    description: e.description,
-                    export_cache: e.export_cache.map(|value| pb::ExportCache { value }),
-                    caps: e.caps.iter().map(|c| (c.to_string(), true)).collect(),
-                    progress_group: e.progress_group,
-                    linux_resources: None,
-                },
-            ));
+            body.clear();
+            write_op_metadata(&mut body, &mut w.entries[i as usize]);
+            write_map_entry(&mut out, 2, &digest_string(d), &body);
         }
-        if let Some(md) = ret_md {
-            metadata.push((digest_string(&rd), md));
+        if ret_pending {
+            write_ret(&mut out, &mut body);
         }
 
-        let source = source.map(|s| pb::Source {
-            locations: locations.into_iter().collect(),
-            infos: vec![pb::SourceInfo {
-                filename: s.filename,
-                data: s.data,
-                definition: None,
-                language: s.language,
-            }],
-        });
-        Ok(pb::Definition {
-            def: w.def,
-            metadata: metadata.into_iter().collect(),
-            source,
-        })
+        if let Some(s) = source {
+            encode::message(&mut out, 3, |o| {
+                for &i in &order {
+                    let e = &w.entries[i as usize];
+                    if e.ranges.is_empty() {
+                        continue;
+                    }
+                    body.clear();
+                    write_locations(&mut body, &e.ranges);
+                    write_map_entry(o, 1, &digest_string(&w.digests[i as usize]), &body);
+                }
+                encode::message(o, 2, |b| {
+                    encode::string(b, 1, &s.filename);
+                    if !s.data.is_empty() {
+                        encode::bytes_field(b, 2, &s.data);
+                    }
+                    encode::string(b, 4, &s.language);
+                });
+            });
+        }
+        let def = pb::EncodedDefinition(out);
+        #[cfg(debug_assertions)]
+        {
+            let decoded = def.decode().expect("marshaled Definition decodes");
+            assert_eq!(
+                decoded.encode_to_vec(),
+                def.0,
+                "direct Definition encoding differs from prost's"
+            );
+        }
+        Ok(def)
     }
 }

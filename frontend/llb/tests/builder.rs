@@ -92,7 +92,7 @@ fn mounts_sorted_outputs_numbered_inputs_deduped() {
     assert_eq!(r.mount(3), Some(ctx)); // read-only: unchanged source
     assert_eq!(r.mount(4), None);
 
-    let def = g.marshal(r.mount(1), None, None).unwrap();
+    let def = g.marshal(r.mount(1), None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
     let x = exec_of(&all[2]);
@@ -181,7 +181,7 @@ fn scratch_root_and_cache_seed() {
         hard: 2,
     }];
     let r = g.exec(e, OpMeta::default());
-    let def = g.marshal(r.root(), None, None).unwrap();
+    let def = g.marshal(r.root(), None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
     let x = exec_of(&all[1]);
@@ -241,7 +241,7 @@ fn file_chain_indexes_and_minus_ones() {
             ..Default::default()
         });
     let out = g.file(b, OpMeta::named("copy"));
-    let def = g.marshal(out, None, None).unwrap();
+    let def = g.marshal(out, None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
     let f = &all[2];
@@ -359,7 +359,7 @@ fn source_caps_and_attrs() {
         &[Some(img), None, Some(loc), Some(git), Some(http)],
         OpMeta::default(),
     );
-    let def = g.marshal(m, None, None).unwrap();
+    let def = g.marshal(m, None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
     let src = |i: usize| match &all[i].op {
@@ -429,7 +429,7 @@ fn diff_with_scratch_lower() {
     let mut g = Graph::new();
     let a = alpine(&mut g);
     let d = g.diff(None, Some(a), OpMeta::default());
-    let def = g.marshal(d, None, None).unwrap();
+    let def = g.marshal(d, None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     let all = ops(&def);
     let Some(pb::op::Op::Diff(x)) = &all[1].op else {
@@ -468,7 +468,7 @@ fn identical_ops_dedup_and_merge_metadata() {
         data: b"x\n".to_vec(),
         language: "YAML".into(),
     };
-    let def = g.marshal(m, Some(src), None).unwrap();
+    let def = g.marshal(m, Some(src), None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     assert_eq!(def.def.len(), 3);
     let d = digest(&def.def[0]);
@@ -499,9 +499,9 @@ fn only_reachable_ops_and_scratch_result() {
     let mut g = Graph::new();
     let a = alpine(&mut g);
     let _unrelated = g.exec(Exec::shell(Some(a), "never"), OpMeta::named("other stage"));
-    let def = g.marshal(Some(a), None, None).unwrap();
+    let def = g.marshal(Some(a), None, None).unwrap().decode().unwrap();
     assert_eq!(def.def.len(), 2);
-    let empty = g.marshal(None, None, None).unwrap();
+    let empty = g.marshal(None, None, None).unwrap().decode().unwrap();
     assert_eq!(empty, pb::Definition::default());
     verify(&empty).unwrap();
 }
@@ -577,9 +577,9 @@ fn deterministic() {
             language: "YAML".into(),
         })
     };
-    let d1 = g1.marshal(r1, src(), None).unwrap().encode_to_vec();
-    let d2 = g2.marshal(r2, src(), None).unwrap().encode_to_vec();
-    let d3 = g1.marshal(r1, src(), None).unwrap().encode_to_vec();
+    let d1 = g1.marshal(r1, src(), None).unwrap().0;
+    let d2 = g2.marshal(r2, src(), None).unwrap().0;
+    let d3 = g1.marshal(r1, src(), None).unwrap().0;
     assert_eq!(d1, d2);
     assert_eq!(d1, d3);
 }
@@ -587,7 +587,7 @@ fn deterministic() {
 #[test]
 fn verify_catches_broken_definitions() {
     let (g, r) = sample();
-    let good = g.marshal(r, None, None).unwrap();
+    let good = g.marshal(r, None, None).unwrap().decode().unwrap();
     verify(&good).unwrap();
 
     let mut swapped = good.clone();
@@ -625,7 +625,7 @@ fn dump_snapshot() {
         data: b"a: b\n".to_vec(),
         language: "YAML".into(),
     };
-    let def = g.marshal(r, Some(src), None).unwrap();
+    let def = g.marshal(r, Some(src), None).unwrap().decode().unwrap();
     insta::assert_json_snapshot!("sample_dump", dump_json(&def));
 }
 
@@ -643,7 +643,7 @@ fn long_chain_does_not_overflow() {
             OpMeta::default(),
         );
     }
-    let def = g.marshal(s, None, None).unwrap();
+    let def = g.marshal(s, None, None).unwrap().decode().unwrap();
     assert_eq!(def.def.len(), 20_002);
     verify(&def).unwrap();
 }

@@ -47,7 +47,7 @@ fn vectors_a_b_c_through_the_builder() {
     e.env = vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()];
     e.platform = Some(amd64());
     let b = g.exec(e, OpMeta::default());
-    let def = g.marshal(b.root(), None, None).unwrap();
+    let def = g.marshal(b.root(), None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     assert_eq!(def.def.len(), 3);
 
@@ -127,7 +127,7 @@ fn vector_d_local_attrs_prost_column_and_no_empty_values() {
     // ...which is why the builder never emits one.
     let mut g = Graph::new();
     let s = g.raw_source("local://context", attrs, None, OpMeta::default());
-    let def = g.marshal(Some(s), None, None).unwrap();
+    let def = g.marshal(Some(s), None, None).unwrap().decode().unwrap();
     let back = pb::Op::decode(def.def[0].as_slice()).unwrap();
     let Some(pb::op::Op::Source(src)) = back.op else {
         panic!()
@@ -148,7 +148,7 @@ fn vector_e_mkfile_on_scratch() {
         }),
         OpMeta::default(),
     );
-    let def = g.marshal(f, None, None).unwrap();
+    let def = g.marshal(f, None, None).unwrap().decode().unwrap();
     verify(&def).unwrap();
     let body = "22351233\
         08ffffffffffffffffff01\
@@ -175,7 +175,7 @@ fn vector_f_owner_by_id_zero_is_written() {
         }),
         OpMeta::default(),
     );
-    let def = g.marshal(f, None, None).unwrap();
+    let def = g.marshal(f, None, None).unwrap().decode().unwrap();
     let op = pb::Op::decode(def.def[0].as_slice()).unwrap();
     let Some(pb::op::Op::File(fo)) = op.op else {
         panic!()

@@ -43,8 +43,9 @@ pub struct CacheOptionsEntry {
 /// deliberately absent: never send them.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct SolveRequest {
+    /// Sent in wire form (see `pb::EncodedDefinition`).
     #[prost(message, optional, tag = "1")]
-    pub definition: Option<pb::Definition>,
+    pub definition: Option<pb::EncodedDefinition>,
     #[prost(string, tag = "2")]
     pub frontend: String,
     #[prost(btree_map = "string, string", tag = "3")]

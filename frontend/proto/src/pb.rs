@@ -775,6 +775,88 @@ impl prost::Message for Definition {
     }
 }
 
+/// A `Definition` already in wire form, as `Graph::marshal` writes it. It is
+/// sent as is inside requests (a message field and its bytes are the same
+/// thing on the wire), so a large build is never held as a `Definition`
+/// struct; [`EncodedDefinition::decode`] gives one back when needed (error
+/// mapping, dumps, tests).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodedDefinition(pub Vec<u8>);
+
+impl EncodedDefinition {
+    pub fn decode(&self) -> Result<Definition, DecodeError> {
+        <Definition as prost::Message>::decode(self.0.as_slice())
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+    /// True for the empty Definition (a scratch result: nothing to build).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&Definition> for EncodedDefinition {
+    fn from(d: &Definition) -> Self {
+        EncodedDefinition(prost::Message::encode_to_vec(d))
+    }
+}
+
+impl prost::Message for EncodedDefinition {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        buf.put_slice(&self.0);
+    }
+
+    /// Decoding keeps each field's payload as it came (key and length
+    /// re-encoded), so a decoded request re-encodes identically.
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), DecodeError> {
+        let out = &mut self.0;
+        match wire_type {
+            WireType::Varint => {
+                let v = encoding::decode_varint(buf)?;
+                encoding::encode_key(tag, wire_type, out);
+                encoding::encode_varint(v, out);
+            }
+            WireType::SixtyFourBit => {
+                let mut v = 0u64;
+                encoding::fixed64::merge(wire_type, &mut v, buf, ctx)?;
+                encoding::encode_key(tag, wire_type, out);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            WireType::ThirtyTwoBit => {
+                let mut v = 0u32;
+                encoding::fixed32::merge(wire_type, &mut v, buf, ctx)?;
+                encoding::encode_key(tag, wire_type, out);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            WireType::LengthDelimited => {
+                let mut v: Vec<u8> = Vec::new();
+                encoding::bytes::merge(wire_type, &mut v, buf, ctx)?;
+                encoding::bytes::encode(tag, &v, out);
+            }
+            // Groups never occur in LLB: reject them as a wire-type error.
+            WireType::StartGroup | WireType::EndGroup => {
+                encoding::check_wire_type(WireType::LengthDelimited, wire_type)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Tag 3 is reserved (old worker constraint): never used here.
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct OpMetadata {

@@ -213,7 +213,7 @@ impl Fake {
                     result: Some(gw::Result {
                         result: Some(gw::result::Result::Ref(gw::Ref {
                             id: format!("ref-{n}"),
-                            def: req.definition.clone(),
+                            def: req.definition.as_ref().and_then(|d| d.decode().ok()),
                         })),
                         metadata: BTreeMap::new(),
                     }),

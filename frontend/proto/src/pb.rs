@@ -794,6 +794,12 @@ impl EncodedDefinition {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Wraps `bytes` after checking that they are a sequence of well-formed fields.
+    pub fn decode_from(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let mut e = EncodedDefinition::default();
+        prost::Message::merge(&mut e, bytes)?;
+        Ok(e)
+    }
 }
 
 impl From<&Definition> for EncodedDefinition {
@@ -1021,6 +1027,50 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(hex(&m.encode_to_vec()), "08ffffffffffffffffff01");
+    }
+
+    #[test]
+    fn encoded_definition_is_the_message_field_and_survives_a_decode() {
+        let def = Definition {
+            def: vec![image_op().encode_to_vec(), vec![0x0a, 0x01, 0x41]],
+            metadata: [(
+                "sha256:ab".to_string(),
+                OpMetadata {
+                    ignore_cache: true,
+                    caps: [("source.image".to_string(), true)].into_iter().collect(),
+                    ..Default::default()
+                },
+            )]
+            .into_iter()
+            .collect(),
+            source: None,
+        };
+        let enc = EncodedDefinition::from(&def);
+        assert_eq!(enc.decode().unwrap(), def);
+        // Inside a request, the bytes are exactly what a nested Definition gives.
+        let req = crate::gateway::SolveRequest {
+            definition: Some(enc.clone()),
+            frontend: "x".into(),
+            evaluate: true,
+            ..Default::default()
+        };
+        let wire = req.encode_to_vec();
+        let mut nested = Vec::new();
+        prost::encoding::message::encode(1, &def, &mut nested);
+        assert!(wire.starts_with(&nested));
+        let back = crate::gateway::SolveRequest::decode(wire.as_slice()).unwrap();
+        assert_eq!(back.definition.as_ref(), Some(&enc));
+        assert_eq!(back.encode_to_vec(), wire);
+        // A varint and fixed-width fields keep their payloads too.
+        let mut odd = Vec::new();
+        prost::encoding::uint64::encode(7, &300, &mut odd);
+        prost::encoding::fixed64::encode(8, &5, &mut odd);
+        prost::encoding::fixed32::encode(9, &6, &mut odd);
+        let mut e = EncodedDefinition::default();
+        e.merge(odd.as_slice()).unwrap();
+        assert_eq!(e.0, odd);
+        // A group is rejected, not silently dropped.
+        assert!(EncodedDefinition::decode_from(&[0x0b]).is_err());
     }
 
     fn hex_decode(s: &str) -> Vec<u8> {

@@ -6,7 +6,11 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1000);
     let text = slipway_compiler::generated_spec(n);
-    for _ in 0..3 {
+    let iters: usize = std::env::args()
+        .nth(2)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(3);
+    for _ in 0..iters {
         let t0 = Instant::now();
         let loaded = slipway_spec::load("g.yaml", &text, &Default::default()).unwrap();
         let t1 = Instant::now();

@@ -193,7 +193,7 @@ pub fn compile(
     let mut low = lower::Lowering::new(plan, opts, target_platform, &stages, idx);
     // Dependencies first, so lowering never recurses deeply.
     for i in targets::topo_order(plan, &low.index, &stages) {
-        low.stage(i);
+        low.ensure(i);
     }
     let results: Vec<lower::StageResult> = roots.iter().map(|&i| low.stage(i)).collect();
     if !low.errors.is_empty() {

@@ -92,7 +92,7 @@ impl<'a> Lowering<'a> {
         self.results[&i].fs
     }
 
-    fn ensure(&mut self, i: usize) {
+    pub fn ensure(&mut self, i: usize) {
         if self.results.contains_key(&i) {
             return;
         }
@@ -1041,12 +1041,6 @@ impl<'a> Lowering<'a> {
         for (k, v) in &spec.env {
             st.image.set_env(k, v);
         }
-    }
-
-    /// The context state if any copy used it (for tests and the driver).
-    #[cfg(test)]
-    pub fn context_used(&self) -> bool {
-        self.context.is_some()
     }
 }
 

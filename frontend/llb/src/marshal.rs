@@ -346,9 +346,10 @@ impl Graph {
             node_entry: vec![UNSEEN; self.nodes.len()],
             digests: Vec::new(),
             entries: Vec::new(),
-            by_digest: HashMap::new(),
-            // Ops are most of the output: ~640 bytes per node is typical.
-            out: Vec::with_capacity(self.nodes.len() * 640 + 4096),
+            by_digest: HashMap::with_capacity(self.nodes.len()),
+            // The ops: ~350 bytes per node is typical (metadata and the
+            // source map are reserved for once their sizes are known).
+            out: Vec::with_capacity(self.nodes.len() * 384 + 4096),
             buf: Vec::with_capacity(1024),
             body: Vec::with_capacity(1024),
             caps: Vec::new(),
@@ -378,6 +379,9 @@ impl Graph {
         let mut order: Vec<u32> = (0..w.entries.len() as u32).collect();
         order.sort_unstable_by_key(|&i| w.digests[i as usize]);
         let mut body = std::mem::take(&mut w.body);
+        // Metadata entries are ~150 bytes (digest key, name, caps): reserve
+        // once instead of letting the multi-megabyte buffer double.
+        out.reserve(order.len() * 192 + 4096);
         let mut ret_pending = true;
         let write_ret = |out: &mut Vec<u8>, body: &mut Vec<u8>| {
             body.clear();
@@ -399,24 +403,51 @@ impl Graph {
         }
 
         if let Some(s) = source {
-            encode::message(&mut out, 3, |o| {
-                for &i in &order {
-                    let e = &w.entries[i as usize];
-                    if e.ranges.is_empty() {
-                        continue;
-                    }
-                    body.clear();
-                    write_locations(&mut body, &e.ranges);
-                    write_map_entry(o, 1, &digest_string(&w.digests[i as usize]), &body);
+            // Lengths are computed up front rather than back-patched: the
+            // section holds the whole spec text, which a back-patch would
+            // shift byte by byte.
+            let mut locations = Vec::with_capacity(order.len() * 96);
+            for &i in &order {
+                let e = &w.entries[i as usize];
+                if e.ranges.is_empty() {
+                    continue;
                 }
-                encode::message(o, 2, |b| {
-                    encode::string(b, 1, &s.filename);
-                    if !s.data.is_empty() {
-                        encode::bytes_field(b, 2, &s.data);
-                    }
-                    encode::string(b, 4, &s.language);
-                });
-            });
+                body.clear();
+                write_locations(&mut body, &e.ranges);
+                write_map_entry(
+                    &mut locations,
+                    1,
+                    &digest_string(&w.digests[i as usize]),
+                    &body,
+                );
+            }
+            let field_len = |tag: u32, len: usize| {
+                if len == 0 {
+                    0
+                } else {
+                    prost::encoding::key_len(tag)
+                        + prost::encoding::encoded_len_varint(len as u64)
+                        + len
+                }
+            };
+            let info_len = field_len(1, s.filename.len())
+                + field_len(2, s.data.len())
+                + field_len(4, s.language.len());
+            let source_len = locations.len()
+                + prost::encoding::key_len(2)
+                + prost::encoding::encoded_len_varint(info_len as u64)
+                + info_len;
+            out.reserve_exact(source_len + 16);
+            encode::key(&mut out, 3, 2);
+            encode::varint(&mut out, source_len as u64);
+            out.extend_from_slice(&locations);
+            encode::key(&mut out, 2, 2);
+            encode::varint(&mut out, info_len as u64);
+            encode::string(&mut out, 1, &s.filename);
+            if !s.data.is_empty() {
+                encode::bytes_field(&mut out, 2, &s.data);
+            }
+            encode::string(&mut out, 4, &s.language);
         }
         let def = pb::EncodedDefinition(out);
         #[cfg(debug_assertions)]

@@ -4,6 +4,10 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 
+/// The allocator the `slipway` binary ships with (frontend/cli/src/main.rs).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Everything the pipeline produced, returned so that criterion drops it
 /// outside the timed section (the frontend exits right after compiling).
 type Output = (slipway_spec::Loaded, slipway_compiler::Compiled);

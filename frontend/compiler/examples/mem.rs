@@ -1,4 +1,8 @@
 //! Peak RSS after each phase: `cargo run --release --example mem -- /tmp/s1000.yaml`.
+/// The allocator the `slipway` binary ships with.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn hwm() -> String {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let h = s

@@ -1,5 +1,8 @@
 //! Time each phase on the generated spec: `cargo run --release --example phases -- 1000`.
 use std::time::Instant;
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() {
     let n = std::env::args()
         .nth(1)

@@ -144,12 +144,6 @@ impl<'a> LineIndex<'a> {
             offset: off,
         }
     }
-    fn span(&self, s: &gp::Span) -> Span {
-        Span::new(
-            self.pos(s.start.line(), s.start.col()),
-            self.pos(s.end.line(), s.end.col()),
-        )
-    }
     /// The raw source text covered by a span (empty when out of range).
     pub fn text(&self, span: Span) -> &'a str {
         self.src
@@ -180,50 +174,373 @@ enum Frame {
 }
 
 pub fn parse(source: &str) -> Parsed {
-    let idx = LineIndex::new(source);
-    let mut errors = Vec::new();
+    parse_with(source, SPLIT_MIN_BYTES)
+}
+
+thread_local! {
+    /// Parses on this thread whose halves were joined (for tests).
+    static SPLITS_JOINED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many parses on this thread used the two-thread split (tests check
+/// that it engages, not only that results agree).
+#[doc(hidden)]
+pub fn splits_joined() -> usize {
+    SPLITS_JOINED.with(|n| n.get())
+}
+
+/// Below this size a spec is parsed on one thread (it takes a few ms).
+const SPLIT_MIN_BYTES: usize = 256 * 1024;
+
+/// [`parse`], using two threads when the input has at least
+/// `split_min_bytes` (tests force it on small inputs).
+///
+/// A large spec is mostly one long `stages:` mapping. Its second half, from
+/// a line that looks like a stage key, is parsed on another thread as a
+/// document of its own while this thread parses from the start. The halves
+/// are joined only if the full parse, arriving at that line, is exactly at a
+/// key of the top-level `stages:` mapping (block context, nothing open) and
+/// the half parsed alone had no error, no alias and no near-limit nesting;
+/// otherwise this thread parses on as if there were no split. Either way the
+/// tree, its spans and the diagnostics are those of one sequential parse
+/// (`tests/split.rs` compares the two on every spec in the repository).
+pub fn parse_with(source: &str, split_min_bytes: usize) -> Parsed {
     if source.len() > MAX_INPUT_BYTES {
-        errors.push(
-            Diagnostic::error(
-                "too-large",
-                Span::default(),
-                format!(
-                    "the spec is {} bytes, more than the limit of {} bytes (16 MiB)",
-                    source.len(),
-                    MAX_INPUT_BYTES
-                ),
-            )
-            .with_help("a build spec should be small; move data into files of the build context"),
-        );
+        let errors = vec![Diagnostic::error(
+            "too-large",
+            Span::default(),
+            format!(
+                "the spec is {} bytes, more than the limit of {} bytes (16 MiB)",
+                source.len(),
+                MAX_INPUT_BYTES
+            ),
+        )
+        .with_help("a build spec should be small; move data into files of the build context")];
         return Parsed { root: None, errors };
     }
+    let idx = LineIndex::new(source);
+    let split = (source.len() >= split_min_bytes)
+        .then(|| split_point(source))
+        .flatten();
+    let Some(split) = split else {
+        let mut b = Builder::new(&idx, 0, 0);
+        for ev in parser(source, MAX_DEPTH) {
+            if let Some(done) = b.feed(ev) {
+                return done;
+            }
+        }
+        return b.finish();
+    };
+    std::thread::scope(|scope| {
+        let idx = &idx;
+        let mut half = Some(scope.spawn(move || parse_half(source, idx, split)));
+        let mut b = Builder::new(idx, 0, 0);
+        for ev in parser(source, MAX_DEPTH) {
+            // The collections of the previous stage close at the split
+            // line first; the decision is taken at the next event.
+            let reached = matches!(&ev, Ok((e, s)) if s.start.line() >= split.line
+                && !matches!(e, Event::MappingEnd | Event::SequenceEnd));
+            if reached {
+                if let Some(h) = half.take() {
+                    if b.at_stage_key(&ev, split) {
+                        // A panic in the helper thread is a bug; it would
+                        // surface as one here too, so parse on instead.
+                        if let Ok(Some(h)) = h.join() {
+                            if let Some(done) = b.join_half(h) {
+                                return done;
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(done) = b.feed(ev) {
+                return done;
+            }
+        }
+        b.finish()
+    })
+}
+
+fn parser(text: &str, depth_limit: usize) -> gp::Parser<'_, gp::StrInput<'_>> {
     let options = gp::options! {
-        flow_nesting_limit: MAX_DEPTH,
-        block_nesting_limit: MAX_DEPTH,
+        flow_nesting_limit: depth_limit,
+        block_nesting_limit: depth_limit,
         emit_comments: false,
     };
-    let parser = gp::Parser::new_from_str_with_options(source, options);
-    let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: std::collections::HashMap<usize, (Node, usize)> = Default::default();
-    let mut nodes = 0usize;
-    let mut alias_nodes = 0usize;
-    let mut root: Option<Node> = None;
-    let mut docs = 0;
+    gp::Parser::new_from_str_with_options(text, options)
+}
 
-    let fatal = |errors: &mut Vec<Diagnostic>, d: Diagnostic| {
-        errors.push(d);
-        Parsed {
-            root: None,
-            errors: std::mem::take(errors),
+/// Where the second half starts: a line `<indent>name:` inside the
+/// top-level `stages:` block, near the middle of the input.
+#[derive(Clone, Copy, Debug)]
+struct Split {
+    /// Byte offset of the line's first byte.
+    offset: usize,
+    /// 1-based line number.
+    line: usize,
+    /// Indentation of the stage keys (columns).
+    indent: usize,
+}
+
+fn split_point(source: &str) -> Option<Split> {
+    let bytes = source.as_bytes();
+    // `stages:` at column 0, alone on its line (a block mapping follows).
+    let mut at = 0;
+    let body = loop {
+        let rest = &source[at..];
+        let line_end = rest.find('\n').map_or(source.len(), |i| at + i + 1);
+        let line = source[at..line_end].trim_end();
+        if let Some(tail) = line.strip_prefix("stages:") {
+            let tail = tail.trim_start();
+            if tail.is_empty() || tail.starts_with('#') {
+                break line_end;
+            }
         }
+        if line_end >= source.len() {
+            return None;
+        }
+        at = line_end;
     };
+    // The indentation of the first stage key.
+    let mut at = body;
+    let indent = loop {
+        if at >= source.len() {
+            return None;
+        }
+        let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i + 1);
+        let line = &source[at..line_end];
+        let t = line.trim_start_matches(' ');
+        if !(t.trim().is_empty() || t.starts_with('#')) {
+            let n = line.len() - t.len();
+            if n == 0 || t.starts_with('\t') {
+                return None;
+            }
+            break n;
+        }
+        at = line_end;
+    };
+    // The first stage-key line at or after the middle of the input.
+    let mut at = (source.len() / 2).max(body);
+    at = source[at..].find('\n').map(|i| at + i + 1)?;
+    let mut line_no = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    while at < source.len() {
+        let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i + 1);
+        let line = &bytes[at..line_end];
+        if is_key_line(line, indent) {
+            return Some(Split {
+                offset: at,
+                line: line_no,
+                indent,
+            });
+        }
+        // Give up at anything that may end the block (a less indented line).
+        let n = line.iter().take_while(|&&b| b == b' ').count();
+        let blank = line[n..].iter().all(|b| b.is_ascii_whitespace()) || line.get(n) == Some(&b'#');
+        if n < indent && !blank {
+            return None;
+        }
+        at = line_end;
+        line_no += 1;
+    }
+    None
+}
 
-    for ev in parser {
+/// `<indent spaces>name:` followed by a space, a comment or the line end.
+fn is_key_line(line: &[u8], indent: usize) -> bool {
+    if line.len() <= indent || line[..indent].iter().any(|&b| b != b' ') {
+        return false;
+    }
+    let rest = &line[indent..];
+    let name_len = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        .count();
+    name_len > 0
+        && rest[0].is_ascii_alphanumeric()
+        && rest.get(name_len) == Some(&b':')
+        && matches!(
+            rest.get(name_len + 1),
+            None | Some(b' ' | b'\n' | b'\r' | b'#')
+        )
+}
+
+/// The second half parsed alone: the stage entries (spans in the whole
+/// file's coordinates) and the node count, or `None` if it cannot stand in
+/// for the sequential parse.
+struct Half {
+    entries: Vec<(Node, Node)>,
+    /// Where the half's mapping ends (its last value, or the event that
+    /// closed it, whichever is later), as the enclosing mappings do.
+    end: Pos,
+    nodes: usize,
+}
+
+fn parse_half(source: &str, idx: &LineIndex<'_>, split: Split) -> Option<Half> {
+    // The half's keys sit two collections deep in the whole document.
+    const BASE: usize = 2;
+    let mut b = Builder::new(idx, split.line - 1, BASE);
+    for ev in parser(&source[split.offset..], MAX_DEPTH - BASE) {
+        if b.feed(ev).is_some() {
+            return None;
+        }
+    }
+    // Near the limits, leave the exact errors to the sequential parse.
+    if b.aliases > 0 || b.docs != 1 || b.max_depth + BASE + 2 > MAX_DEPTH {
+        return None;
+    }
+    let nodes = b.nodes;
+    let p = b.finish();
+    if !p.errors.is_empty() {
+        return None;
+    }
+    match p.root {
+        Some(Node {
+            kind: Kind::Map(entries),
+            span,
+        }) if !entries.is_empty() => Some(Half {
+            entries,
+            end: span.end,
+            nodes,
+        }),
+        _ => None,
+    }
+}
+
+/// The tree under construction from an event stream, enforcing the node,
+/// depth and alias limits.
+struct Builder<'i, 's> {
+    idx: &'i LineIndex<'s>,
+    /// Added to the parser's line numbers (a half starts mid-file).
+    line_offset: usize,
+    /// Collections open around the parsed text in the whole document.
+    base_depth: usize,
+    stack: Vec<Frame>,
+    anchors: std::collections::HashMap<usize, (Node, usize)>,
+    nodes: usize,
+    alias_nodes: usize,
+    aliases: usize,
+    max_depth: usize,
+    root: Option<Node>,
+    docs: usize,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'i, 's> Builder<'i, 's> {
+    fn new(idx: &'i LineIndex<'s>, line_offset: usize, base_depth: usize) -> Self {
+        Builder {
+            idx,
+            line_offset,
+            base_depth,
+            stack: Vec::new(),
+            anchors: Default::default(),
+            nodes: 0,
+            alias_nodes: 0,
+            aliases: 0,
+            max_depth: 0,
+            root: None,
+            docs: 0,
+            errors: Vec::new(),
+        }
+    }
+
+    fn span(&self, s: &gp::Span) -> Span {
+        Span::new(
+            self.idx
+                .pos(s.start.line() + self.line_offset, s.start.col()),
+            self.idx.pos(s.end.line() + self.line_offset, s.end.col()),
+        )
+    }
+
+    fn finish(self) -> Parsed {
+        Parsed {
+            root: self.root,
+            errors: self.errors,
+        }
+    }
+
+    /// Is `ev` a plain key of the top-level `stages:` mapping, starting at
+    /// the split line's indentation, with nothing else open?
+    fn at_stage_key(&self, ev: &gp::ParseResult<'_>, split: Split) -> bool {
+        let Ok((Event::Scalar(_, ScalarStyle::Plain, 0, None), s)) = ev else {
+            return false;
+        };
+        if s.start.line() != split.line || s.start.col() != split.indent {
+            return false;
+        }
+        match self.stack.as_slice() {
+            [Frame::Map {
+                pending_key: Some(k),
+                ..
+            }, Frame::Map {
+                pending_key: None,
+                entries,
+                ..
+            }] => {
+                !entries.is_empty()
+                    && matches!(&k.kind, Kind::Scalar(name, Style::Plain) if name == "stages")
+                    && k.span.start.col == 1
+            }
+            _ => false,
+        }
+    }
+
+    /// Appends the half's entries to the open `stages:` mapping and closes
+    /// it and the root mapping, as the rest of a sequential parse would.
+    /// `None` (nothing changed) if the total would pass the node limit.
+    fn join_half(&mut self, h: Half) -> Option<Parsed> {
+        // The half's root mapping stands for no node of the whole document.
+        let nodes = self.nodes + h.nodes - 1;
+        if nodes > MAX_NODES || self.docs != 1 {
+            return None;
+        }
+        self.nodes = nodes;
+        let Some(Frame::Map {
+            mut entries, start, ..
+        }) = self.stack.pop()
+        else {
+            unreachable!("checked by at_stage_key")
+        };
+        entries.extend(h.entries);
+        let stages = Node {
+            kind: Kind::Map(finish_map(entries, &mut self.errors)),
+            span: Span::new(start, h.end),
+        };
+        let Some(Frame::Map {
+            mut entries,
+            pending_key,
+            start,
+            ..
+        }) = self.stack.pop()
+        else {
+            unreachable!("checked by at_stage_key")
+        };
+        entries.push((pending_key.expect("checked by at_stage_key"), stages));
+        let root = Node {
+            kind: Kind::Map(finish_map(entries, &mut self.errors)),
+            span: Span::new(start, h.end),
+        };
+        SPLITS_JOINED.with(|n| n.set(n.get() + 1));
+        Some(Parsed {
+            root: Some(root),
+            errors: std::mem::take(&mut self.errors),
+        })
+    }
+
+    /// Takes one parser event; `Some` when the parse ends here (a fatal
+    /// error).
+    fn feed(&mut self, ev: gp::ParseResult<'_>) -> Option<Parsed> {
+        let fatal = |errors: &mut Vec<Diagnostic>, d: Diagnostic| {
+            errors.push(d);
+            Some(Parsed {
+                root: None,
+                errors: std::mem::take(errors),
+            })
+        };
         let (ev, gspan) = match ev {
             Ok(x) => x,
             Err(e) => {
                 let m = e.marker();
-                let pos = idx.pos(m.line(), m.col());
+                let pos = self.idx.pos(m.line() + self.line_offset, m.col());
                 let mut info = e.info();
                 if info.is_empty() {
                     info = format!("{:?}", e.kind());
@@ -244,17 +561,17 @@ pub fn parse(source: &str) -> Parsed {
                 if deep {
                     d.code = "too-deep";
                 }
-                return fatal(&mut errors, d);
+                return fatal(&mut self.errors, d);
             }
         };
-        let span = idx.span(&gspan);
+        let span = self.span(&gspan);
         let done: Option<(Node, usize)> = match ev {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => None,
             Event::DocumentStart(..) => {
-                docs += 1;
-                if docs > 1 {
+                self.docs += 1;
+                if self.docs > 1 {
                     return fatal(
-                        &mut errors,
+                        &mut self.errors,
                         Diagnostic::error("multiple-documents", span, "a spec file holds exactly one YAML document")
                             .with_label("second document starts here")
                             .with_help("remove the `---` separator and everything after it, or merge the documents"),
@@ -262,13 +579,14 @@ pub fn parse(source: &str) -> Parsed {
                 }
                 None
             }
-            Event::Alias(id) => match anchors.get(&id) {
+            Event::Alias(id) => match self.anchors.get(&id) {
                 Some((n, size)) => {
-                    nodes += size;
-                    alias_nodes += size;
-                    if alias_nodes > MAX_ALIAS_NODES {
+                    self.aliases += 1;
+                    self.nodes += size;
+                    self.alias_nodes += size;
+                    if self.alias_nodes > MAX_ALIAS_NODES {
                         return fatal(
-                            &mut errors,
+                            &mut self.errors,
                             Diagnostic::error(
                                 "alias-limit",
                                 span,
@@ -282,14 +600,14 @@ pub fn parse(source: &str) -> Parsed {
                 }
                 None => {
                     return fatal(
-                        &mut errors,
+                        &mut self.errors,
                         Diagnostic::error("yaml-syntax", span, "alias to an unknown anchor")
                             .with_help("define the anchor (`&name`) before using `*name`"),
                     )
                 }
             },
             Event::Scalar(v, style, anchor, tag) => {
-                nodes += 1;
+                self.nodes += 1;
                 let mut st = match style {
                     ScalarStyle::Plain => Style::Plain,
                     ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => Style::Quoted,
@@ -299,7 +617,7 @@ pub fn parse(source: &str) -> Parsed {
                     if tag.is_yaml_core_schema_tag("str") {
                         st = Style::Quoted;
                     } else if !tag.is_yaml_core_schema() {
-                        errors.push(
+                        self.errors.push(
                             Diagnostic::error(
                                 "unsupported-tag",
                                 span,
@@ -318,8 +636,8 @@ pub fn parse(source: &str) -> Parsed {
                 ))
             }
             Event::SequenceStart(_, anchor, _) => {
-                nodes += 1;
-                stack.push(Frame::Seq {
+                self.nodes += 1;
+                self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     start: span.start,
                     anchor,
@@ -327,8 +645,8 @@ pub fn parse(source: &str) -> Parsed {
                 None
             }
             Event::MappingStart(_, anchor, _) => {
-                nodes += 1;
-                stack.push(Frame::Map {
+                self.nodes += 1;
+                self.stack.push(Frame::Map {
                     entries: Vec::new(),
                     pending_key: None,
                     start: span.start,
@@ -336,7 +654,7 @@ pub fn parse(source: &str) -> Parsed {
                 });
                 None
             }
-            Event::SequenceEnd => match stack.pop() {
+            Event::SequenceEnd => match self.stack.pop() {
                 Some(Frame::Seq {
                     items,
                     start,
@@ -357,7 +675,7 @@ pub fn parse(source: &str) -> Parsed {
                 }
                 _ => None,
             },
-            Event::MappingEnd => match stack.pop() {
+            Event::MappingEnd => match self.stack.pop() {
                 Some(Frame::Map {
                     entries,
                     start,
@@ -369,7 +687,7 @@ pub fn parse(source: &str) -> Parsed {
                         .map(|(_, v)| v.span.end)
                         .unwrap_or(span.end)
                         .max(span.start);
-                    let entries = finish_map(entries, &mut errors);
+                    let entries = finish_map(entries, &mut self.errors);
                     Some((
                         Node {
                             kind: Kind::Map(entries),
@@ -382,9 +700,9 @@ pub fn parse(source: &str) -> Parsed {
             },
             _ => None,
         };
-        if nodes > MAX_NODES {
+        if self.nodes > MAX_NODES {
             return fatal(
-                &mut errors,
+                &mut self.errors,
                 Diagnostic::error(
                     "too-large",
                     span,
@@ -393,9 +711,9 @@ pub fn parse(source: &str) -> Parsed {
                 .with_help("a build spec should be small"),
             );
         }
-        if stack.len() > MAX_DEPTH {
+        if self.stack.len() + self.base_depth > MAX_DEPTH {
             return fatal(
-                &mut errors,
+                &mut self.errors,
                 Diagnostic::error(
                     "too-deep",
                     span,
@@ -407,10 +725,10 @@ pub fn parse(source: &str) -> Parsed {
         if let Some((node, anchor)) = done {
             if anchor != 0 {
                 let size = node.count();
-                anchors.insert(anchor, (node.clone(), size));
+                self.anchors.insert(anchor, (node.clone(), size));
             }
-            match stack.last_mut() {
-                None => root = Some(node),
+            match self.stack.last_mut() {
+                None => self.root = Some(node),
                 Some(Frame::Seq { items, .. }) => items.push(node),
                 Some(Frame::Map {
                     entries,
@@ -422,8 +740,9 @@ pub fn parse(source: &str) -> Parsed {
                 },
             }
         }
+        self.max_depth = self.max_depth.max(self.stack.len());
+        None
     }
-    Parsed { root, errors }
 }
 
 /// Apply `<<` merge keys and report duplicate keys.

@@ -19,6 +19,9 @@ use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
 use crate::{CompileOptions, NamedContext, NoCache};
 
+/// Estimated ops from which the graph encodes ops on a second thread.
+const ENCODER_THREAD_MIN_OPS: usize = 512;
+
 /// What a lowered stage hands to the stages built on it.
 #[derive(Clone, Debug)]
 pub(crate) struct StageResult {
@@ -62,12 +65,20 @@ impl<'a> Lowering<'a> {
         stages: &BTreeSet<usize>,
         index: crate::targets::StageIndex<'a>,
     ) -> Self {
+        // Large builds: ops are encoded on a second thread while lowering
+        // goes on (same bytes; a thread is not worth it for a few ops).
+        let ops: usize = stages.iter().map(|&i| plan.stages[i].steps.len() + 2).sum();
+        let graph = if ops >= ENCODER_THREAD_MIN_OPS {
+            Graph::with_encoder_thread()
+        } else {
+            Graph::new()
+        };
         Lowering {
             plan,
             opts,
             target_platform,
             caps: ServerCaps::new(opts.llb_caps.as_ref()),
-            graph: Graph::new(),
+            graph,
             index,
             context: None,
             context_includes: crate::context::include_patterns(plan, stages),

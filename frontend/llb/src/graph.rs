@@ -4,10 +4,12 @@
 //! lets identical `(digest, index)` inputs be de-duplicated per op.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::exec::ExecNode;
 use crate::file::FileNode;
 use crate::pb;
+use crate::pipeline::Encoder;
 
 /// Index of a node in its [`Graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -114,16 +116,39 @@ pub(crate) struct Node {
     pub extra_caps: BTreeSet<&'static str>,
 }
 
-/// Owns all nodes. Building is append-only; only nodes reachable from the
-/// result passed to [`Graph::marshal`] are emitted.
-#[derive(Clone, Debug, Default)]
+/// Owns all nodes. Building is append-only (nodes never change once added);
+/// only nodes reachable from the result passed to [`Graph::marshal`] are
+/// emitted.
+#[derive(Debug, Default)]
 pub struct Graph {
-    pub(crate) nodes: Vec<Node>,
+    pub(crate) nodes: Vec<Arc<Node>>,
+    /// Set by [`Graph::with_encoder_thread`].
+    pub(crate) encoder: Option<Encoder>,
+}
+
+impl Clone for Graph {
+    /// The nodes; a clone encodes its ops in its own marshal walk.
+    fn clone(&self) -> Self {
+        Graph {
+            nodes: self.nodes.clone(),
+            encoder: None,
+        }
+    }
 }
 
 impl Graph {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A graph whose ops are encoded and hashed on a second thread as nodes
+    /// are added, so that [`Graph::marshal`] mostly copies bytes. For large
+    /// builds (thousands of ops); the output is the same as [`Graph::new`]'s.
+    pub fn with_encoder_thread() -> Self {
+        Graph {
+            nodes: Vec::new(),
+            encoder: Some(Encoder::spawn()),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -145,18 +170,16 @@ impl Graph {
         extra_caps: BTreeSet<&'static str>,
     ) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).expect("too many LLB nodes"));
-        self.nodes.push(Node {
+        let node = Arc::new(Node {
             kind,
             meta,
             extra_caps,
         });
+        if let Some(e) = &self.encoder {
+            e.send(&node);
+        }
+        self.nodes.push(node);
         id
-    }
-
-    /// The metadata of a node, to adjust it after construction (e.g. to add
-    /// `ignore_cache` once the compiler knows a stage is `--no-cache`).
-    pub fn meta_mut(&mut self, node: NodeId) -> &mut OpMeta {
-        &mut self.nodes[node.index()].meta
     }
 
     /// Layers `inputs` in order (later on top). Scratch inputs are dropped; no

@@ -94,6 +94,8 @@ struct Walk<'a> {
     entries: Vec<Entry<'a>>,
     /// Lookup only (never iterated), so output order does not depend on it.
     by_digest: HashMap<[u8; 32], u32>,
+    /// Ops encoded by the graph's encoder thread, if it has one.
+    pre: Option<&'a crate::pipeline::Encoded>,
     /// The Definition being written: `def` entries (field 1) so far.
     out: Vec<u8>,
     buf: Vec<u8>,
@@ -123,34 +125,53 @@ impl<'a> Walk<'a> {
         Ok(self.node_entry[root.index()])
     }
 
-    /// Encodes one node whose inputs all have digests, checks its caps and
-    /// records its def entry (once per digest) and merged metadata.
+    /// Encodes one node whose inputs all have digests (or takes what the
+    /// encoder thread computed), checks its caps and records its def entry
+    /// (once per digest) and merged metadata.
     fn emit(&mut self, id: NodeId) -> Result<(), LlbError> {
         let g: &'a Graph = self.g;
         let node = &g.nodes[id.index()];
-        self.caps.clear();
-        {
-            let node_entry = &self.node_entry;
-            let entry_of = |o: Output| node_entry[o.node.index()];
-            encode::encode_op(
-                &node.kind,
-                &entry_of,
-                &self.digests,
-                &mut self.buf,
-                &mut self.body,
-                &mut self.caps,
-            )
-            .map_err(|reason| LlbError::Invalid {
-                op: op_name(g, id),
-                reason,
-            })?;
-        }
-        let dgst: [u8; 32] = Sha256::digest(&self.buf).into();
-        self.caps.extend(node.extra_caps.iter().copied());
-        self.caps.sort_unstable();
-        self.caps.dedup();
+        let pre = self
+            .pre
+            .and_then(|e| e.ops.get(id.index()).map(|op| (e, op)));
+        let (dgst, bytes): ([u8; 32], &[u8]) = match pre {
+            Some((_, op)) if op.error.is_some() => {
+                return Err(LlbError::Invalid {
+                    op: op_name(g, id),
+                    reason: op.error.clone().unwrap_or_default(),
+                })
+            }
+            Some((e, op)) => {
+                self.caps.clear();
+                self.caps.extend_from_slice(&op.caps);
+                (op.digest, &e.bytes[op.range.clone()])
+            }
+            None => {
+                self.caps.clear();
+                {
+                    let node_entry = &self.node_entry;
+                    let entry_of = |o: Output| node_entry[o.node.index()];
+                    encode::encode_op(
+                        &node.kind,
+                        &entry_of,
+                        &self.digests,
+                        &mut self.buf,
+                        &mut self.body,
+                        &mut self.caps,
+                    )
+                    .map_err(|reason| LlbError::Invalid {
+                        op: op_name(g, id),
+                        reason,
+                    })?;
+                }
+                self.caps.extend(node.extra_caps.iter().copied());
+                self.caps.sort_unstable();
+                self.caps.dedup();
+                (Sha256::digest(&self.buf).into(), &self.buf)
+            }
+        };
         #[cfg(debug_assertions)]
-        self.cross_check(id);
+        self.cross_check(id, bytes, &dgst);
 
         if let Some(sup) = self.supported {
             if let Some(cap) = self.caps.iter().find(|c| !sup.contains(**c)) {
@@ -167,7 +188,7 @@ impl<'a> Walk<'a> {
                 let i = self.entries.len() as u32;
                 self.by_digest.insert(dgst, i);
                 self.digests.push(dgst);
-                encode::bytes_field(&mut self.out, 1, &self.buf);
+                encode::bytes_field(&mut self.out, 1, bytes);
                 self.entries.push(Entry {
                     ignore_cache: false,
                     description: Vec::new(),
@@ -219,7 +240,7 @@ impl<'a> Walk<'a> {
     /// Debug builds: the direct encoding must equal the `pb::Op` one, and
     /// the caps those read off the decoded op.
     #[cfg(debug_assertions)]
-    fn cross_check(&self, id: NodeId) {
+    fn cross_check(&self, id: NodeId, bytes: &[u8], dgst: &[u8; 32]) {
         let node = &self.g.nodes[id.index()];
         let resolve = |o: Output| pb::Input {
             digest: digest_string(&self.digests[self.node_entry[o.node.index()] as usize]),
@@ -231,9 +252,11 @@ impl<'a> Walk<'a> {
             .expect("direct encoding accepted the op");
         assert_eq!(
             op.encode_to_vec(),
-            self.buf,
+            bytes,
             "direct op encoding differs from prost's"
         );
+        let d: [u8; 32] = Sha256::digest(bytes).into();
+        assert_eq!(&d, dgst, "digest differs from the op's bytes");
         let mut want = caps::op_caps(&op);
         want.extend(node.extra_caps.iter().copied());
         assert_eq!(
@@ -342,6 +365,7 @@ impl Graph {
         };
         let mut w = Walk {
             g: self,
+            pre: self.encoder.as_ref().and_then(|e| e.finish()),
             supported: supported_caps,
             node_entry: vec![UNSEEN; self.nodes.len()],
             digests: Vec::new(),

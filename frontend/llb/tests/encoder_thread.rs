@@ -1,0 +1,112 @@
+//! `Graph::with_encoder_thread` must marshal exactly what `Graph::new` does:
+//! same bytes, same errors, also for identical ops (digest dedup), inputs
+//! that are identical ops, unreachable invalid ops, several results, and
+//! nodes added after a first marshal.
+
+use slipway_llb::*;
+
+fn src() -> Option<SourceInfoInput> {
+    Some(SourceInfoInput {
+        filename: "s.yaml".into(),
+        data: b"stages: {}\n".to_vec(),
+        language: "YAML".into(),
+    })
+}
+
+/// Builds the same graph into `g`; returns two results.
+fn build(g: &mut Graph, n: usize) -> (State, State) {
+    let img = |g: &mut Graph, i: usize| {
+        g.image(
+            "docker.io/library/alpine:latest",
+            None,
+            ImageAttrs::default(),
+            OpMeta::named(format!("alpine {i}"))
+                .with_range(SourceRange::lines(i as i32 + 1, i as i32 + 1)),
+        )
+    };
+    let ctx = g.local(
+        "context",
+        LocalOpts {
+            session_id: Some("s".into()),
+            ..Default::default()
+        },
+        OpMeta::named("ctx"),
+    );
+    let mut last: State = None;
+    let mut other: State = None;
+    for i in 0..n {
+        // Identical base images at different nodes: one digest.
+        let a = img(g, i);
+        let b = img(g, i + 1000);
+        let mut e = Exec::shell(Some(a), &format!("make {}", i % 7));
+        e.mounts
+            .push(Mount::cache("/c", "c", pb::CacheSharingOpt::Shared));
+        // Two inputs that are identical ops (deduplicated by digest).
+        e.mounts.push(Mount::bind_ro("/b1", Some(b), "/"));
+        e.mounts.push(Mount::bind_ro("/b2", Some(a), "/"));
+        if let Some(prev) = last {
+            e.mounts.push(Mount::bind_rw("/prev", Some(prev)));
+        }
+        let r = g.exec(
+            e,
+            OpMeta::named(format!("run {i}")).with_range(SourceRange::lines(5, 6)),
+        );
+        let f = g.file(
+            FileOpBuilder::new(r.root()).copy(Some(ctx), Copy::new("/src", "/dst")),
+            OpMeta::named(format!("copy {i}")),
+        );
+        last = f;
+        if i == n / 2 {
+            other = f;
+        }
+    }
+    // An invalid op nobody uses.
+    let _ = g.exec(Exec::new(None, vec![]), OpMeta::named("unused invalid"));
+    (last, other)
+}
+
+#[test]
+fn same_bytes_with_and_without_the_encoder_thread() {
+    for n in [1, 3, 40] {
+        let mut plain = Graph::new();
+        let mut piped = Graph::with_encoder_thread();
+        let (l1, o1) = build(&mut plain, n);
+        let (l2, o2) = build(&mut piped, n);
+        assert_eq!(
+            plain.marshal(l1, src(), None).unwrap(),
+            piped.marshal(l2, src(), None).unwrap(),
+            "n={n}"
+        );
+        assert_eq!(
+            plain.marshal(o1, None, None).unwrap(),
+            piped.marshal(o2, None, None).unwrap()
+        );
+        // Nodes added after the encoder was joined are encoded by the walk.
+        let more = |g: &mut Graph, s: State| {
+            g.exec(Exec::shell(s, "after"), OpMeta::named("after"))
+                .root()
+        };
+        let (a1, a2) = (more(&mut plain, l1), more(&mut piped, l2));
+        assert_eq!(
+            plain.marshal(a1, src(), None).unwrap(),
+            piped.marshal(a2, src(), None).unwrap()
+        );
+        // A clone has no encoder and gives the same bytes.
+        assert_eq!(
+            piped.clone().marshal(a2, src(), None).unwrap(),
+            piped.marshal(a2, src(), None).unwrap()
+        );
+    }
+}
+
+#[test]
+fn an_invalid_reachable_op_is_the_same_error() {
+    let mk = |mut g: Graph| {
+        let (l, _) = build(&mut g, 5);
+        let bad = g.exec(Exec::new(l, vec![]), OpMeta::named("[s 2/2] RUN"));
+        g.marshal(bad.root(), None, None).unwrap_err()
+    };
+    let (a, b) = (mk(Graph::new()), mk(Graph::with_encoder_thread()));
+    assert!(matches!(a, LlbError::Invalid { .. }), "{a:?}");
+    assert_eq!(a, b);
+}

@@ -144,10 +144,12 @@ impl Graph {
     /// A graph whose ops are encoded and hashed on a second thread as nodes
     /// are added, so that [`Graph::marshal`] mostly copies bytes. For large
     /// builds (thousands of ops); the output is the same as [`Graph::new`]'s.
-    pub fn with_encoder_thread() -> Self {
+    /// `expected_ops` sizes its tables (growing them by doubling showed up
+    /// in peak memory).
+    pub fn with_encoder_thread(expected_ops: usize) -> Self {
         Graph {
-            nodes: Vec::new(),
-            encoder: Some(Encoder::spawn()),
+            nodes: Vec::with_capacity(expected_ops),
+            encoder: Some(Encoder::spawn(expected_ops)),
         }
     }
 

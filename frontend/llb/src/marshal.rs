@@ -95,7 +95,7 @@ struct Walk<'a> {
     /// Lookup only (never iterated), so output order does not depend on it.
     by_digest: HashMap<[u8; 32], u32>,
     /// Ops encoded by the graph's encoder thread, if it has one.
-    pre: Option<&'a crate::pipeline::Encoded>,
+    pre: Option<crate::pipeline::Encoded>,
     /// The Definition being written: `def` entries (field 1) so far.
     out: Vec<u8>,
     buf: Vec<u8>,
@@ -133,6 +133,7 @@ impl<'a> Walk<'a> {
         let node = &g.nodes[id.index()];
         let pre = self
             .pre
+            .as_ref()
             .and_then(|e| e.ops.get(id.index()).map(|op| (e, op)));
         let (dgst, bytes): ([u8; 32], &[u8]) = match pre {
             Some((_, op)) if op.error.is_some() => {
@@ -365,7 +366,7 @@ impl Graph {
         };
         let mut w = Walk {
             g: self,
-            pre: self.encoder.as_ref().and_then(|e| e.finish()),
+            pre: self.encoder.as_ref().and_then(|e| e.take()),
             supported: supported_caps,
             node_entry: vec![UNSEEN; self.nodes.len()],
             digests: Vec::new(),
@@ -379,6 +380,8 @@ impl Graph {
             caps: Vec::new(),
         };
         let head = w.visit(result.node)?;
+        // Freed before the metadata is written: it would add to the peak.
+        w.pre = None;
 
         let any_ic = w.entries.iter().any(|m| m.ignore_cache);
         let any_desc = w.entries.iter().any(|m| !m.description.is_empty());

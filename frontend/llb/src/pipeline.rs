@@ -9,7 +9,7 @@
 //! debug builds check every op against the reference encoder as before.
 
 use std::collections::HashMap;
-use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
 use sha2::{Digest, Sha256};
@@ -39,10 +39,9 @@ pub(crate) struct Encoded {
 /// wake-up) per node cost more than the encoding it moved.
 const BATCH: usize = 256;
 
-/// The feed to the encoder thread and, once joined, its result.
+/// The feed to the encoder thread.
 pub(crate) struct Encoder {
     feed: Mutex<Feed>,
-    done: OnceLock<Option<Encoded>>,
 }
 
 struct Feed {
@@ -58,11 +57,11 @@ impl std::fmt::Debug for Encoder {
 }
 
 impl Encoder {
-    pub fn spawn() -> Self {
+    pub fn spawn(expected_ops: usize) -> Self {
         let (tx, rx) = mpsc::channel::<Vec<Arc<Node>>>();
         let handle = std::thread::Builder::new()
             .name("llb-encoder".into())
-            .spawn(move || run(rx))
+            .spawn(move || run(rx, expected_ops))
             .ok();
         Encoder {
             feed: Mutex::new(Feed {
@@ -70,11 +69,10 @@ impl Encoder {
                 pending: Vec::with_capacity(BATCH),
                 handle,
             }),
-            done: OnceLock::new(),
         }
     }
 
-    /// Hands a new node to the thread (ignored once [`Encoder::finish`] ran).
+    /// Hands a new node to the thread (ignored once [`Encoder::take`] ran).
     pub fn send(&self, node: &Arc<Node>) {
         let Ok(mut feed) = self.feed.lock() else {
             return;
@@ -92,28 +90,30 @@ impl Encoder {
     }
 
     /// Stops the feed and waits for the thread: the ops of every node added
-    /// so far, or `None` if the thread could not run (the walk then encodes
-    /// every op itself).
-    pub fn finish(&self) -> Option<&Encoded> {
-        self.done
-            .get_or_init(|| {
-                let mut feed = self.feed.lock().ok()?;
-                let tx = feed.tx.take()?;
-                let _ = tx.send(std::mem::take(&mut feed.pending));
-                drop(tx);
-                feed.handle.take()?.join().ok()
-            })
-            .as_ref()
+    /// so far. Only the first call gets them (the marshal frees them as soon
+    /// as its walk is done: they would add ~15 % to the peak memory); later
+    /// calls, or a thread that could not run, give `None` and the walk
+    /// encodes every op itself.
+    pub fn take(&self) -> Option<Encoded> {
+        let mut feed = self.feed.lock().ok()?;
+        let tx = feed.tx.take()?;
+        let _ = tx.send(std::mem::take(&mut feed.pending));
+        drop(tx);
+        feed.handle.take()?.join().ok()
     }
 }
 
-fn run(rx: mpsc::Receiver<Vec<Arc<Node>>>) -> Encoded {
-    let mut out = Encoded::default();
+fn run(rx: mpsc::Receiver<Vec<Arc<Node>>>, expected_ops: usize) -> Encoded {
+    // Reserved, not touched: pages of an unused reserve cost no memory.
+    let mut out = Encoded {
+        ops: Vec::with_capacity(expected_ops),
+        bytes: Vec::with_capacity(expected_ops * 512),
+    };
     // Per node: the first node with the same digest (inputs are compared by
     // digest, as the walk compares them by entry), and its digest.
-    let mut canon: Vec<u32> = Vec::new();
-    let mut digests: Vec<[u8; 32]> = Vec::new();
-    let mut first: HashMap<[u8; 32], u32> = HashMap::new();
+    let mut canon: Vec<u32> = Vec::with_capacity(expected_ops);
+    let mut digests: Vec<[u8; 32]> = Vec::with_capacity(expected_ops);
+    let mut first: HashMap<[u8; 32], u32> = HashMap::with_capacity(expected_ops);
     let (mut buf, mut body) = (Vec::with_capacity(1024), Vec::with_capacity(1024));
     for node in rx.into_iter().flatten() {
         let i = canon.len() as u32;
@@ -161,22 +161,22 @@ mod tests {
     use crate::{Exec, Graph, OpMeta};
 
     #[test]
-    fn the_thread_encodes_every_node_added_before_finish() {
-        let mut g = Graph::with_encoder_thread();
+    fn the_thread_encodes_every_node_added_before_take() {
+        let mut g = Graph::with_encoder_thread(16);
         let mut s = None;
         for i in 0..50 {
             s = g
                 .exec(Exec::shell(s, &format!("step {i}")), OpMeta::default())
                 .root();
         }
-        let enc = g.encoder.as_ref().unwrap().finish().expect("thread ran");
+        let enc = g.encoder.as_ref().unwrap().take().expect("thread ran");
         assert_eq!(enc.ops.len(), 50);
         assert!(enc
             .ops
             .iter()
             .all(|o| o.error.is_none() && !o.range.is_empty()));
-        // After finish, nodes are no longer sent (the walk encodes them).
+        // Once taken, nodes are no longer sent and nothing is left to take.
         g.exec(Exec::shell(s, "late"), OpMeta::default());
-        assert_eq!(g.encoder.as_ref().unwrap().finish().unwrap().ops.len(), 50);
+        assert!(g.encoder.as_ref().unwrap().take().is_none());
     }
 }

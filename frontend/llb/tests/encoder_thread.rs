@@ -69,7 +69,7 @@ fn build(g: &mut Graph, n: usize) -> (State, State) {
 fn same_bytes_with_and_without_the_encoder_thread() {
     for n in [1, 3, 40] {
         let mut plain = Graph::new();
-        let mut piped = Graph::with_encoder_thread();
+        let mut piped = Graph::with_encoder_thread(64);
         let (l1, o1) = build(&mut plain, n);
         let (l2, o2) = build(&mut piped, n);
         assert_eq!(
@@ -106,7 +106,7 @@ fn an_invalid_reachable_op_is_the_same_error() {
         let bad = g.exec(Exec::new(l, vec![]), OpMeta::named("[s 2/2] RUN"));
         g.marshal(bad.root(), None, None).unwrap_err()
     };
-    let (a, b) = (mk(Graph::new()), mk(Graph::with_encoder_thread()));
+    let (a, b) = (mk(Graph::new()), mk(Graph::with_encoder_thread(64)));
     assert!(matches!(a, LlbError::Invalid { .. }), "{a:?}");
     assert_eq!(a, b);
 }

@@ -320,8 +320,12 @@ fn split_point(source: &str) -> Option<Split> {
         at = line_end;
     };
     // The first stage-key line at or after the middle of the input.
-    let mut at = (source.len() / 2).max(body);
-    at = source[at..].find('\n').map(|i| at + i + 1)?;
+    // (The middle may fall inside a multi-byte character: search bytes.)
+    let mid = (source.len() / 2).max(body);
+    let mut at = bytes[mid..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| mid + i + 1)?;
     let mut line_no = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
     while at < source.len() {
         let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i + 1);

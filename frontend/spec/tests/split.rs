@@ -90,8 +90,28 @@ fn a_long_stages_mapping_is_split_and_joined() {
     joined(&s, "commented stages");
     // CRLF line ends.
     joined(&stages(100).replace('\n', "\r\n"), "CRLF");
-    // Non-ASCII text before and after the split (columns are chars, offsets bytes).
-    joined(&stages(100).replace("make", "måke ✓"), "non-ASCII");
+    // Non-ASCII text before and after the split (columns are chars, offsets
+    // bytes), with the middle byte inside a multi-byte character.
+    let wide = stages(100).replace("make", "måke ✓");
+    joined(&wide, "non-ASCII");
+    let mut all_wide = String::from("stages:\n");
+    for i in 0..200 {
+        all_wide.push_str(&format!(
+            "  s{i}:\n    description: ✓✓✓✓✓✓✓✓\n    from: scratch\n"
+        ));
+    }
+    joined(&all_wide, "mostly multi-byte");
+    // Shifted byte by byte so that the middle falls inside a character.
+    let shifted: Vec<String> = (0..12)
+        .map(|pad| format!("#{}\n{all_wide}", "x".repeat(pad)))
+        .collect();
+    assert!(
+        shifted.iter().any(|s| !s.is_char_boundary(s.len() / 2)),
+        "one variant has its middle inside a character"
+    );
+    for s in &shifted {
+        joined(s, "multi-byte, shifted");
+    }
 }
 
 #[test]
@@ -156,4 +176,33 @@ fn tricky_inputs_give_the_sequential_result() {
         &format!("{base}  t:\n    from: !custom scratch\n"),
         "unsupported tag",
     );
+}
+
+#[test]
+fn truncated_and_edited_specs_give_the_sequential_result() {
+    // Cut anywhere (unclosed quotes, flows, half keys), or with a line
+    // re-indented: whatever the split point meets, the result is the same.
+    let base = stages(60).replace("make 7", "\"make\n        7\"");
+    let cuts = (1..200).map(|k| base.len() * k / 200);
+    for cut in cuts {
+        let mut c = cut;
+        while !base.is_char_boundary(c) {
+            c += 1;
+        }
+        same(&base[..c], &format!("cut at {c}"));
+    }
+    for (i, line) in base.lines().enumerate().step_by(7) {
+        let edited: String = base
+            .lines()
+            .enumerate()
+            .map(|(j, l)| {
+                if j == i {
+                    format!(" {line}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        same(&edited, &format!("line {} indented", i + 1));
+    }
 }

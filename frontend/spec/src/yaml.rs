@@ -233,7 +233,11 @@ pub fn parse_with(source: &str, split_min_bytes: usize) -> Parsed {
     };
     std::thread::scope(|scope| {
         let idx = &idx;
-        let mut half = Some(scope.spawn(move || parse_half(source, idx, split)));
+        // No thread (e.g. a pids limit): one parse, as for small inputs.
+        let mut half = std::thread::Builder::new()
+            .name("yaml-half".into())
+            .spawn_scoped(scope, move || parse_half(source, idx, split))
+            .ok();
         let mut b = Builder::new(idx, 0, 0);
         for ev in parser(source, MAX_DEPTH) {
             // The collections of the previous stage close at the split

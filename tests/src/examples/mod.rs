@@ -197,6 +197,16 @@ fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
 }
 
+/// The end of a failed build's output for a check's message; nothing when
+/// it succeeded.
+pub fn failure_tail(run: &Run) -> String {
+    if run.success {
+        String::new()
+    } else {
+        tail(run, 60)
+    }
+}
+
 /// The last `n` lines of a build's output, for failure messages.
 pub fn tail(run: &Run, n: usize) -> String {
     let all = run.all();
@@ -611,11 +621,7 @@ pub fn run_example(name: &str) {
                 "{} cold build --target {ptarget}: {:.1?}\n{}",
                 b.key(),
                 run.elapsed,
-                if run.success {
-                    String::new()
-                } else {
-                    tail(&run, 60)
-                }
+                failure_tail(&run)
             ),
         );
         if !run.success {
@@ -723,11 +729,7 @@ pub fn run_example(name: &str) {
                     "{} build --target {t}: {:.1?}\n{}",
                     b.key(),
                     run.elapsed,
-                    if run.success {
-                        String::new()
-                    } else {
-                        tail(&run, 60)
-                    }
+                    failure_tail(&run)
                 ),
             );
             if run.success {
@@ -848,11 +850,7 @@ pub fn run_example(name: &str) {
             format!(
                 "slipway build --target {gname} (group): {:.1?}\n{}",
                 run.elapsed,
-                if run.success {
-                    String::new()
-                } else {
-                    tail(&run, 60)
-                }
+                failure_tail(&run)
             ),
         );
         if run.success {
@@ -900,11 +898,7 @@ pub fn run_example(name: &str) {
                 format!(
                     "dockerfile build --target {t} (group twin): {:.1?}\n{}",
                     run.elapsed,
-                    if run.success {
-                        String::new()
-                    } else {
-                        tail(&run, 60)
-                    }
+                    failure_tail(&run)
                 ),
             );
         }
@@ -919,11 +913,7 @@ pub fn run_example(name: &str) {
             format!(
                 "single-stage build: {:.1?}\n{}",
                 run.elapsed,
-                if run.success {
-                    String::new()
-                } else {
-                    tail(&run, 60)
-                }
+                failure_tail(&run)
             ),
         );
         if run.success {
@@ -980,11 +970,7 @@ pub fn run_example(name: &str) {
                 format!(
                     "{} rebuild: first build of the copy\n{}",
                     b.key(),
-                    if first.success {
-                        String::new()
-                    } else {
-                        tail(&first, 60)
-                    }
+                    failure_tail(&first)
                 ),
             );
             let file = tmp.join(edit);
@@ -1010,11 +996,7 @@ pub fn run_example(name: &str) {
                     "{} rebuild after editing {edit}: {:.1?}\n{}",
                     b.key(),
                     run.elapsed,
-                    if run.success {
-                        String::new()
-                    } else {
-                        tail(&run, 60)
-                    }
+                    failure_tail(&run)
                 ),
             );
             if !run.success {

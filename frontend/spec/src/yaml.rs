@@ -247,8 +247,8 @@ pub fn parse_with(source: &str, split_min_bytes: usize) -> Parsed {
             if reached {
                 if let Some(h) = half.take() {
                     if b.at_stage_key(&ev, split) {
-                        // A panic in the helper thread is a bug; it would
-                        // surface as one here too, so parse on instead.
+                        // A panic in the helper thread (a bug) is contained
+                        // by the join: the full parse simply goes on.
                         if let Ok(Some(h)) = h.join() {
                             if let Some(done) = b.join_half(h) {
                                 return done;

@@ -4,6 +4,27 @@
 /// Clean a path like Go's `path.Clean`: collapse `//`, `.` and `..`.
 /// Absolute paths stay absolute; an empty result is `.` (or `/`).
 pub fn clean(p: &str) -> String {
+    // Most paths in a spec are already clean: one copy, no splitting.
+    if is_clean(p) {
+        return p.to_string();
+    }
+    clean_slow(p)
+}
+
+/// True when [`clean`] would return `p` unchanged: `/`, or segments that are
+/// neither empty (`//`, trailing `/`), `.` nor `..`.
+fn is_clean(p: &str) -> bool {
+    if p == "/" {
+        return true;
+    }
+    let rel = p.strip_prefix('/').unwrap_or(p);
+    !rel.is_empty()
+        && rel
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+}
+
+fn clean_slow(p: &str) -> String {
     let abs = p.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for seg in p.split('/') {
@@ -31,16 +52,23 @@ pub fn clean(p: &str) -> String {
 /// trailing `/` (which means "into this directory" for copies).
 pub fn resolve(cwd: &str, p: &str) -> String {
     let trailing = p.ends_with('/') || p.ends_with("/.") || p == ".";
-    let joined = if p.starts_with('/') {
+    let mut joined = if p.starts_with('/') {
         clean(p)
     } else {
-        clean(&format!("{cwd}/{p}"))
+        let mut s = String::with_capacity(cwd.len() + p.len() + 2);
+        s.push_str(cwd);
+        s.push('/');
+        s.push_str(p);
+        if is_clean(&s) {
+            s
+        } else {
+            clean_slow(&s)
+        }
     };
     if trailing && joined != "/" {
-        format!("{joined}/")
-    } else {
-        joined
+        joined.push('/');
     }
+    joined
 }
 
 /// A path relative to the build context root, as BuildKit's local source
@@ -77,6 +105,28 @@ pub fn base_name(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_the_full_clean() {
+        let parts = ["", "/", "a", ".", "..", "b.c", "...", "x/", "//"];
+        let mut n = 0;
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for lead in ["", "/"] {
+                        let p = format!("{lead}{a}/{b}{c}");
+                        assert_eq!(clean(&p), clean_slow(&p), "{p:?}");
+                        let q = format!("{lead}{a}{b}{c}");
+                        assert_eq!(clean(&q), clean_slow(&q), "{q:?}");
+                        n += 2;
+                    }
+                }
+            }
+        }
+        assert!(n > 1000);
+        assert!(is_clean("/work/s1/in") && is_clean("a/b") && is_clean("/"));
+        assert!(!is_clean("") && !is_clean("a/") && !is_clean("/a/./b") && !is_clean("a//b"));
+    }
 
     #[test]
     fn clean_like_go() {

@@ -26,13 +26,12 @@ fn main() {
         drop(loaded);
         let t4 = Instant::now();
         eprintln!(
-            "load {:?} compile {:?} copy {:?} drop {:?} ({} bytes, {} ops)",
+            "load {:?} compile {:?} copy {:?} drop {:?} ({} bytes)",
             t1 - t0,
             t2 - t1,
             t3 - t2,
             t4 - t3,
-            bytes.len(),
-            0
+            bytes.len()
         );
     }
 }

@@ -794,12 +794,6 @@ impl EncodedDefinition {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
-    /// Wraps `bytes` after checking that they are a sequence of well-formed fields.
-    pub fn decode_from(bytes: &[u8]) -> Result<Self, DecodeError> {
-        let mut e = EncodedDefinition::default();
-        prost::Message::merge(&mut e, bytes)?;
-        Ok(e)
-    }
 }
 
 impl From<&Definition> for EncodedDefinition {
@@ -1070,7 +1064,7 @@ mod tests {
         e.merge(odd.as_slice()).unwrap();
         assert_eq!(e.0, odd);
         // A group is rejected, not silently dropped.
-        assert!(EncodedDefinition::decode_from(&[0x0b]).is_err());
+        assert!(EncodedDefinition::default().merge(&[0x0b][..]).is_err());
     }
 
     fn hex_decode(s: &str) -> Vec<u8> {

@@ -393,7 +393,7 @@ fn parse_half(source: &str, idx: &LineIndex<'_>, split: Split) -> Option<Half> {
         }
     }
     // Near the limits, leave the exact errors to the sequential parse.
-    if b.aliases > 0 || b.docs != 1 || b.max_depth + BASE + 2 > MAX_DEPTH {
+    if b.alias_nodes > 0 || b.docs != 1 || b.max_depth + BASE + 2 > MAX_DEPTH {
         return None;
     }
     let nodes = b.nodes;
@@ -426,7 +426,6 @@ struct Builder<'i, 's> {
     anchors: std::collections::HashMap<usize, (Node, usize)>,
     nodes: usize,
     alias_nodes: usize,
-    aliases: usize,
     max_depth: usize,
     root: Option<Node>,
     docs: usize,
@@ -443,7 +442,6 @@ impl<'i, 's> Builder<'i, 's> {
             anchors: Default::default(),
             nodes: 0,
             alias_nodes: 0,
-            aliases: 0,
             max_depth: 0,
             root: None,
             docs: 0,
@@ -589,7 +587,6 @@ impl<'i, 's> Builder<'i, 's> {
             }
             Event::Alias(id) => match self.anchors.get(&id) {
                 Some((n, size)) => {
-                    self.aliases += 1;
                     self.nodes += size;
                     self.alias_nodes += size;
                     if self.alias_nodes > MAX_ALIAS_NODES {

@@ -75,7 +75,7 @@ impl<'a> Lowering<'a> {
         let graph = if ops >= ENCODER_THREAD_MIN_OPS {
             Graph::with_encoder_thread(ops)
         } else {
-            Graph::new()
+            Graph::with_capacity(ops)
         };
         Lowering {
             plan,

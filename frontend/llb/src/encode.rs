@@ -93,13 +93,17 @@ pub(crate) fn message(buf: &mut Vec<u8>, tag: u32, f: impl FnOnce(&mut Vec<u8>))
     if len < 0x80 {
         buf[at] = len as u8;
     } else {
-        let mut tmp = Vec::with_capacity(10);
-        varint(&mut tmp, len as u64);
-        let extra = tmp.len() - 1;
+        let n = prost::encoding::encoded_len_varint(len as u64);
         let old = buf.len();
-        buf.resize(old + extra, 0);
-        buf.copy_within(at + 1..old, at + 1 + extra);
-        buf[at..at + tmp.len()].copy_from_slice(&tmp);
+        buf.resize(old + n - 1, 0);
+        buf.copy_within(at + 1..old, at + n);
+        let (mut v, mut i) = (len as u64, at);
+        while v >= 0x80 {
+            buf[i] = (v as u8) | 0x80;
+            v >>= 7;
+            i += 1;
+        }
+        buf[i] = v as u8;
     }
 }
 

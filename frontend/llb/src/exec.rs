@@ -290,7 +290,7 @@ impl Graph {
                     .cmp(&bi.map_or(-1, |x| x as i64)),
             )
         });
-        let node_id_next = NodeId(self.nodes.len() as u32);
+        let node_id_next = NodeId(self.len() as u32);
         let mut next_out = 0i64;
         let mut ordered = Vec::with_capacity(all.len());
         let mut root_state = exec.root;

@@ -1,13 +1,14 @@
-//! The graph: nodes owned by [`Graph`], addressed by [`NodeId`]. Nodes keep
-//! their inputs as [`Output`]s (not digests) so that digests are computed
-//! once, at marshal time, after the whole graph is known; this is also what
-//! lets identical `(digest, index)` inputs be de-duplicated per op.
+//! The graph: nodes added to [`Graph`], addressed by [`NodeId`]. Nodes name
+//! their inputs as [`Output`]s; since a node only refers to earlier nodes,
+//! its op (bytes, digest, caps, metadata) is encoded as soon as it is added
+//! (see `optable.rs`), and identical `(digest, index)` inputs are
+//! de-duplicated per op then.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use crate::exec::ExecNode;
 use crate::file::FileNode;
+use crate::optable::OpTable;
 use crate::pb;
 use crate::pipeline::Encoder;
 
@@ -108,6 +109,9 @@ pub(crate) enum NodeKind {
     Diff(State, State),
 }
 
+/// A node as it is added: encoded into the graph's [`OpTable`] at once,
+/// which keeps its metadata (and, in debug builds, the rest, to check the
+/// encoding against the reference encoder).
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     pub kind: NodeKind,
@@ -119,19 +123,35 @@ pub(crate) struct Node {
 /// Owns all nodes. Building is append-only (nodes never change once added);
 /// only nodes reachable from the result passed to [`Graph::marshal`] are
 /// emitted.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Graph {
-    pub(crate) nodes: Vec<Arc<Node>>,
-    /// Set by [`Graph::with_encoder_thread`].
-    pub(crate) encoder: Option<Encoder>,
+    /// Nodes added so far.
+    len: u32,
+    /// Every node's op, encoded as it is added (the nodes themselves are not
+    /// kept: their strings would double the peak memory of large builds).
+    pub(crate) ops: Ops,
+}
+
+/// Where nodes' ops are encoded.
+#[derive(Debug)]
+pub(crate) enum Ops {
+    /// On the thread that adds the node, right away.
+    Inline(OpTable),
+    /// On a second thread (see [`Graph::with_encoder_thread`]).
+    Thread(Encoder),
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::with_capacity(0)
+    }
 }
 
 impl Clone for Graph {
-    /// The nodes; a clone encodes its ops in its own marshal walk.
     fn clone(&self) -> Self {
         Graph {
-            nodes: self.nodes.clone(),
-            encoder: None,
+            len: self.len,
+            ops: Ops::Inline(self.table().clone()),
         }
     }
 }
@@ -141,24 +161,40 @@ impl Graph {
         Self::default()
     }
 
+    /// A graph sized for about `expected_ops` nodes (the op table's arenas
+    /// are reserved once instead of doubling).
+    pub fn with_capacity(expected_ops: usize) -> Self {
+        Graph {
+            len: 0,
+            ops: Ops::Inline(OpTable::with_capacity(expected_ops)),
+        }
+    }
+
     /// A graph whose ops are encoded and hashed on a second thread as nodes
-    /// are added, so that [`Graph::marshal`] mostly copies bytes. For large
-    /// builds (thousands of ops); the output is the same as [`Graph::new`]'s.
-    /// `expected_ops` sizes its tables (growing them by doubling showed up
-    /// in peak memory).
+    /// are added, so that the thread building the graph does not wait for
+    /// it. For huge builds (tens of thousands of ops); the output is the
+    /// same as [`Graph::new`]'s.
     pub fn with_encoder_thread(expected_ops: usize) -> Self {
         Graph {
-            nodes: Vec::with_capacity(expected_ops),
-            encoder: Some(Encoder::spawn(expected_ops)),
+            len: 0,
+            ops: Ops::Thread(Encoder::spawn(expected_ops)),
+        }
+    }
+
+    /// Every node's op (waits for the encoder thread, if there is one).
+    pub(crate) fn table(&self) -> &OpTable {
+        match &self.ops {
+            Ops::Inline(t) => t,
+            Ops::Thread(e) => e.table(),
         }
     }
 
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.len as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.len == 0
     }
 
     pub(crate) fn push(&mut self, kind: NodeKind, meta: OpMeta) -> NodeId {
@@ -171,16 +207,24 @@ impl Graph {
         meta: OpMeta,
         extra_caps: BTreeSet<&'static str>,
     ) -> NodeId {
-        let id = NodeId(u32::try_from(self.nodes.len()).expect("too many LLB nodes"));
-        let node = Arc::new(Node {
+        let id = NodeId(self.len);
+        self.len = self.len.checked_add(1).expect("too many LLB nodes");
+        let node = Node {
             kind,
             meta,
             extra_caps,
-        });
-        if let Some(e) = &self.encoder {
-            e.send(&node);
+        };
+        if let Ops::Thread(e) = &mut self.ops {
+            // Nodes added after a marshal joined the thread are encoded
+            // here, after the ones it did.
+            if let Some(t) = e.finished() {
+                self.ops = Ops::Inline(t);
+            }
         }
-        self.nodes.push(node);
+        match &mut self.ops {
+            Ops::Inline(t) => t.add(node),
+            Ops::Thread(e) => e.send(node),
+        }
         id
     }
 
@@ -246,6 +290,17 @@ impl<'a> InputTable<'a> {
 }
 
 impl NodeKind {
+    /// What BuildKit would show for the op without a custom name.
+    pub(crate) fn fallback_name(&self) -> String {
+        match self {
+            NodeKind::Source(s, _) => s.identifier.clone(),
+            NodeKind::Exec(e) => e.exec.args.join(" "),
+            NodeKind::File(_) => "file op".into(),
+            NodeKind::Merge(_) => "merge".into(),
+            NodeKind::Diff(..) => "diff".into(),
+        }
+    }
+
     /// Inputs in the order they are visited (and indexed) when marshaling.
     #[cfg_attr(not(debug_assertions), allow(dead_code))] // reference encoder: debug cross-check
     pub(crate) fn deps(&self) -> Vec<Output> {

@@ -51,6 +51,7 @@ pub mod exec;
 pub mod file;
 pub mod graph;
 pub mod marshal;
+mod optable;
 mod pipeline;
 pub mod reference;
 pub mod source;

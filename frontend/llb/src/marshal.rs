@@ -4,20 +4,26 @@
 //! locations keyed by digest. Only ops reachable from the result are emitted.
 //!
 //! The Definition is written straight in wire form (an
-//! [`pb::EncodedDefinition`]): ops go into the output buffer as they are
-//! encoded, metadata and source map entries are written from borrowed
-//! strings, so no `pb::Definition` (≈10 allocations per op) is built and then
-//! encoded again. The bytes equal prost's encoding of the same
-//! `pb::Definition`; debug builds check that on every marshal.
+//! [`pb::EncodedDefinition`]) from the graph's op table, which holds every
+//! op's bytes, digest, caps, metadata and source locations, encoded when the
+//! node was added: the walk reads that compact table in node order and
+//! copies bytes, so no `pb::Definition` (≈10 allocations per op) is built and
+//! then encoded again, and the nodes' strings are not read a second time.
+//! The bytes equal prost's encoding of the same `pb::Definition`; debug
+//! builds check that on every marshal, and every op against the reference
+//! encoder.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use prost::Message;
 use sha2::{Digest, Sha256};
 
 use crate::caps;
-use crate::encode::{self, CapList};
-use crate::graph::{Graph, NodeId, NodeKind, Output, State};
+use crate::encode;
+#[cfg(debug_assertions)]
+use crate::graph::Output;
+use crate::graph::{Graph, NodeId, OpMeta, State};
+use crate::optable::OpTable;
 use crate::pb;
 
 /// The spec file, for `Definition.source.infos[0]`.
@@ -41,17 +47,12 @@ pub enum LlbError {
 
 /// A short human name for an op: its custom name, else what BuildKit would
 /// show (identifier, args, action list…).
-pub(crate) fn op_name(g: &Graph, id: NodeId) -> String {
-    let n = &g.nodes[id.index()];
-    if let Some(name) = &n.meta.custom_name {
-        return name.clone();
-    }
-    match &n.kind {
-        NodeKind::Source(s, _) => s.identifier.clone(),
-        NodeKind::Exec(e) => e.exec.args.join(" "),
-        NodeKind::File(_) => "file op".into(),
-        NodeKind::Merge(_) => "merge".into(),
-        NodeKind::Diff(..) => "diff".into(),
+fn op_name(t: &OpTable, id: NodeId) -> String {
+    let n = &t.infos[id.index()];
+    match (&n.meta.custom_name, &n.fallback_name) {
+        (Some(name), _) => name.clone(),
+        (None, Some(name)) => name.to_string(),
+        (None, None) => String::new(),
     }
 }
 
@@ -67,9 +68,12 @@ pub(crate) fn digest_string(d: &[u8; 32]) -> String {
     String::from_utf8(s).expect("ascii")
 }
 
-/// One distinct op (by digest) and its merged metadata, borrowing its
-/// strings from the graph.
-struct Entry<'a> {
+/// The merged metadata of one or more nodes (one distinct op), borrowing
+/// its strings from the graph. Written once per node into its
+/// [`OpTable`] record; the walk builds one again only for ops that several
+/// nodes share.
+#[derive(Default)]
+pub(crate) struct Entry<'a> {
     ignore_cache: bool,
     /// Description entries, later ones replacing earlier ones with the same
     /// key (as a map would); sorted when written.
@@ -79,149 +83,31 @@ struct Entry<'a> {
     /// Sorted, deduplicated.
     caps: Vec<&'static str>,
     /// Source ranges (start line, start char, end line, end char), distinct.
-    ranges: Vec<[i32; 4]>,
+    pub ranges: Vec<[i32; 4]>,
 }
 
-const UNSEEN: u32 = u32::MAX;
-
-struct Walk<'a> {
-    g: &'a Graph,
-    supported: Option<&'a BTreeSet<String>>,
-    /// Per node: index of its entry, or `UNSEEN`.
-    node_entry: Vec<u32>,
-    /// Per entry: the SHA-256 of its `def` bytes.
-    digests: Vec<[u8; 32]>,
-    entries: Vec<Entry<'a>>,
-    /// Lookup only (never iterated), so output order does not depend on it.
-    by_digest: HashMap<[u8; 32], u32>,
-    /// Ops encoded by the graph's encoder thread, if it has one.
-    pre: Option<crate::pipeline::Encoded>,
-    /// The Definition being written: `def` entries (field 1) so far.
-    out: Vec<u8>,
-    buf: Vec<u8>,
-    body: Vec<u8>,
-    caps: CapList,
-}
-
-impl<'a> Walk<'a> {
-    /// Depth-first post-order from `root` with an explicit stack (no
-    /// recursion limit on long chains). Nodes only refer to earlier nodes,
-    /// so there are no cycles.
-    fn visit(&mut self, root: NodeId) -> Result<u32, LlbError> {
-        let mut stack = vec![(root, false)];
-        while let Some((id, expanded)) = stack.pop() {
-            if self.node_entry[id.index()] != UNSEEN {
-                continue;
-            }
-            if expanded {
-                self.emit(id)?;
-            } else {
-                stack.push((id, true));
-                let from = stack.len();
-                self.g.nodes[id.index()].kind.push_deps(&mut stack);
-                stack[from..].reverse();
-            }
-        }
-        Ok(self.node_entry[root.index()])
-    }
-
-    /// Encodes one node whose inputs all have digests (or takes what the
-    /// encoder thread computed), checks its caps and records its def entry
-    /// (once per digest) and merged metadata.
-    fn emit(&mut self, id: NodeId) -> Result<(), LlbError> {
-        let g: &'a Graph = self.g;
-        let node = &g.nodes[id.index()];
-        let pre = self
-            .pre
-            .as_ref()
-            .and_then(|e| e.ops.get(id.index()).map(|op| (e, op)));
-        let (dgst, bytes): ([u8; 32], &[u8]) = match pre {
-            Some((_, op)) if op.error.is_some() => {
-                return Err(LlbError::Invalid {
-                    op: op_name(g, id),
-                    reason: op.error.clone().unwrap_or_default(),
-                })
-            }
-            Some((e, op)) => {
-                self.caps.clear();
-                self.caps.extend_from_slice(&op.caps);
-                (op.digest, &e.bytes[op.range.clone()])
-            }
-            None => {
-                self.caps.clear();
-                {
-                    let node_entry = &self.node_entry;
-                    let entry_of = |o: Output| node_entry[o.node.index()];
-                    encode::encode_op(
-                        &node.kind,
-                        &entry_of,
-                        &self.digests,
-                        &mut self.buf,
-                        &mut self.body,
-                        &mut self.caps,
-                    )
-                    .map_err(|reason| LlbError::Invalid {
-                        op: op_name(g, id),
-                        reason,
-                    })?;
-                }
-                self.caps.extend(node.extra_caps.iter().copied());
-                self.caps.sort_unstable();
-                self.caps.dedup();
-                (Sha256::digest(&self.buf).into(), &self.buf)
-            }
-        };
-        #[cfg(debug_assertions)]
-        self.cross_check(id, bytes, &dgst);
-
-        if let Some(sup) = self.supported {
-            if let Some(cap) = self.caps.iter().find(|c| !sup.contains(**c)) {
-                return Err(LlbError::UnsupportedCap {
-                    cap: cap.to_string(),
-                    op: op_name(g, id),
-                });
-            }
-        }
-
-        let idx = match self.by_digest.get(&dgst) {
-            Some(&i) => i,
-            None => {
-                let i = self.entries.len() as u32;
-                self.by_digest.insert(dgst, i);
-                self.digests.push(dgst);
-                encode::bytes_field(&mut self.out, 1, bytes);
-                self.entries.push(Entry {
-                    ignore_cache: false,
-                    description: Vec::new(),
-                    export_cache: None,
-                    progress_group: None,
-                    caps: Vec::new(),
-                    ranges: Vec::new(),
-                });
-                i
-            }
-        };
-        let md = &mut self.entries[idx as usize];
-        let m = &node.meta;
-        md.ignore_cache |= m.ignore_cache;
+impl<'a> Entry<'a> {
+    /// Merges in one more node's metadata and caps (sorted, deduplicated).
+    pub(crate) fn absorb(&mut self, m: &'a OpMeta, caps: &[&'static str]) {
+        self.ignore_cache |= m.ignore_cache;
         if let Some(name) = &m.custom_name {
-            set_description(&mut md.description, "llb.customname", name);
+            set_description(&mut self.description, "llb.customname", name);
         }
         for (k, v) in &m.description {
-            set_description(&mut md.description, k, v);
+            set_description(&mut self.description, k, v);
         }
         if let Some(v) = m.export_cache {
-            md.export_cache = Some(v);
+            self.export_cache = Some(v);
         }
         if let Some(pg) = &m.progress_group {
-            md.progress_group = Some(pg);
+            self.progress_group = Some(pg);
         }
-        if md.caps.is_empty() {
-            md.caps.extend_from_slice(&self.caps);
+        if self.caps.is_empty() {
+            self.caps.extend_from_slice(caps);
         } else {
-            md.caps.extend_from_slice(&self.caps);
-            md.caps.sort_unstable();
-            md.caps.dedup();
+            self.caps.extend_from_slice(caps);
+            self.caps.sort_unstable();
+            self.caps.dedup();
         }
         for sr in &m.source_ranges {
             let r = [
@@ -230,51 +116,177 @@ impl<'a> Walk<'a> {
                 sr.end_line,
                 sr.end_character,
             ];
-            if !md.ranges.contains(&r) {
-                md.ranges.push(r);
+            if !self.ranges.contains(&r) {
+                self.ranges.push(r);
             }
         }
-        self.node_entry[id.index()] = idx;
+    }
+}
+
+/// What the return op's caps depend on, ORed over every op emitted.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MetaFlags {
+    pub ignore_cache: bool,
+    pub description: bool,
+    pub export_cache: bool,
+}
+
+impl MetaFlags {
+    pub(crate) fn of(m: &OpMeta) -> Self {
+        MetaFlags {
+            ignore_cache: m.ignore_cache,
+            description: m.custom_name.is_some() || !m.description.is_empty(),
+            export_cache: m.export_cache.is_some(),
+        }
+    }
+    fn or(&mut self, o: MetaFlags) {
+        self.ignore_cache |= o.ignore_cache;
+        self.description |= o.description;
+        self.export_cache |= o.export_cache;
+    }
+}
+
+/// One distinct op (by digest) in the Definition.
+struct EntryRef {
+    /// The first node emitted with this digest.
+    node: u32,
+    /// Whether later nodes share it (their metadata is merged in).
+    shared: bool,
+}
+
+const UNSEEN: u32 = u32::MAX;
+
+struct Walk<'a> {
+    t: &'a OpTable,
+    supported: Option<&'a BTreeSet<String>>,
+    /// Per node: index of its entry, or `UNSEEN`.
+    node_entry: Vec<u32>,
+    /// Per node that is the first with its digest (`OpRecord::canon`): the
+    /// entry of that digest, or `UNSEEN`.
+    canon_entry: Vec<u32>,
+    entries: Vec<EntryRef>,
+    /// `(entry, node)` for every later node of a shared entry, in emit order.
+    shared: Vec<(u32, u32)>,
+    flags: MetaFlags,
+    /// The Definition being written: `def` entries (field 1) so far.
+    out: Vec<u8>,
+}
+
+impl<'a> Walk<'a> {
+    /// Depth-first post-order from `root` with an explicit stack (no
+    /// recursion limit on long chains). Nodes only refer to earlier nodes,
+    /// so there are no cycles.
+    fn visit(&mut self, root: NodeId) -> Result<u32, LlbError> {
+        let mut stack = vec![(root.0, false)];
+        while let Some((id, expanded)) = stack.pop() {
+            if self.node_entry[id as usize] != UNSEEN {
+                continue;
+            }
+            if expanded {
+                self.emit(id)?;
+            } else {
+                stack.push((id, true));
+                let deps = self.t.deps_of(&self.t.ops[id as usize]);
+                stack.extend(deps.iter().rev().map(|&d| (d, false)));
+            }
+        }
+        Ok(self.node_entry[root.index()])
+    }
+
+    /// Records one node whose inputs have all been emitted: checks its caps,
+    /// writes its op once per digest and notes whose metadata goes with it.
+    fn emit(&mut self, id: u32) -> Result<(), LlbError> {
+        let t = self.t;
+        let rec = &t.ops[id as usize];
+        if let Some(reason) = &rec.error {
+            return Err(LlbError::Invalid {
+                op: op_name(t, NodeId(id)),
+                reason: reason.to_string(),
+            });
+        }
+        #[cfg(debug_assertions)]
+        self.cross_check(NodeId(id));
+
+        if let Some(sup) = self.supported {
+            if let Some(cap) = t.caps_of(rec).iter().find(|c| !sup.contains(**c)) {
+                return Err(LlbError::UnsupportedCap {
+                    cap: cap.to_string(),
+                    op: op_name(t, NodeId(id)),
+                });
+            }
+        }
+        self.flags.or(rec.flags);
+        let c = rec.canon as usize;
+        let idx = match self.canon_entry[c] {
+            UNSEEN => {
+                let i = self.entries.len() as u32;
+                self.canon_entry[c] = i;
+                encode::bytes_field(&mut self.out, 1, t.bytes_of(rec));
+                self.entries.push(EntryRef {
+                    node: id,
+                    shared: false,
+                });
+                i
+            }
+            i => {
+                self.entries[i as usize].shared = true;
+                self.shared.push((i, id));
+                i
+            }
+        };
+        self.node_entry[id as usize] = idx;
         Ok(())
     }
 
-    /// Debug builds: the direct encoding must equal the `pb::Op` one, and
-    /// the caps those read off the decoded op.
+    /// The merged metadata of a shared entry: its first node's, then the
+    /// others' in emit order (later values win, as in a map).
+    fn merged(&self, i: u32, first: usize) -> Entry<'a> {
+        let t: &'a OpTable = self.t;
+        let node = self.entries[i as usize].node as usize;
+        let mut e = Entry::default();
+        e.absorb(&t.infos[node].meta, t.caps_of(&t.ops[node]));
+        for &(_, n) in self.shared[first..].iter().take_while(|(j, _)| *j == i) {
+            let n = n as usize;
+            e.absorb(&t.infos[n].meta, t.caps_of(&t.ops[n]));
+        }
+        e
+    }
+
+    /// Debug builds: the table's encoding must equal the `pb::Op` one, and
+    /// its caps those read off the decoded op.
     #[cfg(debug_assertions)]
-    fn cross_check(&self, id: NodeId, bytes: &[u8], dgst: &[u8; 32]) {
-        let node = &self.g.nodes[id.index()];
+    fn cross_check(&self, id: NodeId) {
+        let node = &self.t.infos[id.index()].node;
+        let rec = &self.t.ops[id.index()];
         let resolve = |o: Output| pb::Input {
-            digest: digest_string(&self.digests[self.node_entry[o.node.index()] as usize]),
+            digest: digest_string(&self.t.digests[o.node.index()]),
             index: i64::from(o.index),
         };
         let op = node
             .kind
             .to_pb(&resolve)
             .expect("direct encoding accepted the op");
+        let bytes = self.t.bytes_of(rec);
         assert_eq!(
             op.encode_to_vec(),
             bytes,
             "direct op encoding differs from prost's"
         );
         let d: [u8; 32] = Sha256::digest(bytes).into();
-        assert_eq!(&d, dgst, "digest differs from the op's bytes");
+        assert_eq!(
+            d,
+            self.t.digests[id.index()],
+            "digest differs from the op's bytes"
+        );
         let mut want = caps::op_caps(&op);
         want.extend(node.extra_caps.iter().copied());
         assert_eq!(
             want.into_iter().collect::<Vec<_>>(),
-            self.caps,
+            self.t.caps_of(rec),
             "caps differ"
         );
-        let mut deps = Vec::new();
-        node.kind.push_deps(&mut deps);
-        assert_eq!(
-            node.kind
-                .deps()
-                .into_iter()
-                .map(|o| o.node)
-                .collect::<Vec<_>>(),
-            deps.into_iter().map(|(n, _)| n).collect::<Vec<_>>()
-        );
+        let deps: Vec<u32> = node.kind.deps().into_iter().map(|o| o.node.0).collect();
+        assert_eq!(deps, self.t.deps_of(rec), "deps differ");
     }
 }
 
@@ -288,7 +300,7 @@ fn set_description<'a>(d: &mut Vec<(&'a str, &'a str)>, k: &'a str, v: &'a str) 
 
 /// The `OpMetadata` body of one entry, fields in tag order (prost's rules:
 /// defaults skipped, map entries in key order, `true` map values written).
-fn write_op_metadata(b: &mut Vec<u8>, e: &mut Entry<'_>) {
+pub(crate) fn write_op_metadata(b: &mut Vec<u8>, e: &mut Entry<'_>) {
     encode::boolean(b, 1, e.ignore_cache);
     e.description.sort_unstable_by(|x, y| x.0.cmp(y.0));
     for (k, v) in &e.description {
@@ -323,16 +335,25 @@ fn write_caps(b: &mut Vec<u8>, caps: &[&str]) {
 /// A `map<string, message>` entry whose value body is `body`; an empty body
 /// (the message at its default) is left out, as prost does.
 fn write_map_entry(out: &mut Vec<u8>, tag: u32, key: &str, body: &[u8]) {
-    encode::message(out, tag, |o| {
-        encode::string(o, 1, key);
-        if !body.is_empty() {
-            encode::bytes_field(o, 2, body);
-        }
-    });
+    // Lengths known up front: no back-patch (which shifts the entry when it
+    // is 128 bytes or more, as most metadata entries are).
+    let field = |len: usize| 1 + prost::encoding::encoded_len_varint(len as u64) + len;
+    let key_len = if key.is_empty() { 0 } else { field(key.len()) };
+    let body_len = if body.is_empty() {
+        0
+    } else {
+        field(body.len())
+    };
+    encode::key(out, tag, 2);
+    encode::varint(out, (key_len + body_len) as u64);
+    encode::string(out, 1, key);
+    if !body.is_empty() {
+        encode::bytes_field(out, 2, body);
+    }
 }
 
 /// `Locations { locations: [Location { source_index: 0, ranges }] }`.
-fn write_locations(b: &mut Vec<u8>, ranges: &[[i32; 4]]) {
+pub(crate) fn write_locations(b: &mut Vec<u8>, ranges: &[[i32; 4]]) {
     encode::message(b, 1, |b| {
         for r in ranges {
             encode::message(b, 2, |b| {
@@ -364,31 +385,29 @@ impl Graph {
         let Some(result) = result else {
             return Ok(pb::EncodedDefinition::default());
         };
+        let t = self.table();
         let mut w = Walk {
-            g: self,
-            pre: self.encoder.as_ref().and_then(|e| e.take()),
+            t,
             supported: supported_caps,
-            node_entry: vec![UNSEEN; self.nodes.len()],
-            digests: Vec::new(),
+            node_entry: vec![UNSEEN; t.len()],
+            canon_entry: vec![UNSEEN; t.len()],
             entries: Vec::new(),
-            by_digest: HashMap::with_capacity(self.nodes.len()),
-            // The ops: ~350 bytes per node is typical (metadata and the
-            // source map are reserved for once their sizes are known).
-            out: Vec::with_capacity(self.nodes.len() * 384 + 4096),
-            buf: Vec::with_capacity(1024),
-            body: Vec::with_capacity(1024),
-            caps: Vec::new(),
+            shared: Vec::new(),
+            flags: MetaFlags::default(),
+            // The ops, then ~150 bytes of metadata per op (the source map is
+            // reserved for once its size is known).
+            out: Vec::with_capacity(t.bytes.len() + t.meta.len() + t.len() * 96 + 4096),
         };
         let head = w.visit(result.node)?;
-        // Freed before the metadata is written: it would add to the peak.
-        w.pre = None;
+        // Shared entries' later nodes, grouped by entry (stable: emit order
+        // is kept within an entry).
+        w.shared.sort_by_key(|&(i, _)| i);
+        let first_shared = |i: u32| w.shared.partition_point(|&(j, _)| j < i);
 
-        let any_ic = w.entries.iter().any(|m| m.ignore_cache);
-        let any_desc = w.entries.iter().any(|m| !m.description.is_empty());
-        let any_ec = w.entries.iter().any(|m| m.export_cache.is_some());
+        let digest_of = |i: u32| &t.digests[w.entries[i as usize].node as usize];
         let ret = pb::Op {
             inputs: vec![pb::Input {
-                digest: digest_string(&w.digests[head as usize]),
+                digest: digest_string(digest_of(head)),
                 index: i64::from(result.index),
             }],
             ..Default::default()
@@ -397,18 +416,17 @@ impl Graph {
         let rd: [u8; 32] = Sha256::digest(&ret_bytes).into();
         let mut out = std::mem::take(&mut w.out);
         encode::bytes_field(&mut out, 1, &ret_bytes);
-        let ret_caps: Vec<&'static str> = caps::return_op_caps(any_ic, any_desc, any_ec)
-            .into_iter()
-            .collect();
+        let f = w.flags;
+        let ret_caps: Vec<&'static str> =
+            caps::return_op_caps(f.ignore_cache, f.description, f.export_cache)
+                .into_iter()
+                .collect();
 
         // Metadata in digest order (hex order is byte order); the return
         // op's entry takes its place among them.
         let mut order: Vec<u32> = (0..w.entries.len() as u32).collect();
-        order.sort_unstable_by_key(|&i| w.digests[i as usize]);
-        let mut body = std::mem::take(&mut w.body);
-        // Metadata entries are ~150 bytes (digest key, name, caps): reserve
-        // once instead of letting the multi-megabyte buffer double.
-        out.reserve(order.len() * 192 + 4096);
+        order.sort_unstable_by_key(|&i| digest_of(i));
+        let mut body = Vec::with_capacity(1024);
         let mut ret_pending = true;
         let write_ret = |out: &mut Vec<u8>, body: &mut Vec<u8>| {
             body.clear();
@@ -416,14 +434,20 @@ impl Graph {
             write_map_entry(out, 2, &digest_string(&rd), body);
         };
         for &i in &order {
-            let d = &w.digests[i as usize];
+            let d = digest_of(i);
             if ret_pending && rd < *d {
                 write_ret(&mut out, &mut body);
                 ret_pending = false;
             }
-            body.clear();
-            write_op_metadata(&mut body, &mut w.entries[i as usize]);
-            write_map_entry(&mut out, 2, &digest_string(d), &body);
+            let e = &w.entries[i as usize];
+            if e.shared {
+                body.clear();
+                write_op_metadata(&mut body, &mut w.merged(i, first_shared(i)));
+                write_map_entry(&mut out, 2, &digest_string(d), &body);
+            } else {
+                let meta = &t.meta[t.ops[e.node as usize].meta.range()];
+                write_map_entry(&mut out, 2, &digest_string(d), meta);
+            }
         }
         if ret_pending {
             write_ret(&mut out, &mut body);
@@ -433,20 +457,23 @@ impl Graph {
             // Lengths are computed up front rather than back-patched: the
             // section holds the whole spec text, which a back-patch would
             // shift byte by byte.
-            let mut locations = Vec::with_capacity(order.len() * 96);
+            let mut locations = Vec::with_capacity(t.locs.len() + order.len() * 80);
             for &i in &order {
                 let e = &w.entries[i as usize];
-                if e.ranges.is_empty() {
-                    continue;
+                let d = digest_string(digest_of(i));
+                if e.shared {
+                    let m = w.merged(i, first_shared(i));
+                    if !m.ranges.is_empty() {
+                        body.clear();
+                        write_locations(&mut body, &m.ranges);
+                        write_map_entry(&mut locations, 1, &d, &body);
+                    }
+                } else {
+                    let locs = t.ops[e.node as usize].locs;
+                    if !locs.is_empty() {
+                        write_map_entry(&mut locations, 1, &d, &t.locs[locs.range()]);
+                    }
                 }
-                body.clear();
-                write_locations(&mut body, &e.ranges);
-                write_map_entry(
-                    &mut locations,
-                    1,
-                    &digest_string(&w.digests[i as usize]),
-                    &body,
-                );
             }
             let field_len = |tag: u32, len: usize| {
                 if len == 0 {

@@ -97,6 +97,8 @@ pub fn is_number_str(s: &str) -> bool {
 pub struct LineIndex<'a> {
     src: &'a str,
     starts: Vec<usize>,
+    /// Every char is one byte: a column is a byte count.
+    ascii: bool,
 }
 
 impl<'a> LineIndex<'a> {
@@ -107,7 +109,11 @@ impl<'a> LineIndex<'a> {
                 starts.push(i + 1);
             }
         }
-        LineIndex { src, starts }
+        LineIndex {
+            src,
+            starts,
+            ascii: src.is_ascii(),
+        }
     }
     /// `line` 1-based, `col` 0-based in chars.
     pub fn pos(&self, line: usize, col: usize) -> Pos {
@@ -119,10 +125,13 @@ impl<'a> LineIndex<'a> {
                 offset: self.src.len(),
             };
         };
-        // Fast path: the first `col` chars of the line are ASCII (one byte each).
+        // Fast path: the first `col` chars of the line are ASCII (one byte
+        // each). The parser never puts a column past the line's end.
         let bytes = &self.src.as_bytes()[start..];
         let lim = col.min(bytes.len());
-        if bytes[..lim].iter().all(|&b| b < 0x80 && b != b'\n') {
+        if (self.ascii && !bytes[..lim].contains(&b'\n'))
+            || bytes[..lim].iter().all(|&b| b < 0x80 && b != b'\n')
+        {
             return Pos {
                 line: line as u32,
                 col: col as u32 + 1,

@@ -1,0 +1,226 @@
+//! Every node's op, encoded once, when the node is added.
+//!
+//! An op's bytes, digest and caps depend only on the op and its inputs'
+//! digests, and nodes only refer to earlier nodes, so all of it can be
+//! computed as nodes are added, while the node's strings are still in the
+//! CPU cache. Its `OpMetadata` body and source locations are written then
+//! too. The marshal walk then only reads this table (compact, in node order)
+//! and copies bytes; it never goes back to the nodes, except to merge the
+//! metadata of identical ops (several nodes with one digest, rare).
+//!
+//! Inputs are identified by digest exactly as in the Definition (the first
+//! node with a digest stands for all nodes with it). Debug builds check
+//! every op marshaled against the reference encoder (`NodeKind::to_pb`).
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use sha2::{Digest, Sha256};
+
+use crate::encode::{self, CapList};
+use crate::graph::{Node, NodeId, OpMeta, Output};
+use crate::marshal::{write_locations, write_op_metadata, Entry, MetaFlags};
+
+/// A range into one of the table's arenas (u32: the arenas stay far below
+/// 4 GiB, and a record is ~100 bytes instead of ~150).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Span(u32, u32);
+
+impl Span {
+    fn of<T>(v: &[T], from: usize) -> Span {
+        Span(from as u32, v.len() as u32)
+    }
+    pub fn range(self) -> Range<usize> {
+        self.0 as usize..self.1 as usize
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == self.1
+    }
+}
+
+/// One node's op.
+#[derive(Clone, Debug)]
+pub(crate) struct OpRecord {
+    /// The op's bytes (`Definition.def` entry) in [`OpTable::bytes`].
+    pub bytes: Span,
+    /// The `OpMetadata` body of this node alone, in [`OpTable::meta`].
+    pub meta: Span,
+    /// The `Locations` body of this node alone (empty: no source ranges),
+    /// in [`OpTable::locs`].
+    pub locs: Span,
+    /// Nodes this op reads, in visiting order, in [`OpTable::deps`].
+    pub deps: Span,
+    /// Sorted, deduplicated, the node's extra caps included, in
+    /// [`OpTable::caps`].
+    pub caps: Span,
+    /// The first node with this digest (itself if it is the first).
+    pub canon: u32,
+    pub flags: MetaFlags,
+    /// Why the op cannot be encoded (reported by the walk, if it reaches
+    /// it). Such a node is never an input's digest: the walk emits inputs
+    /// first and stops at this error.
+    pub error: Option<Box<str>>,
+}
+
+/// What is kept of a node once its op is encoded: its metadata (merged
+/// into the metadata of identical ops at marshal time) and a name for
+/// errors. Debug builds keep the whole node, to cross-check the encoding.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeInfo {
+    pub meta: OpMeta,
+    /// What BuildKit would show for an op without a custom name.
+    pub fallback_name: Option<Box<str>>,
+    #[cfg(debug_assertions)]
+    pub node: Node,
+}
+
+/// Every node's op, in node order.
+#[derive(Clone, Default)]
+pub(crate) struct OpTable {
+    pub ops: Vec<OpRecord>,
+    pub infos: Vec<NodeInfo>,
+    /// Per node, the SHA-256 of its op bytes (zero for an op in error).
+    pub digests: Vec<[u8; 32]>,
+    pub bytes: Vec<u8>,
+    pub meta: Vec<u8>,
+    pub locs: Vec<u8>,
+    pub deps: Vec<u32>,
+    pub caps: Vec<&'static str>,
+    /// Lookup only (never iterated), so output order does not depend on it.
+    first: HashMap<[u8; 32], u32>,
+    buf: Vec<u8>,
+    body: Vec<u8>,
+    scratch_caps: CapList,
+    scratch_deps: Vec<(NodeId, bool)>,
+}
+
+impl std::fmt::Debug for OpTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OpTable({} ops)", self.ops.len())
+    }
+}
+
+impl OpTable {
+    /// `expected_ops` sizes the arenas once (growing multi-megabyte buffers
+    /// by doubling showed up in time and peak memory). Reserved pages that
+    /// are never written cost no memory.
+    pub fn with_capacity(expected_ops: usize) -> Self {
+        OpTable {
+            ops: Vec::with_capacity(expected_ops),
+            infos: Vec::with_capacity(expected_ops),
+            digests: Vec::with_capacity(expected_ops),
+            bytes: Vec::with_capacity(expected_ops * 448),
+            meta: Vec::with_capacity(expected_ops * 112),
+            locs: Vec::with_capacity(expected_ops * 24),
+            deps: Vec::with_capacity(expected_ops * 2),
+            caps: Vec::with_capacity(expected_ops * 2),
+            first: HashMap::with_capacity(expected_ops),
+            ..Default::default()
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Encodes the next node (its index must be `self.len()`).
+    pub fn add(&mut self, node: Node) {
+        let i = self.ops.len() as u32;
+        self.scratch_caps.clear();
+        let r = {
+            let ops = &self.ops;
+            let entry_of = |o: Output| ops[o.node.index()].canon;
+            encode::encode_op(
+                &node.kind,
+                &entry_of,
+                &self.digests,
+                &mut self.buf,
+                &mut self.body,
+                &mut self.scratch_caps,
+            )
+        };
+        let deps_at = self.deps.len();
+        self.scratch_deps.clear();
+        node.kind.push_deps(&mut self.scratch_deps);
+        self.deps.extend(self.scratch_deps.iter().map(|(n, _)| n.0));
+        let deps = Span::of(&self.deps, deps_at);
+        let rec = match r {
+            Ok(()) => {
+                let digest: [u8; 32] = Sha256::digest(&self.buf).into();
+                let caps = &mut self.scratch_caps;
+                caps.extend(node.extra_caps.iter().copied());
+                caps.sort_unstable();
+                caps.dedup();
+
+                let at = self.bytes.len();
+                self.bytes.extend_from_slice(&self.buf);
+                let bytes = Span::of(&self.bytes, at);
+                let at = self.caps.len();
+                self.caps.extend_from_slice(caps);
+                let caps_span = Span::of(&self.caps, at);
+
+                let mut entry = Entry::default();
+                entry.absorb(&node.meta, caps);
+                let at = self.meta.len();
+                write_op_metadata(&mut self.meta, &mut entry);
+                let meta = Span::of(&self.meta, at);
+                let at = self.locs.len();
+                if !entry.ranges.is_empty() {
+                    write_locations(&mut self.locs, &entry.ranges);
+                }
+                let locs = Span::of(&self.locs, at);
+                self.digests.push(digest);
+                OpRecord {
+                    bytes,
+                    meta,
+                    locs,
+                    deps,
+                    caps: caps_span,
+                    canon: *self.first.entry(digest).or_insert(i),
+                    flags: MetaFlags::of(&node.meta),
+                    error: None,
+                }
+            }
+            Err(e) => {
+                self.digests.push([0; 32]);
+                OpRecord {
+                    bytes: Span::default(),
+                    meta: Span::default(),
+                    locs: Span::default(),
+                    deps,
+                    caps: Span::default(),
+                    canon: i,
+                    flags: MetaFlags::default(),
+                    error: Some(e.into()),
+                }
+            }
+        };
+        self.ops.push(rec);
+        let fallback_name = match node.meta.custom_name {
+            Some(_) => None,
+            None => Some(node.kind.fallback_name().into()),
+        };
+        #[cfg(debug_assertions)]
+        let meta = node.meta.clone();
+        #[cfg(not(debug_assertions))]
+        let meta = node.meta;
+        self.infos.push(NodeInfo {
+            meta,
+            fallback_name,
+            #[cfg(debug_assertions)]
+            node,
+        });
+    }
+
+    pub fn bytes_of(&self, r: &OpRecord) -> &[u8] {
+        &self.bytes[r.bytes.range()]
+    }
+
+    pub fn caps_of(&self, r: &OpRecord) -> &[&'static str] {
+        &self.caps[r.caps.range()]
+    }
+
+    pub fn deps_of(&self, r: &OpRecord) -> &[u32] {
+        &self.deps[r.deps.range()]
+    }
+}

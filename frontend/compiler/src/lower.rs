@@ -19,12 +19,12 @@ use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
 use crate::{CompileOptions, NamedContext, NoCache};
 
-/// Estimated ops from which the graph encodes ops on a second thread. The
-/// thread holds every op's bytes until the marshal walk is done, which
-/// costs memory (1,000-stage benchmark, ~12,000 ops: peak 56 MB without,
-/// 57-65 MB with, for no measurable time gain); on huge graphs it saves
-/// time (~120,000 ops: 0.92 s -> 0.75 s).
-const ENCODER_THREAD_MIN_OPS: usize = 50_000;
+/// Estimated ops from which the graph encodes ops on a second thread while
+/// lowering goes on (same bytes). Below it the thread's start and hand-off
+/// cost more than the ~0.5 µs per op it moves; at 1,000 stages (~12,000
+/// ops) it takes compile from ~27.6 to ~24.2 ms (A/B median) for ~6 MB more
+/// peak memory (45.7 -> 51.5 MB).
+const ENCODER_THREAD_MIN_OPS: usize = 2_000;
 
 /// What a lowered stage hands to the stages built on it.
 #[derive(Clone, Debug)]

@@ -207,9 +207,9 @@ pub fn compile(
     }
     let source = || {
         Some(slipway_llb::SourceInfoInput {
-            filename: plan.filename.clone(),
-            data: plan.source.clone().into_bytes(),
-            language: "YAML".into(),
+            filename: &plan.filename,
+            data: plan.source.as_bytes(),
+            language: "YAML",
         })
     };
     let marshal = |low: &lower::Lowering, fs| {

@@ -152,19 +152,27 @@ impl<'a> Inputs<'a> {
     }
 }
 
+/// A string field holding `"sha256:" + hex(d)` (71 bytes).
+#[inline]
+pub(crate) fn digest_field(buf: &mut Vec<u8>, tag: u32, d: &[u8; 32]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    key(buf, tag, LEN);
+    buf.push(71);
+    buf.extend_from_slice(b"sha256:");
+    let mut hex = [0u8; 64];
+    for (i, x) in d.iter().enumerate() {
+        hex[2 * i] = HEX[(x >> 4) as usize];
+        hex[2 * i + 1] = HEX[(x & 15) as usize];
+    }
+    buf.extend_from_slice(&hex);
+}
+
 /// Writes the inputs (field 1 of `Op`), the digest of entry `e` being
 /// `"sha256:" + hex(digests[e])`.
 fn write_inputs(buf: &mut Vec<u8>, inputs: &[(u32, u32)], digests: &[[u8; 32]]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &(e, index) in inputs {
         message(buf, 1, |b| {
-            key(b, 1, LEN);
-            b.push(71);
-            b.extend_from_slice(b"sha256:");
-            for x in &digests[e as usize] {
-                b.push(HEX[(x >> 4) as usize]);
-                b.push(HEX[(x & 15) as usize]);
-            }
+            digest_field(b, 1, &digests[e as usize]);
             int64(b, 2, i64::from(index));
         });
     }

@@ -38,7 +38,7 @@
 //! run.mounts.push(Mount::cache("/cargo", "cargo-home", pb::CacheSharingOpt::Locked));
 //! let built = g.exec(run, OpMeta::named("RUN cargo build").with_range(SourceRange::lines(5, 6)));
 //!
-//! let spec = SourceInfoInput { filename: "slipway.yaml".into(), data: b"...".to_vec(), language: "YAML".into() };
+//! let spec = SourceInfoInput { filename: "slipway.yaml", data: b"...", language: "YAML" };
 //! let def = g.marshal(built.root(), Some(spec), None).unwrap().decode().unwrap();
 //! verify(&def).unwrap();
 //! assert_eq!(def.def.len(), 5); // image, local, file, exec, return op

@@ -464,9 +464,9 @@ fn identical_ops_dedup_and_merge_metadata() {
     );
     let m = g.merge(&[Some(a1), Some(a2)], OpMeta::default());
     let src = SourceInfoInput {
-        filename: "slipway.yaml".into(),
-        data: b"x\n".to_vec(),
-        language: "YAML".into(),
+        filename: "slipway.yaml",
+        data: b"x\n",
+        language: "YAML",
     };
     let def = g.marshal(m, Some(src), None).unwrap().decode().unwrap();
     verify(&def).unwrap();
@@ -572,9 +572,9 @@ fn deterministic() {
     let (g2, r2) = sample();
     let src = || {
         Some(SourceInfoInput {
-            filename: "s.yaml".into(),
-            data: b"a: b\n".to_vec(),
-            language: "YAML".into(),
+            filename: "s.yaml",
+            data: b"a: b\n",
+            language: "YAML",
         })
     };
     let d1 = g1.marshal(r1, src(), None).unwrap().0;
@@ -621,9 +621,9 @@ fn verify_catches_broken_definitions() {
 fn dump_snapshot() {
     let (g, r) = sample();
     let src = SourceInfoInput {
-        filename: "slipway.yaml".into(),
-        data: b"a: b\n".to_vec(),
-        language: "YAML".into(),
+        filename: "slipway.yaml",
+        data: b"a: b\n",
+        language: "YAML",
     };
     let def = g.marshal(r, Some(src), None).unwrap().decode().unwrap();
     insta::assert_json_snapshot!("sample_dump", dump_json(&def));

@@ -5,11 +5,11 @@
 
 use slipway_llb::*;
 
-fn src() -> Option<SourceInfoInput> {
+fn src() -> Option<SourceInfoInput<'static>> {
     Some(SourceInfoInput {
-        filename: "s.yaml".into(),
-        data: b"stages: {}\n".to_vec(),
-        language: "YAML".into(),
+        filename: "s.yaml",
+        data: b"stages: {}\n",
+        language: "YAML",
     })
 }
 

@@ -14,6 +14,8 @@ use slipway_spec::{
     Stage, Step, StepKind,
 };
 
+use std::fmt::Write as _;
+
 use crate::caps::ServerCaps;
 use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
@@ -211,8 +213,10 @@ impl<'a> Lowering<'a> {
             st.image.config.shell = Some(shell.clone());
         }
 
+        let mut label = String::with_capacity(name.len() + 24);
         for (idx, step) in stage.steps.iter().enumerate() {
-            let label = format!("[{name} {}/{n}]", idx + 2);
+            label.clear();
+            let _ = write!(label, "[{name} {}/{n}]", idx + 2);
             self.step(stage, step, &label, &mut st);
         }
         self.apply_image_spec(stage, &mut st);
@@ -437,9 +441,14 @@ impl<'a> Lowering<'a> {
 
     fn step(&mut self, stage: &'a Stage, step: &'a Step, label: &str, st: &mut StageResult) {
         let what = describe(step);
-        let mut meta = OpMeta::named(format!("{label} {what}")).with_range(range(step.span));
+        let mut name = String::with_capacity(label.len() + 1 + what.len());
+        name.push_str(label);
+        name.push(' ');
+        name.push_str(&what);
+        let mut meta = OpMeta::named(name).with_range(range(step.span));
         meta.ignore_cache = self.stage_no_cache(&stage.name.value);
-        let created_by = format!("{what} # slipway");
+        let mut created_by = what;
+        created_by.push_str(" # slipway");
         match &step.kind {
             StepKind::Run(run) => self.run(stage, step, run, meta, st),
             StepKind::Copy(c) => self.copy(step, c, meta, st),
@@ -1060,8 +1069,11 @@ impl<'a> Lowering<'a> {
 }
 
 /// A step as one line for progress output and history, Docker style.
+/// Written into one string, with room for the history suffix the caller
+/// appends (a `format!` per piece showed up as reallocations per step).
 pub(crate) fn describe(step: &Step) -> String {
-    let short = |s: &str| {
+    let mut out = String::with_capacity(96);
+    let short = |out: &mut String, s: &str| {
         // Already one line with single spaces and short: as written.
         if s.len() <= 120
             && !s.starts_with(' ')
@@ -1069,43 +1081,57 @@ pub(crate) fn describe(step: &Step) -> String {
             && !s.contains("  ")
             && s.chars().all(|c| c == ' ' || !c.is_whitespace())
         {
-            return s.to_string();
+            out.push_str(s);
+            return;
         }
         let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
         if one.chars().count() > 120 {
-            format!("{}…", one.chars().take(119).collect::<String>())
+            out.extend(one.chars().take(119));
+            out.push('…');
         } else {
-            one
+            out.push_str(&one);
         }
     };
-    match &step.kind {
-        StepKind::Run(r) => match &r.command {
-            Command::Shell(s) => format!("RUN {}", short(s)),
-            Command::Exec(v) => format!(
-                "RUN {}",
-                short(&serde_json::to_string(v).unwrap_or_default())
-            ),
-        },
-        StepKind::Copy(c) => {
-            let srcs: Vec<&str> = c.sources.iter().map(|s| s.value.as_str()).collect();
-            let from = match &c.from {
-                Some(f) => match &f.value {
-                    From::Stage(s) | From::Other(s) => format!("--from={s} "),
-                },
-                None => String::new(),
-            };
-            format!(
-                "COPY {from}{} {}",
-                srcs.join(" "),
-                c.to.as_deref().unwrap_or("./")
-            )
+    let _ = match &step.kind {
+        StepKind::Run(r) => {
+            out.push_str("RUN ");
+            match &r.command {
+                Command::Shell(s) => short(&mut out, s),
+                Command::Exec(v) => short(&mut out, &serde_json::to_string(v).unwrap_or_default()),
+            }
+            Ok(())
         }
-        StepKind::Add(a) => format!("ADD {} {}", a.source.value, a.to.as_deref().unwrap_or("./")),
-        StepKind::File(f) => format!("FILE {}", f.path),
-        StepKind::Mkdir(m) => format!("MKDIR {}", m.path),
-        StepKind::Link(l) => format!("LINK {} -> {}", l.path, l.target),
-        StepKind::Remove(r) => format!("REMOVE {}", r.paths.join(" ")),
-    }
+        StepKind::Copy(c) => {
+            out.push_str("COPY ");
+            if let Some(f) = &c.from {
+                match &f.value {
+                    From::Stage(s) | From::Other(s) => {
+                        out.push_str("--from=");
+                        out.push_str(s);
+                        out.push(' ');
+                    }
+                }
+            }
+            for (i, s) in c.sources.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(&s.value);
+            }
+            write!(out, " {}", c.to.as_deref().unwrap_or("./"))
+        }
+        StepKind::Add(a) => write!(
+            out,
+            "ADD {} {}",
+            a.source.value,
+            a.to.as_deref().unwrap_or("./")
+        ),
+        StepKind::File(f) => write!(out, "FILE {}", f.path),
+        StepKind::Mkdir(m) => write!(out, "MKDIR {}", m.path),
+        StepKind::Link(l) => write!(out, "LINK {} -> {}", l.path, l.target),
+        StepKind::Remove(r) => write!(out, "REMOVE {}", r.paths.join(" ")),
+    };
+    out
 }
 
 fn history(created_by: String, empty_layer: bool) -> History {

@@ -24,28 +24,41 @@ fn is_clean(p: &str) -> bool {
             .all(|s| !s.is_empty() && s != "." && s != "..")
 }
 
+/// The full clean, into one string: `..` truncates back to the previous
+/// `/` (a relative path keeps leading `..` segments it cannot climb).
 fn clean_slow(p: &str) -> String {
     let abs = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
+    let mut out = String::with_capacity(p.len() + 1);
+    // Relative paths: how many leading `..` segments `out` starts with.
+    let mut up = 0usize;
     for seg in p.split('/') {
         match seg {
             "" | "." => {}
             ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
+                let lead = if abs || up == 0 { 0 } else { 3 * up - 1 };
+                if out.len() > lead {
+                    let cut = out[lead..].rfind('/').map_or(lead, |i| lead + i);
+                    out.truncate(cut);
                 } else if !abs {
-                    parts.push("..");
+                    if !out.is_empty() {
+                        out.push('/');
+                    }
+                    out.push_str("..");
+                    up += 1;
                 }
             }
-            s => parts.push(s),
+            s => {
+                if abs || !out.is_empty() {
+                    out.push('/');
+                }
+                out.push_str(s);
+            }
         }
     }
-    let joined = parts.join("/");
-    match (abs, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
+    if out.is_empty() {
+        out.push(if abs { '/' } else { '.' });
     }
+    out
 }
 
 /// Resolve `p` against the working directory `cwd` (absolute), keeping a
@@ -105,6 +118,57 @@ pub fn base_name(p: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The straightforward clean (segments collected, then joined) that
+    /// `clean_slow` must agree with.
+    fn clean_reference(p: &str) -> String {
+        let abs = p.starts_with('/');
+        let mut parts: Vec<&str> = Vec::new();
+        for seg in p.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    if parts.last().is_some_and(|l| *l != "..") {
+                        parts.pop();
+                    } else if !abs {
+                        parts.push("..");
+                    }
+                }
+                s => parts.push(s),
+            }
+        }
+        let joined = parts.join("/");
+        match (abs, joined.is_empty()) {
+            (true, _) => format!("/{joined}"),
+            (false, true) => ".".into(),
+            (false, false) => joined,
+        }
+    }
+
+    #[test]
+    fn the_one_string_clean_agrees_with_the_reference() {
+        let parts = ["", "a", ".", "..", "bc", "..."];
+        let mut n = 0;
+        let mut check = |p: &str| {
+            assert_eq!(clean_slow(p), clean_reference(p), "{p:?}");
+            n += 1;
+        };
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    for d in parts {
+                        for lead in ["", "/", "//"] {
+                            check(&format!("{lead}{a}/{b}/{c}/{d}"));
+                            check(&format!("{lead}{a}/{b}{c}/{d}/"));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(n > 7000);
+        assert_eq!(clean_slow("../../a/../b"), "../../b");
+        assert_eq!(clean_slow("/../a/./b/.."), "/a");
+    }
 
     #[test]
     fn the_fast_path_agrees_with_the_full_clean() {

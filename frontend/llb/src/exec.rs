@@ -252,8 +252,9 @@ impl ExecResult {
     }
 }
 
-/// The stored exec: settings plus mounts already in emission order, each
-/// with its output number (or -1).
+/// The stored exec: settings (`exec.mounts` empty: the mounts were moved
+/// into `ordered`) plus mounts in emission order, each with its output
+/// number (or -1).
 #[derive(Clone, Debug)]
 pub(crate) struct ExecNode {
     pub exec: Exec,
@@ -263,7 +264,17 @@ pub(crate) struct ExecNode {
 
 impl Graph {
     /// Adds an exec. Inputs are the root, bind sources and cache seeds.
-    pub fn exec(&mut self, exec: Exec, meta: OpMeta) -> ExecResult {
+    pub fn exec(&mut self, mut exec: Exec, meta: OpMeta) -> ExecResult {
+        // Moved into `ordered` (the node's mounts in emission order); the
+        // caller's declaration order is kept in `declared`.
+        let declared = std::mem::take(&mut exec.mounts);
+        let mut mounts: Vec<State> = declared
+            .iter()
+            .map(|m| match m {
+                Mount::Bind(b) => b.source,
+                _ => None,
+            })
+            .collect();
         let root = Mount::Bind(BindMount {
             dest: "/".into(),
             source: exec.root,
@@ -272,14 +283,9 @@ impl Graph {
             no_output: false,
         });
         // (mount, declaration index or None for root)
-        let mut all: Vec<(Mount, Option<usize>)> = vec![(root, None)];
-        all.extend(
-            exec.mounts
-                .iter()
-                .cloned()
-                .enumerate()
-                .map(|(i, m)| (m, Some(i))),
-        );
+        let mut all: Vec<(Mount, Option<usize>)> = Vec::with_capacity(declared.len() + 1);
+        all.push((root, None));
+        all.extend(declared.into_iter().enumerate().map(|(i, m)| (m, Some(i))));
         // Stable sort: group (binds/cache/tmpfs, secrets, ssh), then dest
         // byte-wise within the first group; declaration order otherwise.
         all.sort_by(|(a, ai), (b, bi)| {
@@ -294,14 +300,6 @@ impl Graph {
         let mut next_out = 0i64;
         let mut ordered = Vec::with_capacity(all.len());
         let mut root_state = exec.root;
-        let mut mounts: Vec<State> = exec
-            .mounts
-            .iter()
-            .map(|m| match m {
-                Mount::Bind(b) => b.source,
-                _ => None,
-            })
-            .collect();
         for (m, decl) in all {
             let out = if m.has_output() {
                 next_out += 1;

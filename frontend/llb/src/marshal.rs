@@ -323,6 +323,72 @@ pub(crate) fn write_op_metadata(b: &mut Vec<u8>, e: &mut Entry<'_>) {
     }
 }
 
+/// [`write_op_metadata`] of one node's metadata (no merge), without the
+/// intermediate [`Entry`]: the description map is already sorted, and the
+/// custom name goes in at its key's place unless the map overrides it.
+pub(crate) fn write_node_metadata(b: &mut Vec<u8>, m: &OpMeta, caps: &[&'static str]) {
+    const NAME_KEY: &str = "llb.customname";
+    let entry = |b: &mut Vec<u8>, k: &str, v: &str| {
+        encode::message(b, 2, |b| {
+            encode::string(b, 1, k);
+            encode::string(b, 2, v);
+        })
+    };
+    encode::boolean(b, 1, m.ignore_cache);
+    let mut name = m
+        .custom_name
+        .as_deref()
+        .filter(|_| !m.description.contains_key(NAME_KEY));
+    for (k, v) in &m.description {
+        if let Some(n) = name.filter(|_| NAME_KEY < k.as_str()) {
+            entry(b, NAME_KEY, n);
+            name = None;
+        }
+        entry(b, k, v);
+    }
+    if let Some(n) = name {
+        entry(b, NAME_KEY, n);
+    }
+    if let Some(v) = m.export_cache {
+        encode::message(b, 4, |b| encode::boolean(b, 1, v));
+    }
+    write_caps(b, caps);
+    if let Some(pg) = &m.progress_group {
+        encode::message(b, 6, |b| {
+            encode::string(b, 1, &pg.id);
+            encode::string(b, 2, &pg.name);
+            encode::boolean(b, 3, pg.weak);
+        });
+    }
+}
+
+/// [`write_locations`] of one node's distinct source ranges; nothing when
+/// it has none.
+pub(crate) fn write_node_locations(b: &mut Vec<u8>, m: &OpMeta) {
+    let rs = &m.source_ranges;
+    if rs.is_empty() {
+        return;
+    }
+    let distinct = |i: usize| !rs[..i].contains(&rs[i]);
+    encode::message(b, 1, |b| {
+        for (i, r) in rs.iter().enumerate() {
+            if !distinct(i) {
+                continue;
+            }
+            encode::message(b, 2, |b| {
+                encode::message(b, 1, |b| {
+                    encode::int32(b, 1, r.start_line);
+                    encode::int32(b, 2, r.start_character);
+                });
+                encode::message(b, 2, |b| {
+                    encode::int32(b, 1, r.end_line);
+                    encode::int32(b, 2, r.end_character);
+                });
+            });
+        }
+    });
+}
+
 /// `map<string, bool> caps = 5`, every value `true`; `caps` sorted.
 fn write_caps(b: &mut Vec<u8>, caps: &[&str]) {
     for c in caps {

@@ -19,7 +19,9 @@ use sha2::{Digest, Sha256};
 
 use crate::encode::{self, CapList};
 use crate::graph::{Node, NodeId, OpMeta, Output};
-use crate::marshal::{write_locations, write_op_metadata, Entry, MetaFlags};
+#[cfg(debug_assertions)]
+use crate::marshal::{write_locations, write_op_metadata, Entry};
+use crate::marshal::{write_node_locations, write_node_metadata, MetaFlags};
 
 /// A range into one of the table's arenas (u32: the arenas stay far below
 /// 4 GiB, and a record is ~100 bytes instead of ~150).
@@ -159,16 +161,26 @@ impl OpTable {
                 self.caps.extend_from_slice(caps);
                 let caps_span = Span::of(&self.caps, at);
 
-                let mut entry = Entry::default();
-                entry.absorb(&node.meta, caps);
                 let at = self.meta.len();
-                write_op_metadata(&mut self.meta, &mut entry);
+                write_node_metadata(&mut self.meta, &node.meta, caps);
                 let meta = Span::of(&self.meta, at);
                 let at = self.locs.len();
-                if !entry.ranges.is_empty() {
-                    write_locations(&mut self.locs, &entry.ranges);
-                }
+                write_node_locations(&mut self.locs, &node.meta);
                 let locs = Span::of(&self.locs, at);
+                #[cfg(debug_assertions)]
+                {
+                    // Same bytes as the general merge of one node.
+                    let mut entry = Entry::default();
+                    entry.absorb(&node.meta, caps);
+                    let mut want = Vec::new();
+                    write_op_metadata(&mut want, &mut entry);
+                    assert_eq!(want, &self.meta[meta.range()], "node metadata");
+                    want.clear();
+                    if !entry.ranges.is_empty() {
+                        write_locations(&mut want, &entry.ranges);
+                    }
+                    assert_eq!(want, &self.locs[locs.range()], "node locations");
+                }
                 self.digests.push(digest);
                 OpRecord {
                     bytes,

@@ -655,3 +655,64 @@ fn set_env_moves_key_to_end() {
     e.set_env("A", "3");
     assert_eq!(e.env, ["B=2", "A=3"]);
 }
+
+/// A node's own metadata: description keys in order with the custom name at
+/// its key's place, and a description entry `llb.customname` overriding it;
+/// repeated source ranges written once.
+#[test]
+fn node_metadata_orders_description_keys_around_the_custom_name() {
+    let mut g = Graph::new();
+    let range = SourceRange::lines(3, 4);
+    let meta = OpMeta::named("the name")
+        .with_description("a.first", "1")
+        .with_description("z.last", "2")
+        .with_range(range)
+        .with_range(range)
+        .with_range(SourceRange::lines(7, 7));
+    let a = g.image(
+        "docker.io/library/alpine:latest",
+        None,
+        ImageAttrs::default(),
+        meta,
+    );
+    let b = g.exec(
+        Exec::shell(Some(a), "true"),
+        OpMeta::named("ignored").with_description("llb.customname", "wins"),
+    );
+    let def = g
+        .marshal(
+            b.root(),
+            Some(SourceInfoInput {
+                filename: "s.yaml",
+                data: b"x\n",
+                language: "YAML",
+            }),
+            None,
+        )
+        .unwrap()
+        .decode()
+        .unwrap();
+    let o = ops(&def);
+    let dig = |op: &pb::Op| digest(&op.encode_to_vec());
+    let md = |op: &pb::Op| def.metadata[&dig(op)].clone();
+    let img = &o[0];
+    let want: Vec<(&str, &str)> = vec![
+        ("a.first", "1"),
+        ("llb.customname", "the name"),
+        ("z.last", "2"),
+    ];
+    let got: Vec<(String, String)> = md(img).description.into_iter().collect();
+    assert_eq!(
+        got,
+        want.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(md(&o[1]).description["llb.customname"], "wins");
+    let locs = &def.source.as_ref().unwrap().locations[&dig(img)].locations;
+    assert_eq!(
+        locs[0].ranges.len(),
+        2,
+        "the repeated range is written once"
+    );
+}

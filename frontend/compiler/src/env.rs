@@ -8,37 +8,32 @@
 
 use slipway_spec::{Command, Plan, Platform, Stage};
 
-/// (name, value) pairs in a fixed order: globals, predefined, then stage args.
-pub fn run_args(
-    plan: &Plan,
-    stage: &Stage,
+/// (name, value) pairs in a fixed order: globals, predefined (as computed
+/// once by [`predefined`]), then stage args.
+pub fn run_args<'a>(
+    plan: &'a Plan,
+    stage: &'a Stage,
     command: &Command,
-    target: &Platform,
-    build: &Platform,
-) -> Vec<(String, String)> {
+    predefined: &'a [(String, String)],
+) -> Vec<(&'a str, &'a str)> {
     let text: std::borrow::Cow<str> = match command {
         Command::Shell(s) => s.as_str().into(),
         Command::Exec(v) => v.join(" ").into(),
     };
     // Only `$` references can name a global or predefined arg.
     let any_ref = text.contains('$');
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut push = |k: &str, v: &str| {
-        if let Some(e) = out.iter_mut().find(|(n, _)| n == k) {
-            e.1 = v.to_string();
+    let mut out: Vec<(&str, &str)> = Vec::new();
+    let mut push = |k: &'a str, v: &'a str| {
+        if let Some(e) = out.iter_mut().find(|(n, _)| *n == k) {
+            e.1 = v;
         } else {
-            out.push((k.to_string(), v.to_string()));
+            out.push((k, v));
         }
     };
     if any_ref {
-        for (k, v) in &plan.args {
+        for (k, v) in plan.args.iter().chain(predefined) {
             if mentions(&text, k) {
                 push(k, v);
-            }
-        }
-        for (k, v) in predefined(target, build) {
-            if mentions(&text, &k) {
-                push(&k, &v);
             }
         }
     }

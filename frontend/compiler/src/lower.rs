@@ -52,6 +52,8 @@ pub(crate) struct Lowering<'a> {
     /// Image sources by (normalized ref, platform), so a base image used by
     /// several stages is one op.
     images: BTreeMap<(String, String), State>,
+    /// BUILDPLATFORM, TARGETARCH… (the same for every step).
+    predefined_args: Vec<(String, String)>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<String>,
 }
@@ -91,6 +93,10 @@ impl<'a> Lowering<'a> {
             results: BTreeMap::new(),
             in_progress: BTreeSet::new(),
             images: BTreeMap::new(),
+            predefined_args: crate::env::predefined(
+                target_platform,
+                opts.build_platform.as_ref().unwrap_or(&Platform::default()),
+            ),
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -556,25 +562,19 @@ impl<'a> Lowering<'a> {
             None => cwd_of(&st.image).to_string(),
         };
         // Env: the image's, then the build args the command can see, then the step's.
-        let mut env: Vec<String> = st.image.env().to_vec();
-        let default_platform;
-        let build_platform = match &self.opts.build_platform {
-            Some(p) => p,
-            None => {
-                default_platform = Platform::default();
-                &default_platform
-            }
-        };
-        for (k, v) in crate::env::run_args(
-            self.plan,
-            stage,
-            &run.command,
-            self.target_platform,
-            build_platform,
-        ) {
+        let visible = crate::env::run_args(self.plan, stage, &run.command, &self.predefined_args);
+        let image_env = st.image.env();
+        let mut env: Vec<String> =
+            Vec::with_capacity(image_env.len() + visible.len() + run.env.len());
+        env.extend_from_slice(image_env);
+        for (k, v) in visible {
             // As in Docker, an ENV of the same name wins over a build arg.
-            if imageconfig::get_env(&env, &k).is_none() {
-                env.push(format!("{k}={v}"));
+            if imageconfig::get_env(&env, k).is_none() {
+                let mut e = String::with_capacity(k.len() + 1 + v.len());
+                e.push_str(k);
+                e.push('=');
+                e.push_str(v);
+                env.push(e);
             }
         }
         for (k, v) in &run.env {
@@ -838,17 +838,16 @@ impl<'a> Lowering<'a> {
             );
         }
         let _ = &src.label;
-        let copied = self.graph.file(b, meta.clone());
-        st.fs = if use_link {
-            self.graph.merge(
-                &[st.fs, copied],
-                OpMeta::named(format!(
-                    "{} (link)",
-                    meta.custom_name.clone().unwrap_or_default()
-                )),
-            )
-        } else {
-            copied
+        let link_meta = use_link.then(|| {
+            OpMeta::named(format!(
+                "{} (link)",
+                meta.custom_name.as_deref().unwrap_or_default()
+            ))
+        });
+        let copied = self.graph.file(b, meta);
+        st.fs = match link_meta {
+            Some(m) => self.graph.merge(&[st.fs, copied], m),
+            None => copied,
         };
     }
 
@@ -990,14 +989,13 @@ impl<'a> Lowering<'a> {
         if let Some(u) = &spec.user {
             cfg.user = u.clone();
         }
-        let shell = cfg
-            .shell
-            .clone()
-            .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
+        let shell = cfg.shell.clone();
         let form = |c: &Command| match c {
             Command::Exec(v) => v.clone(),
             Command::Shell(s) => {
-                let mut v = shell.clone();
+                let mut v = shell
+                    .clone()
+                    .unwrap_or_else(|| vec!["/bin/sh".into(), "-c".into()]);
                 v.push(s.clone());
                 v
             }

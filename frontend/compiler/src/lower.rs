@@ -47,8 +47,10 @@ pub(crate) struct Lowering<'a> {
     context: Option<State>,
     /// Include patterns for the context: None means the whole context.
     context_includes: Option<Vec<String>>,
-    results: BTreeMap<usize, StageResult>,
-    in_progress: BTreeSet<usize>,
+    /// Per stage of the plan, once lowered.
+    results: Vec<Option<StageResult>>,
+    /// Per stage of the plan: being lowered (guards against cycles).
+    in_progress: Vec<bool>,
     /// Image sources by (normalized ref, platform), so a base image used by
     /// several stages is one op.
     images: BTreeMap<(String, String), State>,
@@ -56,13 +58,6 @@ pub(crate) struct Lowering<'a> {
     predefined_args: Vec<(String, String)>,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<String>,
-}
-
-/// Where a copy/bind/cache reads from, once resolved.
-struct SourceState {
-    fs: State,
-    /// Name for progress output (`context`, a stage, an image).
-    label: String,
 }
 
 impl<'a> Lowering<'a> {
@@ -90,8 +85,8 @@ impl<'a> Lowering<'a> {
             index,
             context: None,
             context_includes: crate::context::include_patterns(plan, stages),
-            results: BTreeMap::new(),
-            in_progress: BTreeSet::new(),
+            results: vec![None; plan.stages.len()],
+            in_progress: vec![false; plan.stages.len()],
             images: BTreeMap::new(),
             predefined_args: crate::env::predefined(
                 target_platform,
@@ -105,22 +100,22 @@ impl<'a> Lowering<'a> {
     /// Lower stage `i` (and, first, every stage it reads from).
     pub fn stage(&mut self, i: usize) -> StageResult {
         self.ensure(i);
-        self.results[&i].clone()
+        self.results[i].clone().expect("ensured")
     }
 
     /// The filesystem of stage `i` (what copies and mounts read), without
     /// cloning the stage's whole image config.
     fn stage_fs(&mut self, i: usize) -> State {
         self.ensure(i);
-        self.results[&i].fs
+        self.results[i].as_ref().expect("ensured").fs
     }
 
     pub fn ensure(&mut self, i: usize) {
-        if self.results.contains_key(&i) {
+        if self.results[i].is_some() {
             return;
         }
         let stage = &self.plan.stages[i];
-        if !self.in_progress.insert(i) {
+        if std::mem::replace(&mut self.in_progress[i], true) {
             // The spec crate rejects cycles; this only keeps a bad plan from recursing forever.
             self.errors.push(Diagnostic::error(
                 "cycle",
@@ -128,12 +123,12 @@ impl<'a> Lowering<'a> {
                 format!("stage `{}` depends on itself", stage.name.value),
             ));
             let r = self.scratch_result(self.stage_platform(stage));
-            self.results.insert(i, r);
+            self.results[i] = Some(r);
             return;
         }
         let r = self.lower_stage(stage);
-        self.in_progress.remove(&i);
-        self.results.insert(i, r);
+        self.in_progress[i] = false;
+        self.results[i] = Some(r);
     }
 
     fn scratch_result(&self, platform: Platform) -> StageResult {
@@ -410,37 +405,25 @@ impl<'a> Lowering<'a> {
     }
 
     /// Resolve a copy/bind/cache `from`.
-    fn from_state(&mut self, from: Option<&From>, span: Span) -> SourceState {
+    /// The state a copy/bind/cache reads from.
+    fn from_state(&mut self, from: Option<&From>, span: Span) -> State {
         match from {
-            None => SourceState {
-                fs: self.context_state(),
-                label: "context".into(),
-            },
+            None => self.context_state(),
             Some(From::Stage(s)) => {
                 let j = self.index.get(s.as_str()).copied().unwrap_or(0);
-                SourceState {
-                    fs: self.stage_fs(j),
-                    label: s.clone(),
-                }
+                self.stage_fs(j)
             }
             Some(From::Other(x)) if x == "context" && !self.opts.named_contexts.contains_key(x) => {
-                SourceState {
-                    fs: self.context_state(),
-                    label: "context".into(),
-                }
+                self.context_state()
             }
             Some(From::Other(x)) => {
                 let p = self.target_platform.clone();
-                let fs = self.image_state(
+                self.image_state(
                     x,
                     &p,
                     span,
                     OpMeta::named(format!("[internal] load {x}")).with_range(range(span)),
-                );
-                SourceState {
-                    fs,
-                    label: x.clone(),
-                }
+                )
             }
         }
     }
@@ -604,7 +587,7 @@ impl<'a> Lowering<'a> {
             let (seed, selector) = if c.from.is_some() {
                 let src = self.from_state(c.from.as_ref(), c.span);
                 (
-                    src.fs,
+                    src,
                     c.source
                         .as_deref()
                         .map(|s| paths::clean(&format!("/{s}")))
@@ -655,7 +638,7 @@ impl<'a> Lowering<'a> {
             let dest = paths::clean(&paths::resolve(&cwd, &b.target));
             mounts.push(llb::Mount::Bind(llb::BindMount {
                 dest,
-                source: src.fs,
+                source: src,
                 selector,
                 readonly: !b.rw,
                 // rw binds keep changes only for the step, as Docker's do.
@@ -819,7 +802,7 @@ impl<'a> Lowering<'a> {
             let mut include_patterns = includes;
             include_patterns.extend(c.include.iter().cloned());
             b = b.copy(
-                src.fs,
+                src,
                 llb::Copy {
                     src: src_path,
                     dest: dest_path,
@@ -837,7 +820,6 @@ impl<'a> Lowering<'a> {
                 },
             );
         }
-        let _ = &src.label;
         let link_meta = use_link.then(|| {
             OpMeta::named(format!(
                 "{} (link)",

@@ -5,7 +5,7 @@
 //! `from`, `copy.from`, `bind.from` and `cache.from`) are compiled, so
 //! unrelated stages never reach BuildKit.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use slipway_spec::{Base, Diagnostic, From, Plan, Span, Stage, StepKind};
 
@@ -118,9 +118,10 @@ pub fn stage_index(plan: &Plan, name: &str) -> Option<usize> {
     plan.stages.iter().position(|s| s.name.value == name)
 }
 
-/// Stage name → index, built once per compile so lookups stay O(log n) on
-/// specs with thousands of stages.
-pub type StageIndex<'a> = BTreeMap<&'a str, usize>;
+/// Stage name → index, built once per compile so lookups stay O(1) on specs
+/// with thousands of stages. Lookup only (never iterated), so its order
+/// cannot reach the output.
+pub type StageIndex<'a> = std::collections::HashMap<&'a str, usize>;
 
 pub fn index(plan: &Plan) -> StageIndex<'_> {
     plan.stages

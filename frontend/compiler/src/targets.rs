@@ -179,30 +179,31 @@ pub fn closure(plan: &Plan, idx: &StageIndex, roots: &[usize]) -> BTreeSet<usize
 /// it reads from (iterative post-order DFS, so a 10,000-stage chain cannot
 /// overflow the stack). Ties follow file order, which keeps output stable.
 pub fn topo_order(plan: &Plan, idx: &StageIndex, stages: &BTreeSet<usize>) -> Vec<usize> {
-    let mut done = BTreeSet::new();
+    // Per stage of the plan.
+    let mut done = vec![false; plan.stages.len()];
+    let mut on_stack = vec![false; plan.stages.len()];
     let mut order = Vec::with_capacity(stages.len());
     for &root in stages {
-        if done.contains(&root) {
+        if done[root] {
             continue;
         }
         // (stage, expanded?)
         let mut stack = vec![(root, false)];
-        let mut on_stack = BTreeSet::new();
         while let Some((i, expanded)) = stack.pop() {
             if expanded {
-                on_stack.remove(&i);
-                if done.insert(i) {
+                on_stack[i] = false;
+                if !std::mem::replace(&mut done[i], true) {
                     order.push(i);
                 }
                 continue;
             }
-            if done.contains(&i) || !on_stack.insert(i) {
+            if done[i] || std::mem::replace(&mut on_stack[i], true) {
                 continue;
             }
             stack.push((i, true));
             for d in stage_deps(&plan.stages[i]).into_iter().rev() {
                 if let Some(&j) = idx.get(d) {
-                    if !done.contains(&j) && !on_stack.contains(&j) {
+                    if !done[j] && !on_stack[j] {
                         stack.push((j, false));
                     }
                 }

@@ -9,7 +9,7 @@ use crate::diag::{Diagnostic, Severity, Span};
 use crate::interp::{interpolate, InterpError, InterpErrorKind, Scope};
 use crate::plan::*;
 use crate::platform::parse_platform;
-use crate::yaml::{is_bool_str, is_null_str, Kind, LineIndex, Node, Style};
+use crate::yaml::{is_bool_str, is_null_str, span_text, Kind, Node, Style};
 use crate::EvalOptions;
 
 pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages"];
@@ -464,7 +464,6 @@ fn get<'n>(es: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
 
 pub struct Ev<'a> {
     src: &'a str,
-    idx: LineIndex<'a>,
     opts: &'a EvalOptions,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<Diagnostic>,
@@ -486,7 +485,6 @@ impl<'a> Ev<'a> {
     pub fn new(src: &'a str, opts: &'a EvalOptions) -> Self {
         Ev {
             src,
-            idx: LineIndex::new(src),
             opts,
             errors: vec![],
             warnings: vec![],
@@ -591,7 +589,8 @@ impl<'a> Ev<'a> {
 
     /// Span of the char at `at` of a scalar's value (best effort).
     fn inner_span(&self, n: &Node, value: &str, at: usize) -> Span {
-        let text = self.idx.text(n.span);
+        // Offsets only: no line index is needed to slice the text.
+        let text = span_text(self.src, n.span);
         let single = n.span.start.line == n.span.end.line;
         let skip = match &n.kind {
             Kind::Scalar(_, Style::Plain) if single && text == value => Some(0),

@@ -103,12 +103,9 @@ pub struct LineIndex<'a> {
 
 impl<'a> LineIndex<'a> {
     pub fn new(src: &'a str) -> Self {
-        let mut starts = vec![0];
-        for (i, b) in src.bytes().enumerate() {
-            if b == b'\n' {
-                starts.push(i + 1);
-            }
-        }
+        let mut starts = Vec::with_capacity(src.len() / 24 + 1);
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
         LineIndex {
             src,
             starts,
@@ -155,10 +152,14 @@ impl<'a> LineIndex<'a> {
     }
     /// The raw source text covered by a span (empty when out of range).
     pub fn text(&self, span: Span) -> &'a str {
-        self.src
-            .get(span.start.offset..span.end.offset.max(span.start.offset))
-            .unwrap_or("")
+        span_text(self.src, span)
     }
+}
+
+/// The raw text of `src` covered by a span (empty when out of range).
+pub fn span_text(src: &str, span: Span) -> &str {
+    src.get(span.start.offset..span.end.offset.max(span.start.offset))
+        .unwrap_or("")
 }
 
 /// Whole-file failures stop here (syntax error, limits); duplicate keys are

@@ -196,7 +196,7 @@ pub fn compile(
         .map_err(|d| diagnostics(plan, vec![d]))?;
     let idx = targets::index(plan);
     let stages = targets::closure(plan, &idx, &roots);
-    let mut low = lower::Lowering::new(plan, opts, target_platform, &stages, idx);
+    let mut low = lower::Lowering::new(plan, opts, target_platform, &stages, &roots, idx);
     // Dependencies first, so lowering never recurses deeply.
     for i in targets::topo_order(plan, &low.index, &stages) {
         low.ensure(i);

@@ -56,6 +56,13 @@ pub(crate) struct Lowering<'a> {
     images: BTreeMap<(String, String), State>,
     /// BUILDPLATFORM, TARGETARCH… (the same for every step).
     predefined_args: Vec<(String, String)>,
+    /// Per stage of the plan: whether its image config is used once it is
+    /// lowered (a target, or the base of another stage). Other stages only
+    /// hand on their filesystem: their history is not recorded and their
+    /// config is dropped when done (memory of large builds).
+    image_used: Vec<bool>,
+    /// Whether the stage being lowered records history.
+    history: bool,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<String>,
 }
@@ -66,8 +73,20 @@ impl<'a> Lowering<'a> {
         opts: &'a CompileOptions,
         target_platform: &'a Platform,
         stages: &BTreeSet<usize>,
+        roots: &[usize],
         index: crate::targets::StageIndex<'a>,
     ) -> Self {
+        let mut image_used = vec![false; plan.stages.len()];
+        for &r in roots {
+            image_used[r] = true;
+        }
+        for &i in stages {
+            if let Base::Stage(s) = &plan.stages[i].from.value {
+                if let Some(&j) = index.get(s.as_str()) {
+                    image_used[j] = true;
+                }
+            }
+        }
         // Huge builds: ops are encoded on a second thread while lowering
         // goes on (same bytes).
         let ops: usize = stages.iter().map(|&i| plan.stages[i].steps.len() + 2).sum();
@@ -92,6 +111,8 @@ impl<'a> Lowering<'a> {
                 target_platform,
                 opts.build_platform.as_ref().unwrap_or(&Platform::default()),
             ),
+            image_used,
+            history: true,
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -126,7 +147,12 @@ impl<'a> Lowering<'a> {
             self.results[i] = Some(r);
             return;
         }
-        let r = self.lower_stage(stage);
+        let outer = std::mem::replace(&mut self.history, self.image_used[i]);
+        let mut r = self.lower_stage(stage);
+        self.history = outer;
+        if !self.image_used[i] {
+            r.image = Image::default();
+        }
         self.in_progress[i] = false;
         self.results[i] = Some(r);
     }
@@ -206,9 +232,11 @@ impl<'a> Lowering<'a> {
                 OpMeta::named(format!("[{name}] WORKDIR {dir}")).with_range(range(wd.span));
             meta.ignore_cache = self.stage_no_cache(name);
             st.fs = self.graph.file(b, meta);
-            st.image
-                .history
-                .push(history(format!("WORKDIR {dir}"), false));
+            if self.history {
+                st.image
+                    .history
+                    .push(history(format!("WORKDIR {dir}"), false));
+            }
         }
         if let Some(shell) = &stage.shell {
             st.image.config.shell = Some(shell.clone());
@@ -512,7 +540,9 @@ impl<'a> Lowering<'a> {
                 st.fs = self.graph.file(b, meta);
             }
         }
-        st.image.history.push(history(created_by, false));
+        if self.history {
+            st.image.history.push(history(created_by, false));
+        }
     }
 
     fn run(

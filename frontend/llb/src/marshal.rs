@@ -46,15 +46,15 @@ pub enum LlbError {
     Invalid { op: String, reason: String },
 }
 
-/// A short human name for an op: its custom name, else what BuildKit would
-/// show (identifier, args, action list…).
+/// A short human name for an op: its custom name (read back from its
+/// metadata), else what BuildKit would show (identifier, args, action list…).
 fn op_name(t: &OpTable, id: NodeId) -> String {
-    let n = &t.infos[id.index()];
-    match (&n.meta.custom_name, &n.fallback_name) {
-        (Some(name), _) => name.clone(),
-        (None, Some(name)) => name.to_string(),
-        (None, None) => String::new(),
-    }
+    let r = &t.ops[id.index()];
+    pb::OpMetadata::decode(&t.meta[r.meta.range()])
+        .ok()
+        .and_then(|m| m.description.get("llb.customname").cloned())
+        .or_else(|| r.fallback_name.as_deref().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// Lowercase hex of a digest, with the `sha256:` prefix.
@@ -67,61 +67,6 @@ pub(crate) fn digest_string(d: &[u8; 32]) -> String {
         s.push(HEX[(x & 15) as usize]);
     }
     String::from_utf8(s).expect("ascii")
-}
-
-/// The merged metadata of one or more nodes (one distinct op), borrowing
-/// its strings from the graph. Written once per node into its
-/// [`OpTable`] record; the walk builds one again only for ops that several
-/// nodes share.
-#[derive(Default)]
-pub(crate) struct Entry<'a> {
-    ignore_cache: bool,
-    /// Description entries, later ones replacing earlier ones with the same
-    /// key (as a map would); sorted when written.
-    description: Vec<(&'a str, &'a str)>,
-    export_cache: Option<bool>,
-    progress_group: Option<&'a pb::ProgressGroup>,
-    /// Sorted, deduplicated.
-    caps: Vec<&'static str>,
-    /// Source ranges (start line, start char, end line, end char), distinct.
-    pub ranges: Vec<[i32; 4]>,
-}
-
-impl<'a> Entry<'a> {
-    /// Merges in one more node's metadata and caps (sorted, deduplicated).
-    pub(crate) fn absorb(&mut self, m: &'a OpMeta, caps: &[&'static str]) {
-        self.ignore_cache |= m.ignore_cache;
-        if let Some(name) = &m.custom_name {
-            set_description(&mut self.description, "llb.customname", name);
-        }
-        for (k, v) in &m.description {
-            set_description(&mut self.description, k, v);
-        }
-        if let Some(v) = m.export_cache {
-            self.export_cache = Some(v);
-        }
-        if let Some(pg) = &m.progress_group {
-            self.progress_group = Some(pg);
-        }
-        if self.caps.is_empty() {
-            self.caps.extend_from_slice(caps);
-        } else {
-            self.caps.extend_from_slice(caps);
-            self.caps.sort_unstable();
-            self.caps.dedup();
-        }
-        for sr in &m.source_ranges {
-            let r = [
-                sr.start_line,
-                sr.start_character,
-                sr.end_line,
-                sr.end_character,
-            ];
-            if !self.ranges.contains(&r) {
-                self.ranges.push(r);
-            }
-        }
-    }
 }
 
 /// What the return op's caps depend on, ORed over every op emitted.
@@ -239,25 +184,44 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// The merged metadata of a shared entry: its first node's, then the
-    /// others' in emit order (later values win, as in a map).
-    fn merged(&self, i: u32, first: usize) -> Entry<'a> {
-        let t: &'a OpTable = self.t;
-        let node = self.entries[i as usize].node as usize;
-        let mut e = Entry::default();
-        e.absorb(&t.infos[node].meta, t.caps_of(&t.ops[node]));
-        for &(_, n) in self.shared[first..].iter().take_while(|(j, _)| *j == i) {
-            let n = n as usize;
-            e.absorb(&t.infos[n].meta, t.caps_of(&t.ops[n]));
+    /// The merged metadata and distinct source ranges of a shared entry:
+    /// its first node's, then the others' in emit order (later values win,
+    /// as in a map), read back from the table (identical ops are rare, so
+    /// nodes' metadata is not kept just for them).
+    fn merged(&self, i: u32, first: usize) -> (pb::OpMetadata, Vec<pb::Range>) {
+        let t = self.t;
+        let later = self.shared[first..].iter().take_while(|(j, _)| *j == i);
+        let nodes = std::iter::once(self.entries[i as usize].node).chain(later.map(|&(_, n)| n));
+        let mut md = pb::OpMetadata::default();
+        let mut ranges: Vec<pb::Range> = Vec::new();
+        for n in nodes {
+            let r = &t.ops[n as usize];
+            // The table's own encoding: it decodes.
+            let m = pb::OpMetadata::decode(&t.meta[r.meta.range()]).unwrap_or_default();
+            md.ignore_cache |= m.ignore_cache;
+            md.description.extend(m.description);
+            if m.export_cache.is_some() {
+                md.export_cache = m.export_cache;
+            }
+            md.caps.extend(m.caps);
+            if m.progress_group.is_some() {
+                md.progress_group = m.progress_group;
+            }
+            let locs = pb::Locations::decode(&t.locs[r.locs.range()]).unwrap_or_default();
+            for rg in locs.locations.into_iter().flat_map(|l| l.ranges) {
+                if !ranges.contains(&rg) {
+                    ranges.push(rg);
+                }
+            }
         }
-        e
+        (md, ranges)
     }
 
     /// Debug builds: the table's encoding must equal the `pb::Op` one, and
     /// its caps those read off the decoded op.
     #[cfg(debug_assertions)]
     fn cross_check(&self, id: NodeId) {
-        let node = &self.t.infos[id.index()].node;
+        let node = &self.t.nodes[id.index()];
         let rec = &self.t.ops[id.index()];
         let resolve = |o: Output| pb::Input {
             digest: digest_string(&self.t.digests[o.node.index()]),
@@ -291,41 +255,10 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// Insert or replace `k` (map semantics, insertion order kept until written).
-fn set_description<'a>(d: &mut Vec<(&'a str, &'a str)>, k: &'a str, v: &'a str) {
-    match d.iter_mut().find(|(key, _)| *key == k) {
-        Some(e) => e.1 = v,
-        None => d.push((k, v)),
-    }
-}
-
-/// The `OpMetadata` body of one entry, fields in tag order (prost's rules:
-/// defaults skipped, map entries in key order, `true` map values written).
-pub(crate) fn write_op_metadata(b: &mut Vec<u8>, e: &mut Entry<'_>) {
-    encode::boolean(b, 1, e.ignore_cache);
-    e.description.sort_unstable_by(|x, y| x.0.cmp(y.0));
-    for (k, v) in &e.description {
-        encode::message(b, 2, |b| {
-            encode::string(b, 1, k);
-            encode::string(b, 2, v);
-        });
-    }
-    if let Some(v) = e.export_cache {
-        encode::message(b, 4, |b| encode::boolean(b, 1, v));
-    }
-    write_caps(b, &e.caps);
-    if let Some(pg) = e.progress_group {
-        encode::message(b, 6, |b| {
-            encode::string(b, 1, &pg.id);
-            encode::string(b, 2, &pg.name);
-            encode::boolean(b, 3, pg.weak);
-        });
-    }
-}
-
-/// [`write_op_metadata`] of one node's metadata (no merge), without the
-/// intermediate [`Entry`]: the description map is already sorted, and the
-/// custom name goes in at its key's place unless the map overrides it.
+/// The `OpMetadata` body of one node, as prost would encode it (fields in
+/// tag order, defaults skipped, map entries in key order): the description
+/// map is already sorted, and the custom name goes in at its key's place
+/// unless the map overrides it. Debug builds check it against prost.
 pub(crate) fn write_node_metadata(b: &mut Vec<u8>, m: &OpMeta, caps: &[&'static str]) {
     const NAME_KEY: &str = "llb.customname";
     let entry = |b: &mut Vec<u8>, k: &str, v: &str| {
@@ -362,8 +295,8 @@ pub(crate) fn write_node_metadata(b: &mut Vec<u8>, m: &OpMeta, caps: &[&'static 
     }
 }
 
-/// [`write_locations`] of one node's distinct source ranges; nothing when
-/// it has none.
+/// The `Locations` body of one node's distinct source ranges (source info
+/// 0); nothing when it has none.
 pub(crate) fn write_node_locations(b: &mut Vec<u8>, m: &OpMeta) {
     let rs = &m.source_ranges;
     if rs.is_empty() {
@@ -439,24 +372,6 @@ fn prefetch(b: &[u8]) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = b;
-}
-
-/// `Locations { locations: [Location { source_index: 0, ranges }] }`.
-pub(crate) fn write_locations(b: &mut Vec<u8>, ranges: &[[i32; 4]]) {
-    encode::message(b, 1, |b| {
-        for r in ranges {
-            encode::message(b, 2, |b| {
-                encode::message(b, 1, |b| {
-                    encode::int32(b, 1, r[0]);
-                    encode::int32(b, 2, r[1]);
-                });
-                encode::message(b, 2, |b| {
-                    encode::int32(b, 1, r[2]);
-                    encode::int32(b, 2, r[3]);
-                });
-            });
-        }
-    });
 }
 
 impl Graph {
@@ -553,14 +468,16 @@ impl Graph {
                 prefetch(&t.locs[next.3.range()]);
             }
             if w.entries[*i as usize].shared {
-                let mut m = w.merged(*i, first_shared(*i));
-                body.clear();
-                write_op_metadata(&mut body, &mut m);
-                write_map_entry(&mut out, 2, d, &body);
-                if source.is_some() && !m.ranges.is_empty() {
-                    body.clear();
-                    write_locations(&mut body, &m.ranges);
-                    write_map_entry(&mut locations, 1, d, &body);
+                let (m, ranges) = w.merged(*i, first_shared(*i));
+                write_map_entry(&mut out, 2, d, &m.encode_to_vec());
+                if source.is_some() && !ranges.is_empty() {
+                    let l = pb::Locations {
+                        locations: vec![pb::Location {
+                            source_index: 0,
+                            ranges,
+                        }],
+                    };
+                    write_map_entry(&mut locations, 1, d, &l.encode_to_vec());
                 }
             } else {
                 write_map_entry(&mut out, 2, d, &t.meta[meta.range()]);

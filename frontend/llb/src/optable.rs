@@ -18,9 +18,7 @@ use std::ops::Range;
 use sha2::{Digest, Sha256};
 
 use crate::encode::{self, CapList};
-use crate::graph::{Node, NodeId, OpMeta, Output};
-#[cfg(debug_assertions)]
-use crate::marshal::{write_locations, write_op_metadata, Entry};
+use crate::graph::{Node, NodeId, Output};
 use crate::marshal::{write_node_locations, write_node_metadata, MetaFlags};
 
 /// A range into one of the table's arenas (u32: the arenas stay far below
@@ -58,29 +56,24 @@ pub(crate) struct OpRecord {
     /// The first node with this digest (itself if it is the first).
     pub canon: u32,
     pub flags: MetaFlags,
+    /// What BuildKit would show for an op without a custom name (for
+    /// errors); `None` when it has one (it is in `meta`), except for an op
+    /// in error, which has no `meta`: then its custom name.
+    pub fallback_name: Option<Box<str>>,
     /// Why the op cannot be encoded (reported by the walk, if it reaches
     /// it). Such a node is never an input's digest: the walk emits inputs
     /// first and stops at this error.
     pub error: Option<Box<str>>,
 }
 
-/// What is kept of a node once its op is encoded: its metadata (merged
-/// into the metadata of identical ops at marshal time) and a name for
-/// errors. Debug builds keep the whole node, to cross-check the encoding.
-#[derive(Clone, Debug)]
-pub(crate) struct NodeInfo {
-    pub meta: OpMeta,
-    /// What BuildKit would show for an op without a custom name.
-    pub fallback_name: Option<Box<str>>,
-    #[cfg(debug_assertions)]
-    pub node: Node,
-}
-
 /// Every node's op, in node order.
 #[derive(Clone, Default)]
 pub(crate) struct OpTable {
     pub ops: Vec<OpRecord>,
-    pub infos: Vec<NodeInfo>,
+    /// Debug builds keep every node, to check the table against the
+    /// reference encoder (`NodeKind::to_pb`) at marshal time.
+    #[cfg(debug_assertions)]
+    pub nodes: Vec<Node>,
     /// Per node, the SHA-256 of its op bytes (zero for an op in error).
     pub digests: Vec<[u8; 32]>,
     pub bytes: Vec<u8>,
@@ -109,7 +102,6 @@ impl OpTable {
     pub fn with_capacity(expected_ops: usize) -> Self {
         OpTable {
             ops: Vec::with_capacity(expected_ops),
-            infos: Vec::with_capacity(expected_ops),
             digests: Vec::with_capacity(expected_ops),
             bytes: Vec::with_capacity(expected_ops * 448),
             meta: Vec::with_capacity(expected_ops * 112),
@@ -127,6 +119,11 @@ impl OpTable {
 
     /// Encodes the next node (its index must be `self.len()`).
     pub fn add(&mut self, node: Node) {
+        let fallback_name = node
+            .meta
+            .custom_name
+            .is_none()
+            .then(|| node.kind.fallback_name().into_boxed_str());
         let i = self.ops.len() as u32;
         self.scratch_caps.clear();
         let r = {
@@ -168,19 +165,12 @@ impl OpTable {
                 write_node_locations(&mut self.locs, &node.meta);
                 let locs = Span::of(&self.locs, at);
                 #[cfg(debug_assertions)]
-                {
-                    // Same bytes as the general merge of one node.
-                    let mut entry = Entry::default();
-                    entry.absorb(&node.meta, caps);
-                    let mut want = Vec::new();
-                    write_op_metadata(&mut want, &mut entry);
-                    assert_eq!(want, &self.meta[meta.range()], "node metadata");
-                    want.clear();
-                    if !entry.ranges.is_empty() {
-                        write_locations(&mut want, &entry.ranges);
-                    }
-                    assert_eq!(want, &self.locs[locs.range()], "node locations");
-                }
+                reference::check_metadata(
+                    &node.meta,
+                    caps,
+                    &self.meta[meta.range()],
+                    &self.locs[locs.range()],
+                );
                 self.digests.push(digest);
                 OpRecord {
                     bytes,
@@ -190,6 +180,7 @@ impl OpTable {
                     caps: caps_span,
                     canon: *self.first.entry(digest).or_insert(i),
                     flags: MetaFlags::of(&node.meta),
+                    fallback_name,
                     error: None,
                 }
             }
@@ -203,25 +194,20 @@ impl OpTable {
                     caps: Span::default(),
                     canon: i,
                     flags: MetaFlags::default(),
+                    // No metadata is written for it: its name goes here.
+                    fallback_name: node
+                        .meta
+                        .custom_name
+                        .as_deref()
+                        .map(Box::from)
+                        .or(fallback_name),
                     error: Some(e.into()),
                 }
             }
         };
         self.ops.push(rec);
-        let fallback_name = match node.meta.custom_name {
-            Some(_) => None,
-            None => Some(node.kind.fallback_name().into()),
-        };
         #[cfg(debug_assertions)]
-        let meta = node.meta.clone();
-        #[cfg(not(debug_assertions))]
-        let meta = node.meta;
-        self.infos.push(NodeInfo {
-            meta,
-            fallback_name,
-            #[cfg(debug_assertions)]
-            node,
-        });
+        self.nodes.push(node);
     }
 
     pub fn bytes_of(&self, r: &OpRecord) -> &[u8] {
@@ -234,5 +220,60 @@ impl OpTable {
 
     pub fn deps_of(&self, r: &OpRecord) -> &[u32] {
         &self.deps[r.deps.range()]
+    }
+}
+
+/// Debug builds: a node's metadata and locations bytes must be prost's
+/// encoding of the same messages built field by field from its `OpMeta`.
+#[cfg(debug_assertions)]
+mod reference {
+    use prost::Message;
+
+    use crate::graph::OpMeta;
+    use crate::pb;
+
+    pub(super) fn check_metadata(m: &OpMeta, caps: &[&'static str], meta: &[u8], locs: &[u8]) {
+        let mut description = std::collections::BTreeMap::new();
+        if let Some(n) = &m.custom_name {
+            description.insert("llb.customname".to_string(), n.clone());
+        }
+        description.extend(m.description.clone());
+        let want = pb::OpMetadata {
+            ignore_cache: m.ignore_cache,
+            description,
+            export_cache: m.export_cache.map(|value| pb::ExportCache { value }),
+            caps: caps.iter().map(|c| (c.to_string(), true)).collect(),
+            progress_group: m.progress_group.clone(),
+            ..Default::default()
+        };
+        assert_eq!(want.encode_to_vec(), meta, "node metadata bytes");
+        let mut ranges: Vec<pb::Range> = Vec::new();
+        for r in &m.source_ranges {
+            let r = pb::Range {
+                start: Some(pb::Position {
+                    line: r.start_line,
+                    character: r.start_character,
+                }),
+                end: Some(pb::Position {
+                    line: r.end_line,
+                    character: r.end_character,
+                }),
+            };
+            if !ranges.contains(&r) {
+                ranges.push(r);
+            }
+        }
+        let want = if ranges.is_empty() {
+            Vec::new()
+        } else {
+            pb::Locations {
+                locations: vec![pb::Location {
+                    source_index: 0,
+                    ranges,
+                }],
+            }
+            .encode_to_vec()
+        };
+        assert_eq!(want, locs, "node locations bytes");
     }
 }

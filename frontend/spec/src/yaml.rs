@@ -156,6 +156,26 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// Every key is a string other than a plain `<<`, and no key repeats.
+fn plain_unique_keys(entries: &[(Node, Node)]) -> bool {
+    let mut keys = Vec::with_capacity(entries.len());
+    for (k, _) in entries {
+        match &k.kind {
+            Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => keys.push(s.as_str()),
+            _ => return false,
+        }
+    }
+    if keys.len() <= 16 {
+        // Small mappings (nearly all of them): pairwise is cheaper than hashing.
+        return keys
+            .iter()
+            .enumerate()
+            .all(|(i, k)| !keys[..i].contains(k));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
+    keys.into_iter().all(|k| seen.insert(k))
+}
+
 /// The raw text of `src` covered by a span (empty when out of range).
 pub fn span_text(src: &str, span: Span) -> &str {
     src.get(span.start.offset..span.end.offset.max(span.start.offset))
@@ -762,6 +782,11 @@ impl<'i, 's> Builder<'i, 's> {
 
 /// Apply `<<` merge keys and report duplicate keys.
 fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(Node, Node)> {
+    // The common case, string keys without `<<` or duplicates, is returned
+    // as it is (the general path below moves every entry into a new Vec).
+    if plain_unique_keys(&entries) {
+        return entries;
+    }
     let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
     let mut merged: Vec<(Node, Node)> = Vec::new();
     // Large mappings: find each key's first occurrence through a hash map

@@ -292,6 +292,10 @@ pub fn is_valid_image_ref(s: &str) -> bool {
 /// Depth-checking normalization: returns false when `..` climbs above the
 /// starting depth 0 (`base` components deep).
 fn escapes(path: &str, base_depth: usize) -> bool {
+    // Only `..` climbs: most paths have none.
+    if !path.contains("..") {
+        return false;
+    }
     let mut depth = if path.starts_with('/') {
         0isize
     } else {
@@ -1695,6 +1699,8 @@ impl<'a> Ev<'a> {
         if let Some(s) = get(es, "steps") {
             match &s.kind {
                 Kind::Seq(items) => {
+                    // Steps are large (~300 bytes): no regrowth copies.
+                    steps.reserve_exact(items.len());
                     for it in items {
                         if let Some(step) = self.step(it, vars, wd.as_deref(), edges) {
                             steps.push(step);
@@ -1805,19 +1811,19 @@ impl<'a> Ev<'a> {
         let (vk, vv) = verbs[0];
         let verb = vk.scalar().unwrap_or("");
         let verb_span = vk.span.join(vv.span);
-        let (valid, ctx): (&[&str], String) = match verb {
-            "run" => (RUN_KEYS, "a `run` step".into()),
-            "copy" => (COPY_KEYS, "a `copy` step".into()),
-            "add" => (ADD_KEYS, "an `add` step".into()),
-            "file" => (FILE_KEYS, "a `file` step".into()),
-            "mkdir" => (MKDIR_KEYS, "a `mkdir` step".into()),
-            "link" => (LINK_KEYS, "a `link` step".into()),
-            _ => (REMOVE_KEYS, "a `remove` step".into()),
+        let (valid, ctx): (&[&str], &str) = match verb {
+            "run" => (RUN_KEYS, "a `run` step"),
+            "copy" => (COPY_KEYS, "a `copy` step"),
+            "add" => (ADD_KEYS, "an `add` step"),
+            "file" => (FILE_KEYS, "a `file` step"),
+            "mkdir" => (MKDIR_KEYS, "a `mkdir` step"),
+            "link" => (LINK_KEYS, "a `link` step"),
+            _ => (REMOVE_KEYS, "a `remove` step"),
         };
         self.check_keys(
             es,
             valid,
-            &ctx,
+            ctx,
             &[
                 ("`run` steps", RUN_KEYS),
                 ("`copy` steps", COPY_KEYS),

@@ -167,10 +167,7 @@ fn plain_unique_keys(entries: &[(Node, Node)]) -> bool {
     }
     if keys.len() <= 16 {
         // Small mappings (nearly all of them): pairwise is cheaper than hashing.
-        return keys
-            .iter()
-            .enumerate()
-            .all(|(i, k)| !keys[..i].contains(k));
+        return keys.iter().enumerate().all(|(i, k)| !keys[..i].contains(k));
     }
     let mut seen = std::collections::HashSet::with_capacity(keys.len());
     keys.into_iter().all(|k| seen.insert(k))

@@ -195,10 +195,10 @@ pub fn compile(
     let roots = targets::resolve_target(plan, opts.target.as_deref())
         .map_err(|d| diagnostics(plan, vec![d]))?;
     let idx = targets::index(plan);
-    let stages = targets::closure(plan, &idx, &roots);
+    let (stages, deps) = targets::closure_with_deps(plan, &idx, &roots);
     let mut low = lower::Lowering::new(plan, opts, target_platform, &stages, &roots, idx);
     // Dependencies first, so lowering never recurses deeply.
-    for i in targets::topo_order(plan, &low.index, &stages) {
+    for i in targets::topo_order(&deps, &stages) {
         low.ensure(i);
     }
     let results: Vec<lower::StageResult> = roots.iter().map(|&i| low.stage(i)).collect();

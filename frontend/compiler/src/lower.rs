@@ -54,6 +54,9 @@ pub(crate) struct Lowering<'a> {
     /// Image sources by (normalized ref, platform), so a base image used by
     /// several stages is one op.
     images: BTreeMap<(String, String), State>,
+    /// `normalize_image_ref` per reference as written: every stage `FROM`
+    /// the same base would otherwise parse it again (lookup only).
+    normalized: std::collections::HashMap<String, Result<String, String>>,
     /// BUILDPLATFORM, TARGETARCH… (the same for every step).
     predefined_args: Vec<(String, String)>,
     /// Per stage of the plan: whether its image config is used once it is
@@ -107,6 +110,7 @@ impl<'a> Lowering<'a> {
             results: vec![None; plan.stages.len()],
             in_progress: vec![false; plan.stages.len()],
             images: BTreeMap::new(),
+            normalized: std::collections::HashMap::new(),
             predefined_args: crate::env::predefined(
                 target_platform,
                 opts.build_platform.as_ref().unwrap_or(&Platform::default()),
@@ -319,7 +323,15 @@ impl<'a> Lowering<'a> {
         if reference == "scratch" {
             return None;
         }
-        let normalized = match llb::normalize_image_ref(reference) {
+        let known = match self.normalized.get(reference) {
+            Some(r) => r.clone(),
+            None => {
+                let r = llb::normalize_image_ref(reference).map_err(|e| e.to_string());
+                self.normalized.insert(reference.to_string(), r.clone());
+                r
+            }
+        };
+        let normalized = match known {
             Ok(r) => r,
             Err(e) => {
                 self.errors.push(

@@ -160,28 +160,40 @@ pub fn stage_deps(stage: &Stage) -> Vec<&str> {
 /// Cycles are rejected by the spec crate; the visited set keeps this
 /// terminating regardless.
 pub fn closure(plan: &Plan, idx: &StageIndex, roots: &[usize]) -> BTreeSet<usize> {
+    closure_with_deps(plan, idx, roots).0
+}
+
+/// [`closure`], and per stage of the plan the indexes of the stages it reads
+/// from directly (filled for the stages of the closure, for [`topo_order`]).
+pub fn closure_with_deps(
+    plan: &Plan,
+    idx: &StageIndex,
+    roots: &[usize],
+) -> (BTreeSet<usize>, Vec<Vec<usize>>) {
     let mut seen = BTreeSet::new();
+    let mut deps = vec![Vec::new(); plan.stages.len()];
     let mut stack: Vec<usize> = roots.to_vec();
     while let Some(i) = stack.pop() {
         if !seen.insert(i) {
             continue;
         }
-        for d in stage_deps(&plan.stages[i]) {
-            if let Some(&j) = idx.get(d) {
-                stack.push(j);
-            }
-        }
+        deps[i] = stage_deps(&plan.stages[i])
+            .into_iter()
+            .filter_map(|d| idx.get(d).copied())
+            .collect();
+        stack.extend_from_slice(&deps[i]);
     }
-    seen
+    (seen, deps)
 }
 
 /// The selected stages in an order where every stage comes after the stages
 /// it reads from (iterative post-order DFS, so a 10,000-stage chain cannot
 /// overflow the stack). Ties follow file order, which keeps output stable.
-pub fn topo_order(plan: &Plan, idx: &StageIndex, stages: &BTreeSet<usize>) -> Vec<usize> {
+/// `deps`: per stage, the stages it reads from ([`closure_with_deps`]).
+pub fn topo_order(deps: &[Vec<usize>], stages: &BTreeSet<usize>) -> Vec<usize> {
     // Per stage of the plan.
-    let mut done = vec![false; plan.stages.len()];
-    let mut on_stack = vec![false; plan.stages.len()];
+    let mut done = vec![false; deps.len()];
+    let mut on_stack = vec![false; deps.len()];
     let mut order = Vec::with_capacity(stages.len());
     for &root in stages {
         if done[root] {
@@ -201,11 +213,9 @@ pub fn topo_order(plan: &Plan, idx: &StageIndex, stages: &BTreeSet<usize>) -> Ve
                 continue;
             }
             stack.push((i, true));
-            for d in stage_deps(&plan.stages[i]).into_iter().rev() {
-                if let Some(&j) = idx.get(d) {
-                    if !done[j] && !on_stack[j] {
-                        stack.push((j, false));
-                    }
+            for &j in deps[i].iter().rev() {
+                if !done[j] && !on_stack[j] {
+                    stack.push((j, false));
                 }
             }
         }

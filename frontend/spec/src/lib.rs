@@ -56,7 +56,7 @@ pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, 
         return Err(fail(errs));
     };
     let mut ev = eval::Ev::new(source, opts);
-    let plan = ev.eval(filename, &root);
+    let plan = ev.eval(filename, root);
     let mut errors = parsed.errors;
     errors.extend(ev.errors);
     match plan {

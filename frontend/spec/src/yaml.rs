@@ -40,6 +40,13 @@ pub struct Node {
 }
 
 impl Node {
+    /// An empty plain scalar (a placeholder for a subtree taken out).
+    pub fn empty_at(span: Span) -> Node {
+        Node {
+            kind: Kind::Scalar(String::new(), Style::Plain),
+            span,
+        }
+    }
     pub fn is_null(&self) -> bool {
         matches!(&self.kind, Kind::Scalar(s, Style::Plain) if is_null_str(s))
     }

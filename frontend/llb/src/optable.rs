@@ -5,8 +5,8 @@
 //! computed as nodes are added, while the node's strings are still in the
 //! CPU cache. Its `OpMetadata` body and source locations are written then
 //! too. The marshal walk then only reads this table (compact, in node order)
-//! and copies bytes; it never goes back to the nodes, except to merge the
-//! metadata of identical ops (several nodes with one digest, rare).
+//! and copies bytes; the nodes are not kept (the metadata of identical ops,
+//! several nodes with one digest, is merged from the encoded bodies).
 //!
 //! Inputs are identified by digest exactly as in the Definition (the first
 //! node with a digest stands for all nodes with it). Debug builds check
@@ -21,14 +21,18 @@ use crate::encode::{self, CapList};
 use crate::graph::{Node, NodeId, Output};
 use crate::marshal::{write_node_locations, write_node_metadata, MetaFlags};
 
-/// A range into one of the table's arenas (u32: the arenas stay far below
-/// 4 GiB, and a record is ~100 bytes instead of ~150).
+/// A range into one of the table's arenas (u32: a record is ~100 bytes
+/// instead of ~150; `OpTable::add` refuses ops past 4 GiB).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Span(u32, u32);
 
 impl Span {
-    fn of<T>(v: &[T], from: usize) -> Span {
-        Span(from as u32, v.len() as u32)
+    /// `v[from..]`; `None` past 4 GiB.
+    fn of<T>(v: &[T], from: usize) -> Option<Span> {
+        Some(Span(
+            u32::try_from(from).ok()?,
+            u32::try_from(v.len()).ok()?,
+        ))
     }
     pub fn range(self) -> Range<usize> {
         self.0 as usize..self.1 as usize
@@ -143,41 +147,52 @@ impl OpTable {
         node.kind.push_deps(&mut self.scratch_deps);
         self.deps.extend(self.scratch_deps.iter().map(|(n, _)| n.0));
         let deps = Span::of(&self.deps, deps_at);
-        let rec = match r {
-            Ok(()) => {
-                let digest: [u8; 32] = Sha256::digest(&self.buf).into();
-                let caps = &mut self.scratch_caps;
-                caps.extend(node.extra_caps.iter().copied());
-                caps.sort_unstable();
-                caps.dedup();
-
-                let at = self.bytes.len();
-                self.bytes.extend_from_slice(&self.buf);
-                let bytes = Span::of(&self.bytes, at);
-                let at = self.caps.len();
-                self.caps.extend_from_slice(caps);
-                let caps_span = Span::of(&self.caps, at);
-
-                let at = self.meta.len();
-                write_node_metadata(&mut self.meta, &node.meta, caps);
-                let meta = Span::of(&self.meta, at);
-                let at = self.locs.len();
-                write_node_locations(&mut self.locs, &node.meta);
-                let locs = Span::of(&self.locs, at);
+        let written = r.and_then(|()| {
+            let caps = &mut self.scratch_caps;
+            caps.extend(node.extra_caps.iter().copied());
+            caps.sort_unstable();
+            caps.dedup();
+            let (b, c, m, l) = (
+                self.bytes.len(),
+                self.caps.len(),
+                self.meta.len(),
+                self.locs.len(),
+            );
+            self.bytes.extend_from_slice(&self.buf);
+            self.caps.extend_from_slice(caps);
+            write_node_metadata(&mut self.meta, &node.meta, caps);
+            write_node_locations(&mut self.locs, &node.meta);
+            // Spans are u32: a graph whose tables outgrow them (gigabytes of
+            // ops, only reachable through huge aliased values) gets an error
+            // for every op from there on instead of wrong offsets.
+            let spans = (|| {
+                Some((
+                    Span::of(&self.bytes, b)?,
+                    Span::of(&self.caps, c)?,
+                    Span::of(&self.meta, m)?,
+                    Span::of(&self.locs, l)?,
+                    deps?,
+                ))
+            })();
+            spans.ok_or_else(|| "the build is too large: its ops exceed 4 GiB".to_string())
+        });
+        let rec = match written {
+            Ok((bytes, caps, meta, locs, deps)) => {
                 #[cfg(debug_assertions)]
                 reference::check_metadata(
                     &node.meta,
-                    caps,
+                    &self.caps[caps.range()],
                     &self.meta[meta.range()],
                     &self.locs[locs.range()],
                 );
+                let digest: [u8; 32] = Sha256::digest(&self.buf).into();
                 self.digests.push(digest);
                 OpRecord {
                     bytes,
                     meta,
                     locs,
                     deps,
-                    caps: caps_span,
+                    caps,
                     canon: *self.first.entry(digest).or_insert(i),
                     flags: MetaFlags::of(&node.meta),
                     fallback_name,
@@ -190,7 +205,7 @@ impl OpTable {
                     bytes: Span::default(),
                     meta: Span::default(),
                     locs: Span::default(),
-                    deps,
+                    deps: deps.unwrap_or_default(),
                     caps: Span::default(),
                     canon: i,
                     flags: MetaFlags::default(),
@@ -275,5 +290,19 @@ mod reference {
             .encode_to_vec()
         };
         assert_eq!(want, locs, "node locations bytes");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Span;
+
+    #[test]
+    fn spans_past_4_gib_are_refused_not_truncated() {
+        // Zero-sized elements: a slice that long costs no memory.
+        let huge = vec![(); u32::MAX as usize + 2];
+        assert!(Span::of(&huge, 0).is_none());
+        assert!(Span::of(&huge[..u32::MAX as usize], 7).is_some());
+        assert_eq!(Span::of(&[1u8, 2, 3], 1).map(Span::range), Some(1..3));
     }
 }

@@ -33,7 +33,7 @@ fn grew(size: usize) {
     BYTES.fetch_add(size, Relaxed);
     let live = LIVE.fetch_add(size, Relaxed) + size;
     PEAK.fetch_max(live, Relaxed);
-    if TRACE.load(Relaxed) && COUNT.load(Relaxed) % SAMPLE_EVERY == 0 {
+    if TRACE.load(Relaxed) && COUNT.load(Relaxed).is_multiple_of(SAMPLE_EVERY) {
         sample();
     }
 }

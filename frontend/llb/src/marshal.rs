@@ -449,7 +449,7 @@ impl Graph {
                 (t.digests[e.node as usize], i as u32, r.meta, r.locs)
             })
             .collect();
-        order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        order.sort_unstable_by_key(|o| o.0);
         let mut body = Vec::with_capacity(1024);
         let mut locations = Vec::new();
         if source.is_some() {

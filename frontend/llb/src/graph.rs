@@ -109,9 +109,9 @@ pub(crate) enum NodeKind {
     Diff(State, State),
 }
 
-/// A node as it is added: encoded into the graph's [`OpTable`] at once,
-/// which keeps its metadata (and, in debug builds, the rest, to check the
-/// encoding against the reference encoder).
+/// A node as it is added: encoded into the graph's [`OpTable`] at once and
+/// then dropped (debug builds keep it, to check the encoding against the
+/// reference encoder).
 #[derive(Clone, Debug)]
 pub(crate) struct Node {
     pub kind: NodeKind,
@@ -172,8 +172,8 @@ impl Graph {
 
     /// A graph whose ops are encoded and hashed on a second thread as nodes
     /// are added, so that the thread building the graph does not wait for
-    /// it. For huge builds (tens of thousands of ops); the output is the
-    /// same as [`Graph::new`]'s.
+    /// it. For large builds (thousands of ops); the output is the same as
+    /// [`Graph::new`]'s.
     pub fn with_encoder_thread(expected_ops: usize) -> Self {
         Graph {
             len: 0,

@@ -175,9 +175,18 @@ impl Image {
     }
 }
 
+/// `KEY=value`, in one allocation.
+pub fn env_entry(key: &str, value: &str) -> String {
+    let mut e = String::with_capacity(key.len() + 1 + value.len());
+    e.push_str(key);
+    e.push('=');
+    e.push_str(value);
+    e
+}
+
 /// Set `KEY=value` in an env list, replacing an existing entry in place.
 pub fn set_env_in(env: &mut Vec<String>, key: &str, value: &str) {
-    let entry = format!("{key}={value}");
+    let entry = env_entry(key, value);
     match env
         .iter()
         .position(|e| e.split_once('=').map(|(k, _)| k) == Some(key) || e == key)

@@ -24,8 +24,7 @@ use crate::{CompileOptions, NamedContext, NoCache};
 /// Estimated ops from which the graph encodes ops on a second thread while
 /// lowering goes on (same bytes). Below it the thread's start and hand-off
 /// cost more than the ~0.5 µs per op it moves; at 1,000 stages (~12,000
-/// ops) it takes compile from ~27.6 to ~24.2 ms (A/B median) for ~6 MB more
-/// peak memory (45.7 -> 51.5 MB).
+/// ops) it took compile from ~27.6 to ~24.2 ms (A/B median).
 const ENCODER_THREAD_MIN_OPS: usize = 2_000;
 
 /// What a lowered stage hands to the stages built on it.
@@ -64,8 +63,6 @@ pub(crate) struct Lowering<'a> {
     /// hand on their filesystem: their history is not recorded and their
     /// config is dropped when done (memory of large builds).
     image_used: Vec<bool>,
-    /// Whether the stage being lowered records history.
-    history: bool,
     pub errors: Vec<Diagnostic>,
     pub warnings: Vec<String>,
 }
@@ -116,7 +113,6 @@ impl<'a> Lowering<'a> {
                 opts.build_platform.as_ref().unwrap_or(&Platform::default()),
             ),
             image_used,
-            history: true,
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -151,9 +147,7 @@ impl<'a> Lowering<'a> {
             self.results[i] = Some(r);
             return;
         }
-        let outer = std::mem::replace(&mut self.history, self.image_used[i]);
-        let mut r = self.lower_stage(stage);
-        self.history = outer;
+        let mut r = self.lower_stage(stage, self.image_used[i]);
         if !self.image_used[i] {
             r.image = Image::default();
         }
@@ -180,7 +174,9 @@ impl<'a> Lowering<'a> {
             .unwrap_or_else(|| self.target_platform.clone())
     }
 
-    fn lower_stage(&mut self, stage: &'a Stage) -> StageResult {
+    /// `history`: whether the stage's image config records history (only
+    /// when the config is used: see `image_used`).
+    fn lower_stage(&mut self, stage: &'a Stage, history: bool) -> StageResult {
         let platform = self.stage_platform(stage);
         let n = stage.steps.len() + 1;
         let name = &stage.name.value;
@@ -236,10 +232,10 @@ impl<'a> Lowering<'a> {
                 OpMeta::named(format!("[{name}] WORKDIR {dir}")).with_range(range(wd.span));
             meta.ignore_cache = self.stage_no_cache(name);
             st.fs = self.graph.file(b, meta);
-            if self.history {
+            if history {
                 st.image
                     .history
-                    .push(history(format!("WORKDIR {dir}"), false));
+                    .push(history_entry(format!("WORKDIR {dir}"), false));
             }
         }
         if let Some(shell) = &stage.shell {
@@ -250,7 +246,7 @@ impl<'a> Lowering<'a> {
         for (idx, step) in stage.steps.iter().enumerate() {
             label.clear();
             let _ = write!(label, "[{name} {}/{n}]", idx + 2);
-            self.step(stage, step, &label, &mut st);
+            self.step(stage, step, &label, history, &mut st);
         }
         self.apply_image_spec(stage, &mut st);
         st
@@ -468,7 +464,14 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn step(&mut self, stage: &'a Stage, step: &'a Step, label: &str, st: &mut StageResult) {
+    fn step(
+        &mut self,
+        stage: &'a Stage,
+        step: &'a Step,
+        label: &str,
+        history: bool,
+        st: &mut StageResult,
+    ) {
         let what = describe(step);
         let mut name = String::with_capacity(label.len() + 1 + what.len());
         name.push_str(label);
@@ -552,8 +555,8 @@ impl<'a> Lowering<'a> {
                 st.fs = self.graph.file(b, meta);
             }
         }
-        if self.history {
-            st.image.history.push(history(created_by, false));
+        if history {
+            st.image.history.push(history_entry(created_by, false));
         }
     }
 
@@ -595,11 +598,7 @@ impl<'a> Lowering<'a> {
         for (k, v) in visible {
             // As in Docker, an ENV of the same name wins over a build arg.
             if imageconfig::get_env(&env, k).is_none() {
-                let mut e = String::with_capacity(k.len() + 1 + v.len());
-                e.push_str(k);
-                e.push('=');
-                e.push_str(v);
-                env.push(e);
+                env.push(imageconfig::env_entry(k, v));
             }
         }
         for (k, v) in &run.env {
@@ -1156,7 +1155,7 @@ pub(crate) fn describe(step: &Step) -> String {
     out
 }
 
-fn history(created_by: String, empty_layer: bool) -> History {
+fn history_entry(created_by: String, empty_layer: bool) -> History {
     History {
         created_by: Some(created_by),
         comment: Some("slipway.v1".into()),

@@ -38,6 +38,12 @@ pub(crate) fn bytes_field(buf: &mut Vec<u8>, tag: u32, b: &[u8]) {
     buf.extend_from_slice(b);
 }
 
+/// Bytes of a length-delimited field of `len` bytes: key, length, payload.
+#[inline]
+pub(crate) fn field_len(tag: u32, len: usize) -> usize {
+    prost::encoding::key_len(tag) + prost::encoding::encoded_len_varint(len as u64) + len
+}
+
 /// A singular string: skipped when empty.
 #[inline]
 pub(crate) fn string(buf: &mut Vec<u8>, tag: u32, s: &str) {
@@ -97,13 +103,7 @@ pub(crate) fn message(buf: &mut Vec<u8>, tag: u32, f: impl FnOnce(&mut Vec<u8>))
         let old = buf.len();
         buf.resize(old + n - 1, 0);
         buf.copy_within(at + 1..old, at + n);
-        let (mut v, mut i) = (len as u64, at);
-        while v >= 0x80 {
-            buf[i] = (v as u8) | 0x80;
-            v >>= 7;
-            i += 1;
-        }
-        buf[i] = v as u8;
+        prost::encoding::encode_varint(len as u64, &mut &mut buf[at..at + n]);
     }
 }
 

@@ -345,7 +345,7 @@ fn write_map_entry(out: &mut Vec<u8>, tag: u32, key: &[u8; 32], body: &[u8]) {
     let body_len = if body.is_empty() {
         0
     } else {
-        1 + prost::encoding::encoded_len_varint(body.len() as u64) + body.len()
+        encode::field_len(2, body.len())
     };
     encode::key(out, tag, 2);
     encode::varint(out, (DIGEST_KEY_LEN + body_len) as u64);
@@ -496,22 +496,18 @@ impl Graph {
             // Lengths are computed up front rather than back-patched: the
             // section holds the whole spec text, which a back-patch would
             // shift byte by byte.
-            let field_len = |tag: u32, len: usize| {
+            // Empty strings and bytes are skipped, as prost does.
+            let opt_len = |tag: u32, len: usize| {
                 if len == 0 {
                     0
                 } else {
-                    prost::encoding::key_len(tag)
-                        + prost::encoding::encoded_len_varint(len as u64)
-                        + len
+                    encode::field_len(tag, len)
                 }
             };
-            let info_len = field_len(1, s.filename.len())
-                + field_len(2, s.data.len())
-                + field_len(4, s.language.len());
-            let source_len = locations.len()
-                + prost::encoding::key_len(2)
-                + prost::encoding::encoded_len_varint(info_len as u64)
-                + info_len;
+            let info_len = opt_len(1, s.filename.len())
+                + opt_len(2, s.data.len())
+                + opt_len(4, s.language.len());
+            let source_len = locations.len() + encode::field_len(2, info_len);
             encode::key(&mut out, 3, 2);
             encode::varint(&mut out, source_len as u64);
             out.extend_from_slice(&locations);

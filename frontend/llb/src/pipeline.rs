@@ -58,9 +58,9 @@ impl Encoder {
     /// Hands a new node to the thread (or keeps it, to be encoded by
     /// [`Encoder::table`], if the thread could not be started).
     pub fn send(&mut self, node: Node) {
-        let Ok(feed) = self.feed.get_mut() else {
-            return;
-        };
+        // Poisoned only by a panic while holding it, which would have
+        // unwound past this encoder already.
+        let feed = self.feed.get_mut().unwrap_or_else(|p| p.into_inner());
         feed.pending.push(node);
         if feed.tx.is_none() {
             return;
@@ -86,8 +86,6 @@ impl Encoder {
     }
 
     fn join(&self) -> OpTable {
-        // Poisoned only by a panic while holding it, which would have
-        // unwound past this encoder already.
         let mut feed = self.feed.lock().unwrap_or_else(|p| p.into_inner());
         let pending = std::mem::take(&mut feed.pending);
         let Some(tx) = feed.tx.take() else {

@@ -106,6 +106,11 @@ pub struct LineIndex<'a> {
     starts: Vec<usize>,
     /// Every char is one byte: a column is a byte count.
     ascii: bool,
+    /// Only `\n` breaks lines (YAML also breaks at `\r`, which this index
+    /// does not count): debug builds check the parser's offsets against
+    /// this index then.
+    #[cfg(debug_assertions)]
+    lf_only: bool,
 }
 
 impl<'a> LineIndex<'a> {
@@ -117,6 +122,8 @@ impl<'a> LineIndex<'a> {
             src,
             starts,
             ascii: src.is_ascii(),
+            #[cfg(debug_assertions)]
+            lf_only: memchr::memchr(b'\r', src.as_bytes()).is_none(),
         }
     }
     /// `line` 1-based, `col` 0-based in chars.
@@ -421,6 +428,7 @@ fn parse_half(source: &str, idx: &LineIndex<'_>, split: Split) -> Option<Half> {
     // The half's keys sit two collections deep in the whole document.
     const BASE: usize = 2;
     let mut b = Builder::new(idx, split.line - 1, BASE);
+    b.byte_offset = split.offset;
     for ev in parser(&source[split.offset..], MAX_DEPTH - BASE) {
         if b.feed(ev).is_some() {
             return None;
@@ -454,6 +462,8 @@ struct Builder<'i, 's> {
     idx: &'i LineIndex<'s>,
     /// Added to the parser's line numbers (a half starts mid-file).
     line_offset: usize,
+    /// Added to the parser's byte offsets (likewise).
+    byte_offset: usize,
     /// Collections open around the parsed text in the whole document.
     base_depth: usize,
     stack: Vec<Frame>,
@@ -471,6 +481,7 @@ impl<'i, 's> Builder<'i, 's> {
         Builder {
             idx,
             line_offset,
+            byte_offset: 0,
             base_depth,
             stack: Vec::new(),
             anchors: Default::default(),
@@ -484,11 +495,26 @@ impl<'i, 's> Builder<'i, 's> {
     }
 
     fn span(&self, s: &gp::Span) -> Span {
-        Span::new(
-            self.idx
-                .pos(s.start.line() + self.line_offset, s.start.col()),
-            self.idx.pos(s.end.line() + self.line_offset, s.end.col()),
-        )
+        Span::new(self.pos(&s.start), self.pos(&s.end))
+    }
+
+    /// The parser's markers carry byte offsets when it reads a `&str`:
+    /// then no line has to be scanned (the index is the fallback).
+    fn pos(&self, m: &gp::Marker) -> Pos {
+        let line = m.line() + self.line_offset;
+        let Some(b) = m.byte_offset() else {
+            return self.idx.pos(line, m.col());
+        };
+        let pos = Pos {
+            line: line as u32,
+            col: m.col() as u32 + 1,
+            offset: b + self.byte_offset,
+        };
+        #[cfg(debug_assertions)]
+        if self.idx.lf_only {
+            assert_eq!(pos, self.idx.pos(line, m.col()), "marker {m:?}");
+        }
+        pos
     }
 
     fn finish(self) -> Parsed {
@@ -580,7 +606,7 @@ impl<'i, 's> Builder<'i, 's> {
             Ok(x) => x,
             Err(e) => {
                 let m = e.marker();
-                let pos = self.idx.pos(m.line() + self.line_offset, m.col());
+                let pos = self.pos(&m);
                 let mut info = e.info();
                 if info.is_empty() {
                     info = format!("{:?}", e.kind());

@@ -461,7 +461,7 @@ pub fn parse_port(s: &str) -> Result<String, String> {
 /// Takes the value of the first `key:` entry out of a mapping (an empty
 /// scalar is left in its place), so that it can be owned and freed piece by
 /// piece.
-fn take_value(n: &mut Node, key: &str) -> Option<Node> {
+fn take_value<'s>(n: &mut Node<'s>, key: &str) -> Option<Node<'s>> {
     let Kind::Map(es) = &mut n.kind else {
         return None;
     };
@@ -470,7 +470,7 @@ fn take_value(n: &mut Node, key: &str) -> Option<Node> {
     Some(std::mem::replace(v, Node::empty_at(span)))
 }
 
-fn get<'n>(es: &'n [(Node, Node)], key: &str) -> Option<&'n Node> {
+fn get<'n, 's>(es: &'n [(Node<'s>, Node<'s>)], key: &str) -> Option<&'n Node<'s>> {
     es.iter()
         .find(|(k, _)| k.scalar() == Some(key))
         .map(|(_, v)| v)
@@ -540,7 +540,12 @@ impl<'a> Ev<'a> {
     }
 
     /// A mapping, or a wrong-type error.
-    fn map<'n>(&mut self, n: &'n Node, what: &str, help: &str) -> Option<&'n [(Node, Node)]> {
+    fn map<'n, 's>(
+        &mut self,
+        n: &'n Node<'s>,
+        what: &str,
+        help: &str,
+    ) -> Option<&'n [(Node<'s>, Node<'s>)]> {
         match &n.kind {
             Kind::Map(e) => Some(e),
             _ => {
@@ -590,7 +595,7 @@ impl<'a> Ev<'a> {
     /// A scalar as written (numbers and booleans are taken as text).
     fn raw_str(&mut self, n: &Node, what: &str) -> Option<String> {
         match &n.kind {
-            Kind::Scalar(s, st) if !(*st == Style::Plain && is_null_str(s)) => Some(s.clone()),
+            Kind::Scalar(s, st) if !(*st == Style::Plain && is_null_str(s)) => Some(s.to_string()),
             _ => {
                 self.wrong_type(
                     n,
@@ -2745,7 +2750,7 @@ impl<'a> Ev<'a> {
     }
 }
 
-fn items_of(n: &Node) -> Vec<&Node> {
+fn items_of<'n, 's>(n: &'n Node<'s>) -> Vec<&'n Node<'s>> {
     match &n.kind {
         Kind::Seq(items) => items.iter().collect(),
         _ => vec![n],

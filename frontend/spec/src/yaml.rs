@@ -5,6 +5,8 @@
 //! serde-saphyr) with an explicit stack, so nesting never recurses; nesting
 //! depth, alias expansion and input size are bounded.
 
+use std::borrow::Cow;
+
 use serde_saphyr::granit_parser::{self as gp, Event, ScalarStyle};
 
 use crate::diag::{Diagnostic, Pos, Span};
@@ -27,23 +29,25 @@ pub enum Style {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Kind {
-    Scalar(String, Style),
-    Seq(Vec<Node>),
-    Map(Vec<(Node, Node)>),
+pub enum Kind<'s> {
+    /// Borrowed from the source where the text is written as is (most
+    /// plain and quoted scalars): no allocation per scalar.
+    Scalar(Cow<'s, str>, Style),
+    Seq(Vec<Node<'s>>),
+    Map(Vec<(Node<'s>, Node<'s>)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Node {
-    pub kind: Kind,
+pub struct Node<'s> {
+    pub kind: Kind<'s>,
     pub span: Span,
 }
 
-impl Node {
+impl<'s> Node<'s> {
     /// An empty plain scalar (a placeholder for a subtree taken out).
-    pub fn empty_at(span: Span) -> Node {
+    pub fn empty_at(span: Span) -> Node<'s> {
         Node {
-            kind: Kind::Scalar(String::new(), Style::Plain),
+            kind: Kind::Scalar(Cow::Borrowed(""), Style::Plain),
             span,
         }
     }
@@ -171,11 +175,11 @@ impl<'a> LineIndex<'a> {
 }
 
 /// Every key is a string other than a plain `<<`, and no key repeats.
-fn plain_unique_keys(entries: &[(Node, Node)]) -> bool {
+fn plain_unique_keys(entries: &[(Node<'_>, Node<'_>)]) -> bool {
     let mut keys = Vec::with_capacity(entries.len());
     for (k, _) in entries {
         match &k.kind {
-            Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => keys.push(s.as_str()),
+            Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => keys.push(s.as_ref()),
             _ => return false,
         }
     }
@@ -195,26 +199,26 @@ pub fn span_text(src: &str, span: Span) -> &str {
 
 /// Whole-file failures stop here (syntax error, limits); duplicate keys are
 /// collected in `errors` and the tree is still returned.
-pub struct Parsed {
-    pub root: Option<Node>,
+pub struct Parsed<'s> {
+    pub root: Option<Node<'s>>,
     pub errors: Vec<Diagnostic>,
 }
 
-enum Frame {
+enum Frame<'s> {
     Seq {
-        items: Vec<Node>,
+        items: Vec<Node<'s>>,
         start: Pos,
         anchor: usize,
     },
     Map {
-        entries: Vec<(Node, Node)>,
-        pending_key: Option<Node>,
+        entries: Vec<(Node<'s>, Node<'s>)>,
+        pending_key: Option<Node<'s>>,
         start: Pos,
         anchor: usize,
     },
 }
 
-pub fn parse(source: &str) -> Parsed {
+pub fn parse(source: &str) -> Parsed<'_> {
     parse_with(source, SPLIT_MIN_BYTES)
 }
 
@@ -245,7 +249,7 @@ const SPLIT_MIN_BYTES: usize = 256 * 1024;
 /// otherwise this thread parses on as if there were no split. Either way the
 /// tree, its spans and the diagnostics are those of one sequential parse
 /// (`tests/split.rs` compares the two on every spec in the repository).
-pub fn parse_with(source: &str, split_min_bytes: usize) -> Parsed {
+pub fn parse_with(source: &str, split_min_bytes: usize) -> Parsed<'_> {
     if source.len() > MAX_INPUT_BYTES {
         let errors = vec![Diagnostic::error(
             "too-large",
@@ -416,15 +420,15 @@ fn is_key_line(line: &[u8], indent: usize) -> bool {
 /// The second half parsed alone: the stage entries (spans in the whole
 /// file's coordinates) and the node count, or `None` if it cannot stand in
 /// for the sequential parse.
-struct Half {
-    entries: Vec<(Node, Node)>,
+struct Half<'s> {
+    entries: Vec<(Node<'s>, Node<'s>)>,
     /// Where the half's mapping ends (its last value, or the event that
     /// closed it, whichever is later), as the enclosing mappings do.
     end: Pos,
     nodes: usize,
 }
 
-fn parse_half(source: &str, idx: &LineIndex<'_>, split: Split) -> Option<Half> {
+fn parse_half<'s>(source: &'s str, idx: &LineIndex<'s>, split: Split) -> Option<Half<'s>> {
     // The half's keys sit two collections deep in the whole document.
     const BASE: usize = 2;
     let mut b = Builder::new(idx, split.line - 1, BASE);
@@ -466,12 +470,12 @@ struct Builder<'i, 's> {
     byte_offset: usize,
     /// Collections open around the parsed text in the whole document.
     base_depth: usize,
-    stack: Vec<Frame>,
-    anchors: std::collections::HashMap<usize, (Node, usize)>,
+    stack: Vec<Frame<'s>>,
+    anchors: std::collections::HashMap<usize, (Node<'s>, usize)>,
     nodes: usize,
     alias_nodes: usize,
     max_depth: usize,
-    root: Option<Node>,
+    root: Option<Node<'s>>,
     docs: usize,
     errors: Vec<Diagnostic>,
 }
@@ -517,7 +521,7 @@ impl<'i, 's> Builder<'i, 's> {
         pos
     }
 
-    fn finish(self) -> Parsed {
+    fn finish(self) -> Parsed<'s> {
         Parsed {
             root: self.root,
             errors: self.errors,
@@ -553,7 +557,7 @@ impl<'i, 's> Builder<'i, 's> {
     /// Appends the half's entries to the open `stages:` mapping and closes
     /// it and the root mapping, as the rest of a sequential parse would.
     /// `None` (nothing changed) if the total would pass the node limit.
-    fn join_half(&mut self, h: Half) -> Option<Parsed> {
+    fn join_half(&mut self, h: Half<'s>) -> Option<Parsed<'s>> {
         // The half's root mapping stands for no node of the whole document.
         let nodes = self.nodes + h.nodes - 1;
         if nodes > MAX_NODES || self.docs != 1 {
@@ -594,7 +598,7 @@ impl<'i, 's> Builder<'i, 's> {
 
     /// Takes one parser event; `Some` when the parse ends here (a fatal
     /// error).
-    fn feed(&mut self, ev: gp::ParseResult<'_>) -> Option<Parsed> {
+    fn feed(&mut self, ev: gp::ParseResult<'s>) -> Option<Parsed<'s>> {
         let fatal = |errors: &mut Vec<Diagnostic>, d: Diagnostic| {
             errors.push(d);
             Some(Parsed {
@@ -631,7 +635,7 @@ impl<'i, 's> Builder<'i, 's> {
             }
         };
         let span = self.span(&gspan);
-        let done: Option<(Node, usize)> = match ev {
+        let done: Option<(Node<'s>, usize)> = match ev {
             Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => None,
             Event::DocumentStart(..) => {
                 self.docs += 1;
@@ -694,7 +698,7 @@ impl<'i, 's> Builder<'i, 's> {
                 }
                 Some((
                     Node {
-                        kind: Kind::Scalar(v.into_owned(), st),
+                        kind: Kind::Scalar(v, st),
                         span,
                     },
                     anchor,
@@ -811,14 +815,17 @@ impl<'i, 's> Builder<'i, 's> {
 }
 
 /// Apply `<<` merge keys and report duplicate keys.
-fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(Node, Node)> {
+fn finish_map<'s>(
+    entries: Vec<(Node<'s>, Node<'s>)>,
+    errors: &mut Vec<Diagnostic>,
+) -> Vec<(Node<'s>, Node<'s>)> {
     // The common case, string keys without `<<` or duplicates, is returned
     // as it is (the general path below moves every entry into a new Vec).
     if plain_unique_keys(&entries) {
         return entries;
     }
-    let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
-    let mut merged: Vec<(Node, Node)> = Vec::new();
+    let mut out: Vec<(Node<'s>, Node<'s>)> = Vec::with_capacity(entries.len());
+    let mut merged: Vec<(Node<'s>, Node<'s>)> = Vec::new();
     // Large mappings: find each key's first occurrence through a hash map
     // (the linear scan below is quadratic in the number of keys).
     let first_of: Option<Vec<Option<Span>>> = (entries.len() > 16).then(|| {
@@ -828,7 +835,7 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
             .iter()
             .map(|(k, _)| match &k.kind {
                 Kind::Scalar(s, st) if !(*st == Style::Plain && s == "<<") => {
-                    match seen.entry(s.as_str()) {
+                    match seen.entry(s.as_ref()) {
                         std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
                         std::collections::hash_map::Entry::Vacant(e) => {
                             e.insert(k.span);
@@ -849,7 +856,7 @@ fn finish_map(entries: Vec<(Node, Node)>, errors: &mut Vec<Diagnostic>) -> Vec<(
             continue;
         }
         if matches!(&k.kind, Kind::Scalar(s, Style::Plain) if s == "<<") {
-            let sources: Vec<Node> = match v.kind {
+            let sources: Vec<Node<'s>> = match v.kind {
                 Kind::Map(_) => vec![v],
                 Kind::Seq(items) => items,
                 _ => {

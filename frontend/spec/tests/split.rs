@@ -5,11 +5,11 @@
 use slipway_spec::yaml::{parse_with, splits_joined, Parsed};
 use std::path::Path;
 
-fn seq(src: &str) -> Parsed {
+fn seq(src: &str) -> Parsed<'_> {
     parse_with(src, usize::MAX)
 }
 
-fn split(src: &str) -> Parsed {
+fn split(src: &str) -> Parsed<'_> {
     parse_with(src, 0)
 }
 

@@ -17,11 +17,23 @@ fn is_clean(p: &str) -> bool {
     if p == "/" {
         return true;
     }
-    let rel = p.strip_prefix('/').unwrap_or(p);
-    !rel.is_empty()
-        && rel
-            .split('/')
-            .all(|s| !s.is_empty() && s != "." && s != "..")
+    let rel = p.as_bytes().strip_prefix(b"/").unwrap_or(p.as_bytes());
+    // One pass over the bytes (this runs for every path of every step):
+    // a segment is bad when it is empty or only one or two dots.
+    let bad = |len: usize, dots: usize| len == 0 || (len == dots && dots <= 2);
+    let (mut len, mut dots) = (0, 0);
+    for &c in rel {
+        if c == b'/' {
+            if bad(len, dots) {
+                return false;
+            }
+            (len, dots) = (0, 0);
+        } else {
+            len += 1;
+            dots += usize::from(c == b'.');
+        }
+    }
+    !bad(len, dots)
 }
 
 /// The full clean, into one string: `..` truncates back to the previous
@@ -67,6 +79,16 @@ pub fn resolve(cwd: &str, p: &str) -> String {
     let trailing = p.ends_with('/') || p.ends_with("/.") || p == ".";
     let mut joined = if p.starts_with('/') {
         clean(p)
+    } else if let Some(rel) = clean_relative_tail(cwd, p) {
+        // The common `./dir/` or `name` under a clean working directory:
+        // one concatenation, no cleaning pass.
+        let mut s = String::with_capacity(cwd.len() + rel.len() + 2);
+        if cwd != "/" {
+            s.push_str(cwd);
+        }
+        s.push('/');
+        s.push_str(rel);
+        s
     } else {
         let mut s = String::with_capacity(cwd.len() + p.len() + 2);
         s.push_str(cwd);
@@ -84,9 +106,26 @@ pub fn resolve(cwd: &str, p: &str) -> String {
     joined
 }
 
+/// `p` without leading `./` and one trailing `/`, when joining that to
+/// `cwd` gives a clean path (both clean, the rest relative).
+fn clean_relative_tail<'p>(cwd: &str, p: &'p str) -> Option<&'p str> {
+    let mut rel = p;
+    while let Some(r) = rel.strip_prefix("./") {
+        rel = r;
+    }
+    let rel = rel.strip_suffix('/').unwrap_or(rel);
+    (cwd.starts_with('/') && !rel.starts_with('/') && is_clean(rel) && is_clean(cwd)).then_some(rel)
+}
+
 /// A path relative to the build context root, as BuildKit's local source
 /// include patterns want it (`.` for the whole context).
 pub fn context_relative(p: &str) -> String {
+    // Usually `dir/file` or `dir/`: already the answer, less a trailing `/`.
+    let q = p.strip_prefix('/').unwrap_or(p);
+    let q = q.strip_suffix('/').unwrap_or(q);
+    if !q.starts_with('/') && is_clean(q) {
+        return q.to_string();
+    }
     let c = clean(&format!("/{p}"));
     if c == "/" {
         ".".into()
@@ -172,7 +211,7 @@ mod tests {
 
     #[test]
     fn the_fast_path_agrees_with_the_full_clean() {
-        let parts = ["", "/", "a", ".", "..", "b.c", "...", "x/", "//"];
+        let parts = ["", "/", "a", ".", "..", "b.c", "...", ".x", "x..", "x/", "//"];
         let mut n = 0;
         for a in parts {
             for b in parts {
@@ -190,6 +229,48 @@ mod tests {
         assert!(n > 1000);
         assert!(is_clean("/work/s1/in") && is_clean("a/b") && is_clean("/"));
         assert!(!is_clean("") && !is_clean("a/") && !is_clean("/a/./b") && !is_clean("a//b"));
+    }
+
+    #[test]
+    fn resolve_fast_path_agrees_with_cleaning_the_join() {
+        let parts = ["", ".", "..", "a", "b.c", "./", "//", "/"];
+        let mut n = 0;
+        for cwd in ["/", "/w", "/w/x", "/w/../x", "/w/"] {
+            for a in parts {
+                for b in parts {
+                    for c in ["", "/", "/.", "x/"] {
+                        let p = format!("{a}{b}{c}");
+                        let trailing = p.ends_with('/') || p.ends_with("/.") || p == ".";
+                        let mut want = if p.starts_with('/') {
+                            clean_slow(&p)
+                        } else {
+                            clean_slow(&format!("{cwd}/{p}"))
+                        };
+                        if trailing && want != "/" {
+                            want.push('/');
+                        }
+                        assert_eq!(resolve(cwd, &p), want, "{cwd:?} {p:?}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 1000);
+    }
+
+    #[test]
+    fn context_relative_fast_path_agrees_with_cleaning() {
+        let parts = ["", ".", "..", "a", "b.c", "./", "//", "/", "x/"];
+        for a in parts {
+            for b in parts {
+                for c in parts {
+                    let p = format!("{a}{b}{c}");
+                    let c = clean_slow(&format!("/{p}"));
+                    let want = if c == "/" { "." } else { c.trim_start_matches('/') };
+                    assert_eq!(context_relative(&p), want, "{p:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -900,12 +900,17 @@ impl<'a> Ev<'a> {
     /// directory relative paths start from, when known.
     fn path(&mut self, n: &Node, vars: &Vars, what: &str, base: Option<&str>) -> Option<String> {
         let p = self.nstr(n, vars, what)?;
-        let base_depth = match base {
-            Some(b) if b.starts_with('/') => depth_of(b),
-            _ if p.starts_with('/') => 0,
-            _ => 1 << 40,
-        };
-        if escapes(&p, base_depth) {
+        // Only `..` climbs: the base's depth is not needed without one.
+        let climbs = p.contains("..")
+            && escapes(
+                &p,
+                match base {
+                    Some(b) if b.starts_with('/') => depth_of(b),
+                    _ if p.starts_with('/') => 0,
+                    _ => 1 << 40,
+                },
+            );
+        if climbs {
             self.err(
                 Diagnostic::error(
                     "path-escapes",

@@ -16,12 +16,17 @@ pub fn run_args<'a>(
     command: &Command,
     predefined: &'a [(String, String)],
 ) -> Vec<(&'a str, &'a str)> {
+    // Only `$` references can name a global or predefined arg (an exec
+    // form's words are joined only then).
+    let any_ref = match command {
+        Command::Shell(s) => s.contains('$'),
+        Command::Exec(v) => v.iter().any(|w| w.contains('$')),
+    };
     let text: std::borrow::Cow<str> = match command {
+        _ if !any_ref => "".into(),
         Command::Shell(s) => s.as_str().into(),
         Command::Exec(v) => v.join(" ").into(),
     };
-    // Only `$` references can name a global or predefined arg.
-    let any_ref = text.contains('$');
     let mut out: Vec<(&str, &str)> = Vec::new();
     let mut push = |k: &'a str, v: &'a str| {
         if let Some(e) = out.iter_mut().find(|(n, _)| *n == k) {

@@ -220,7 +220,7 @@ impl<'a> Lowering<'a> {
         // Workdir: created like Docker's WORKDIR does, owned by root.
         if let Some(wd) = &stage.workdir {
             let base = cwd_of(&st.image);
-            let dir = paths::clean(&paths::resolve(&base, &wd.value));
+            let dir = paths::clean_owned(paths::resolve(&base, &wd.value));
             st.image.config.working_dir = dir.clone();
             let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
                 path: dir.clone(),
@@ -486,7 +486,7 @@ impl<'a> Lowering<'a> {
             StepKind::Copy(c) => self.copy(step, c, meta, st),
             StepKind::Add(a) => self.add(step, a, meta, st),
             StepKind::File(f) => {
-                let path = paths::clean(&paths::resolve(cwd_of(&st.image), &f.path));
+                let path = paths::clean_owned(paths::resolve(cwd_of(&st.image), &f.path));
                 let owner = self.chown(f.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs)
                     .mkdir(llb::MkDir {
@@ -505,7 +505,7 @@ impl<'a> Lowering<'a> {
                 st.fs = self.graph.file(b, meta);
             }
             StepKind::Mkdir(m) => {
-                let path = paths::clean(&paths::resolve(cwd_of(&st.image), &m.path));
+                let path = paths::clean_owned(paths::resolve(cwd_of(&st.image), &m.path));
                 let owner = self.chown(m.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
                     path,
@@ -517,7 +517,7 @@ impl<'a> Lowering<'a> {
                 st.fs = self.graph.file(b, meta);
             }
             StepKind::Link(l) => {
-                let newpath = paths::clean(&paths::resolve(cwd_of(&st.image), &l.path));
+                let newpath = paths::clean_owned(paths::resolve(cwd_of(&st.image), &l.path));
                 if !self.caps.has("file.symlink.create") {
                     self.errors.push(self.caps.missing(
                         step.verb_span,
@@ -547,7 +547,7 @@ impl<'a> Lowering<'a> {
                 let mut b = llb::FileOpBuilder::new(st.fs);
                 for p in &r.paths {
                     b = b.rm(llb::Rm {
-                        path: paths::clean(&paths::resolve(&cwd, p)),
+                        path: paths::clean_owned(paths::resolve(&cwd, p)),
                         allow_not_found: true,
                         allow_wildcard: true,
                     });
@@ -586,7 +586,7 @@ impl<'a> Lowering<'a> {
             Command::Exec(v) => v.clone(),
         };
         let cwd = match &run.workdir {
-            Some(w) => paths::clean(&paths::resolve(cwd_of(&st.image), w)),
+            Some(w) => paths::clean_owned(paths::resolve(cwd_of(&st.image), w)),
             None => cwd_of(&st.image).to_string(),
         };
         // Env: the image's, then the build args the command can see, then the step's.
@@ -611,7 +611,7 @@ impl<'a> Lowering<'a> {
 
         let mut mounts = Vec::new();
         for c in &run.cache {
-            let target = paths::clean(&paths::resolve(&cwd, &c.target));
+            let target = paths::clean_owned(paths::resolve(&cwd, &c.target));
             let id = match &c.id {
                 Some(id) => id.clone(),
                 None => target.clone(),
@@ -631,7 +631,7 @@ impl<'a> Lowering<'a> {
                     src,
                     c.source
                         .as_deref()
-                        .map(|s| paths::clean(&format!("/{s}")))
+                        .map(|s| paths::clean_owned(format!("/{s}")))
                         .unwrap_or_default(),
                 )
             } else if c.mode.is_some() || c.uid.is_some() || c.gid.is_some() {
@@ -673,10 +673,10 @@ impl<'a> Lowering<'a> {
             let selector = b
                 .source
                 .as_deref()
-                .map(|s| paths::clean(&format!("/{s}")))
+                .map(|s| paths::clean_owned(format!("/{s}")))
                 .filter(|s| s != "/")
                 .unwrap_or_default();
-            let dest = paths::clean(&paths::resolve(&cwd, &b.target));
+            let dest = paths::clean_owned(paths::resolve(&cwd, &b.target));
             mounts.push(llb::Mount::Bind(llb::BindMount {
                 dest,
                 source: src,
@@ -696,7 +696,7 @@ impl<'a> Lowering<'a> {
                 size = 0;
             }
             mounts.push(llb::Mount::tmpfs(
-                paths::clean(&paths::resolve(&cwd, &t.target)),
+                paths::clean_owned(paths::resolve(&cwd, &t.target)),
                 size,
             ));
         }
@@ -719,7 +719,7 @@ impl<'a> Lowering<'a> {
             }
             if s.env.is_none() || s.target.is_some() {
                 let dest = match &s.target {
-                    Some(t) => paths::clean(&paths::resolve(&cwd, t)),
+                    Some(t) => paths::clean_owned(paths::resolve(&cwd, t)),
                     None => format!("/run/secrets/{}", s.id),
                 };
                 mounts.push(llb::Mount::Secret(llb::SecretMount {
@@ -734,7 +734,7 @@ impl<'a> Lowering<'a> {
         }
         for (i, s) in run.ssh.iter().enumerate() {
             let dest = match &s.target {
-                Some(t) => paths::clean(&paths::resolve(&cwd, t)),
+                Some(t) => paths::clean_owned(paths::resolve(&cwd, t)),
                 None => format!("/run/buildkit/ssh_agent.{i}"),
             };
             if i == 0 && imageconfig::get_env(&env, "SSH_AUTH_SOCK").is_none() {
@@ -834,7 +834,7 @@ impl<'a> Lowering<'a> {
                 }
             } else {
                 (
-                    paths::clean(&format!("/{}", s.value)),
+                    paths::clean_owned(format!("/{}", s.value)),
                     dest.clone(),
                     true,
                     vec![],
@@ -1081,7 +1081,7 @@ impl<'a> Lowering<'a> {
             } else {
                 cfg.working_dir.clone()
             };
-            cfg.working_dir = paths::clean(&paths::resolve(&base, w));
+            cfg.working_dir = paths::clean_owned(paths::resolve(&base, w));
         }
         for (k, v) in &spec.env {
             st.image.set_env(k, v);

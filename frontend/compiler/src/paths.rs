@@ -11,6 +11,15 @@ pub fn clean(p: &str) -> String {
     clean_slow(p)
 }
 
+/// [`clean`] for a path already owned: returned as it is when clean (no
+/// copy), e.g. `clean_owned(resolve(cwd, p))`.
+pub fn clean_owned(p: String) -> String {
+    if is_clean(&p) {
+        return p;
+    }
+    clean_slow(&p)
+}
+
 /// True when [`clean`] would return `p` unchanged: `/`, or segments that are
 /// neither empty (`//`, trailing `/`), `.` nor `..`.
 fn is_clean(p: &str) -> bool {
@@ -126,7 +135,7 @@ pub fn context_relative(p: &str) -> String {
     if !q.starts_with('/') && is_clean(q) {
         return q.to_string();
     }
-    let c = clean(&format!("/{p}"));
+    let c = clean_owned(format!("/{p}"));
     if c == "/" {
         ".".into()
     } else {
@@ -219,6 +228,7 @@ mod tests {
                     for lead in ["", "/"] {
                         let p = format!("{lead}{a}/{b}{c}");
                         assert_eq!(clean(&p), clean_slow(&p), "{p:?}");
+                        assert_eq!(clean_owned(p.clone()), clean_slow(&p), "{p:?}");
                         let q = format!("{lead}{a}{b}{c}");
                         assert_eq!(clean(&q), clean_slow(&q), "{q:?}");
                         n += 2;

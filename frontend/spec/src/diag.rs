@@ -13,7 +13,9 @@ use std::fmt;
 pub struct Pos {
     pub line: u32,
     pub col: u32,
-    pub offset: usize,
+    /// u32: inputs are at most 16 MiB (`yaml::MAX_INPUT_BYTES`), and every
+    /// node and plan value carries two of these.
+    pub offset: u32,
 }
 
 /// A half-open range of source text. `end` may equal `start` for a point.

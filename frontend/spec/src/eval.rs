@@ -644,10 +644,10 @@ impl<'a> Ev<'a> {
         };
         let mut s = n.span;
         s.start.col += (skip + at) as u32;
-        s.start.offset += skip + byte(at);
+        s.start.offset += (skip + byte(at)) as u32;
         s.end = s.start;
         s.end.col += (end - at) as u32;
-        s.end.offset += byte(end) - byte(at);
+        s.end.offset += (byte(end) - byte(at)) as u32;
         s
     }
 

@@ -137,7 +137,7 @@ impl<'a> LineIndex<'a> {
             return Pos {
                 line: line as u32,
                 col: col as u32 + 1,
-                offset: self.src.len(),
+                offset: self.src.len() as u32,
             };
         };
         // Fast path: the first `col` chars of the line are ASCII (one byte
@@ -150,7 +150,7 @@ impl<'a> LineIndex<'a> {
             return Pos {
                 line: line as u32,
                 col: col as u32 + 1,
-                offset: start + lim,
+                offset: (start + lim) as u32,
             };
         }
         let rest = &self.src[start..];
@@ -165,7 +165,7 @@ impl<'a> LineIndex<'a> {
         Pos {
             line: line as u32,
             col: col as u32 + 1,
-            offset: off,
+            offset: off as u32,
         }
     }
     /// The raw source text covered by a span (empty when out of range).
@@ -193,7 +193,7 @@ fn plain_unique_keys(entries: &[(Node<'_>, Node<'_>)]) -> bool {
 
 /// The raw text of `src` covered by a span (empty when out of range).
 pub fn span_text(src: &str, span: Span) -> &str {
-    src.get(span.start.offset..span.end.offset.max(span.start.offset))
+    src.get(span.start.offset as usize..span.end.offset.max(span.start.offset) as usize)
         .unwrap_or("")
 }
 
@@ -512,7 +512,7 @@ impl<'i, 's> Builder<'i, 's> {
         let pos = Pos {
             line: line as u32,
             col: m.col() as u32 + 1,
-            offset: b + self.byte_offset,
+            offset: (b + self.byte_offset) as u32,
         };
         #[cfg(debug_assertions)]
         if self.idx.lf_only {

@@ -222,7 +222,15 @@ pub fn compile(
         .last()
         .cloned()
         .ok_or_else(|| diagnostics(plan, vec![]))?;
-    let definition = marshal(&low, last.fs)?;
+    // A single target's Definition takes the op table's bytes over (no
+    // copy); a group's members share the table, so each gets a copy.
+    let definition = if roots.len() == 1 {
+        low.graph
+            .marshal_owned(last.fs, source(), opts.llb_caps.as_ref())
+            .map_err(|e| diagnostics(plan, vec![llb_error(e)]))?
+    } else {
+        marshal(&low, last.fs)?
+    };
     let mut also_build = Vec::new();
     for (k, r) in roots.iter().zip(&results).take(roots.len() - 1) {
         also_build.push((plan.stages[*k].name.value.clone(), marshal(&low, r.fs)?));

@@ -220,7 +220,9 @@ mod tests {
 
     #[test]
     fn the_fast_path_agrees_with_the_full_clean() {
-        let parts = ["", "/", "a", ".", "..", "b.c", "...", ".x", "x..", "x/", "//"];
+        let parts = [
+            "", "/", "a", ".", "..", "b.c", "...", ".x", "x..", "x/", "//",
+        ];
         let mut n = 0;
         for a in parts {
             for b in parts {
@@ -276,7 +278,11 @@ mod tests {
                 for c in parts {
                     let p = format!("{a}{b}{c}");
                     let c = clean_slow(&format!("/{p}"));
-                    let want = if c == "/" { "." } else { c.trim_start_matches('/') };
+                    let want = if c == "/" {
+                        "."
+                    } else {
+                        c.trim_start_matches('/')
+                    };
                     assert_eq!(context_relative(&p), want, "{p:?}");
                 }
             }

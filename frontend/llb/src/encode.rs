@@ -15,7 +15,7 @@ use crate::graph::{NodeKind, Output, State};
 use crate::pb;
 
 const VARINT: u32 = 0;
-const LEN: u32 = 2;
+pub(crate) const LEN: u32 = 2;
 
 #[inline]
 pub(crate) fn varint(buf: &mut Vec<u8>, mut v: u64) {

@@ -189,6 +189,21 @@ impl Graph {
         }
     }
 
+    /// The op table, owned here (joins the encoder thread, if there is one;
+    /// nodes added later are encoded inline).
+    pub(crate) fn table_mut(&mut self) -> &mut OpTable {
+        if let Ops::Thread(e) = &mut self.ops {
+            e.table();
+            if let Some(t) = e.finished() {
+                self.ops = Ops::Inline(t);
+            }
+        }
+        match &mut self.ops {
+            Ops::Inline(t) => t,
+            Ops::Thread(_) => unreachable!("joined above"),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len as usize
     }

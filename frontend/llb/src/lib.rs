@@ -11,7 +11,7 @@
 //! - [`exec`]: exec ops, mounts (sorted as the Go client does), `ExecResult`.
 //! - [`file`]: `FileOpBuilder` (copy/mkfile/mkdir/rm/symlink chains).
 //! - [`caps`]: the caps each op needs, derived from the encoded op itself.
-//! - [`marshal`]: post-order walk, digest dedup, metadata, source maps, caps check.
+//! - [`marshal`]: reachable ops in node order, digest dedup, metadata, source maps, caps check.
 //! - [`reference`]: docker image reference and platform normalization.
 //! - [`verify`]: structural checks on a Definition (for golden tests).
 //! - [`dump`]: deterministic JSON dump, like `buildctl debug dump-llb`.

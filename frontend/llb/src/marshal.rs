@@ -1,28 +1,36 @@
-//! Graph → `pb::Definition` (`llb-wire.md` §2): depth-first post-order from
-//! the result, one `def` entry per distinct digest (metadata of identical
-//! ops merged), the return op last, a metadata entry for every op, source
-//! locations keyed by digest. Only ops reachable from the result are emitted.
+//! Graph → `pb::Definition` (`llb-wire.md` §2): one `def` entry per
+//! distinct digest among the ops reachable from the result, in node order,
+//! the return op last; a metadata entry for every op (metadata of identical
+//! ops merged, later nodes' values winning), source locations keyed by
+//! digest.
+//!
+//! Node order, not the Go client's depth-first post-order: the server only
+//! needs the return op last (`llb-wire.md` §2), and node order keeps inputs
+//! before the ops that read them (nodes only refer to earlier nodes). It is
+//! also the order in which the op table stores each distinct op's whole `def`
+//! entry as the node is added, so a Definition holding every op of the graph
+//! (a single target) takes that arena over as its buffer
+//! ([`Graph::marshal_owned`]) instead of copying most of its bytes, and
+//! otherwise copies runs of adjacent entries.
 //!
 //! The Definition is written straight in wire form (an
 //! [`pb::EncodedDefinition`]) from the graph's op table, which holds every
 //! op's bytes, digest, caps, metadata and source locations, encoded when the
-//! node was added: the walk reads that compact table in node order and
-//! copies bytes, so no `pb::Definition` (≈10 allocations per op) is built and
-//! then encoded again, and the nodes' strings are not read a second time.
+//! node was added, so no `pb::Definition` (≈10 allocations per op) is built
+//! and then encoded again, and the nodes' strings are not read a second time.
 //! The bytes equal prost's encoding of the same `pb::Definition`; debug
 //! builds check that on every marshal, and every op against the reference
 //! encoder.
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use prost::Message;
 use sha2::{Digest, Sha256};
 
 use crate::caps;
 use crate::encode;
-#[cfg(debug_assertions)]
-use crate::graph::Output;
-use crate::graph::{Graph, NodeId, OpMeta, State};
+use crate::graph::{Graph, NodeId, OpMeta, Output, State};
 use crate::optable::{OpTable, Span};
 use crate::pb;
 
@@ -94,102 +102,134 @@ impl MetaFlags {
 
 /// One distinct op (by digest) in the Definition.
 struct EntryRef {
-    /// The first node emitted with this digest.
+    /// The first node with this digest (`OpRecord::canon`): its `def` entry
+    /// is in the table's arena.
+    canon: u32,
+    /// The first reachable node with this digest: its metadata goes with it.
     node: u32,
-    /// Whether later nodes share it (their metadata is merged in).
+    /// Whether later reachable nodes share it (their metadata is merged in).
     shared: bool,
 }
 
 const UNSEEN: u32 = u32::MAX;
 
-struct Walk<'a> {
-    t: &'a OpTable,
-    supported: Option<&'a BTreeSet<String>>,
-    /// Per node: index of its entry, or `UNSEEN`.
-    node_entry: Vec<u32>,
-    /// Per node that is the first with its digest (`OpRecord::canon`): the
-    /// entry of that digest, or `UNSEEN`.
-    canon_entry: Vec<u32>,
+/// The ops a Definition for one result holds: the distinct ops of the nodes
+/// reachable from it, in node order (inputs always come before the ops that
+/// read them: nodes only refer to earlier nodes, and identical ops have
+/// identical inputs).
+struct Selection {
     entries: Vec<EntryRef>,
-    /// `(entry, node)` for every later node of a shared entry, in emit order.
+    /// `(entry, node)` for every later node of a shared entry, in node order.
     shared: Vec<(u32, u32)>,
     flags: MetaFlags,
-    /// The Definition being written: `def` entries (field 1) so far.
-    out: Vec<u8>,
+    /// The entry of the result's op.
+    head: u32,
 }
 
-impl<'a> Walk<'a> {
-    /// Depth-first post-order from `root` with an explicit stack (no
-    /// recursion limit on long chains). Nodes only refer to earlier nodes,
-    /// so there are no cycles.
-    fn visit(&mut self, root: NodeId) -> Result<u32, LlbError> {
-        let mut stack = vec![(root.0, false)];
-        while let Some((id, expanded)) = stack.pop() {
-            if self.node_entry[id as usize] != UNSEEN {
-                continue;
-            }
-            if expanded {
-                self.emit(id)?;
-            } else {
-                stack.push((id, true));
-                let deps = self.t.deps_of(&self.t.ops[id as usize]);
-                stack.extend(deps.iter().rev().map(|&d| (d, false)));
-            }
-        }
-        Ok(self.node_entry[root.index()])
-    }
-
-    /// Records one node whose inputs have all been emitted: checks its caps,
-    /// writes its op once per digest and notes whose metadata goes with it.
-    fn emit(&mut self, id: u32) -> Result<(), LlbError> {
-        let t = self.t;
-        let rec = &t.ops[id as usize];
-        if let Some(reason) = &rec.error {
+impl Selection {
+    /// Marks what `root` needs (one backward pass: nodes only refer to
+    /// earlier nodes), then checks those nodes in node order: the first op
+    /// in error or needing a cap the server lacks stops the marshal.
+    fn of(
+        t: &OpTable,
+        root: NodeId,
+        supported: Option<&BTreeSet<String>>,
+    ) -> Result<Self, LlbError> {
+        if t.bytes_taken {
             return Err(LlbError::Invalid {
-                op: op_name(t, NodeId(id)),
-                reason: reason.to_string(),
+                op: "the LLB graph".into(),
+                reason: "its ops were already moved into a Definition".into(),
             });
         }
-        #[cfg(debug_assertions)]
-        self.cross_check(NodeId(id));
-
-        if let Some(sup) = self.supported {
-            if let Some(cap) = t.caps_of(rec).iter().find(|c| !sup.contains(**c)) {
-                return Err(LlbError::UnsupportedCap {
-                    cap: cap.to_string(),
-                    op: op_name(t, NodeId(id)),
-                });
+        let n = root.index() + 1;
+        let mut reach = vec![false; n];
+        reach[root.index()] = true;
+        for id in (0..n).rev() {
+            if reach[id] {
+                for &d in t.deps_of(&t.ops[id]) {
+                    reach[d as usize] = true;
+                }
             }
         }
-        self.flags.or(rec.flags);
-        let c = rec.canon as usize;
-        let idx = match self.canon_entry[c] {
-            UNSEEN => {
-                let i = self.entries.len() as u32;
-                self.canon_entry[c] = i;
-                encode::bytes_field(&mut self.out, 1, t.bytes_of(rec));
-                self.entries.push(EntryRef {
-                    node: id,
-                    shared: false,
-                });
-                i
-            }
-            i => {
-                self.entries[i as usize].shared = true;
-                self.shared.push((i, id));
-                i
-            }
+        let mut canon_entry = vec![UNSEEN; n];
+        let mut sel = Selection {
+            entries: Vec::new(),
+            shared: Vec::new(),
+            flags: MetaFlags::default(),
+            head: UNSEEN,
         };
-        self.node_entry[id as usize] = idx;
-        Ok(())
+        for id in (0..n).filter(|&id| reach[id]) {
+            let rec = &t.ops[id];
+            if let Some(reason) = &rec.error {
+                return Err(LlbError::Invalid {
+                    op: op_name(t, NodeId(id as u32)),
+                    reason: reason.to_string(),
+                });
+            }
+            #[cfg(debug_assertions)]
+            cross_check(t, NodeId(id as u32));
+            if let Some(sup) = supported {
+                if let Some(cap) = t.caps_of(rec).iter().find(|c| !sup.contains(**c)) {
+                    return Err(LlbError::UnsupportedCap {
+                        cap: cap.to_string(),
+                        op: op_name(t, NodeId(id as u32)),
+                    });
+                }
+            }
+            sel.flags.or(rec.flags);
+            let c = rec.canon as usize;
+            match canon_entry[c] {
+                UNSEEN => {
+                    canon_entry[c] = sel.entries.len() as u32;
+                    sel.entries.push(EntryRef {
+                        canon: c as u32,
+                        node: id as u32,
+                        shared: false,
+                    });
+                }
+                i => {
+                    sel.entries[i as usize].shared = true;
+                    sel.shared.push((i, id as u32));
+                }
+            }
+        }
+        sel.head = canon_entry[t.ops[root.index()].canon as usize];
+        Ok(sel)
+    }
+
+    /// Whether the Definition holds every distinct op of the table: then
+    /// the table's arena is its `def` section as it stands.
+    fn is_whole_table(&self, t: &OpTable) -> bool {
+        self.entries.len() == t.distinct
+    }
+
+    /// Appends the `def` entries, in the arena's order (first nodes' order),
+    /// copying runs of adjacent entries at once.
+    fn write_defs(&self, t: &OpTable, out: &mut Vec<u8>) {
+        let mut canons: Vec<u32> = self.entries.iter().map(|e| e.canon).collect();
+        canons.sort_unstable();
+        let mut run: Option<Range<usize>> = None;
+        for c in canons {
+            let r = t.def_entry(&t.ops[c as usize]);
+            run = match run {
+                Some(prev) if prev.end == r.start => Some(prev.start..r.end),
+                Some(prev) => {
+                    out.extend_from_slice(&t.bytes[prev]);
+                    Some(r)
+                }
+                None => Some(r),
+            };
+        }
+        if let Some(r) = run {
+            out.extend_from_slice(&t.bytes[r]);
+        }
     }
 
     /// The merged metadata and distinct source ranges of a shared entry:
-    /// its first node's, then the others' in emit order (later values win,
+    /// its first node's, then the others' in node order (later values win,
     /// as in a map), read back from the table (identical ops are rare, so
     /// nodes' metadata is not kept just for them).
-    fn merged(&self, i: u32, first: usize) -> (pb::OpMetadata, Vec<pb::Range>) {
-        let t = self.t;
+    fn merged(&self, t: &OpTable, i: u32, first: usize) -> (pb::OpMetadata, Vec<pb::Range>) {
         let later = self.shared[first..].iter().take_while(|(j, _)| *j == i);
         let nodes = std::iter::once(self.entries[i as usize].node).chain(later.map(|&(_, n)| n));
         let mut md = pb::OpMetadata::default();
@@ -216,43 +256,43 @@ impl<'a> Walk<'a> {
         }
         (md, ranges)
     }
+}
 
-    /// Debug builds: the table's encoding must equal the `pb::Op` one, and
-    /// its caps those read off the decoded op.
-    #[cfg(debug_assertions)]
-    fn cross_check(&self, id: NodeId) {
-        let node = &self.t.nodes[id.index()];
-        let rec = &self.t.ops[id.index()];
-        let resolve = |o: Output| pb::Input {
-            digest: digest_string(&self.t.digests[o.node.index()]),
-            index: i64::from(o.index),
-        };
-        let op = node
-            .kind
-            .to_pb(&resolve)
-            .expect("direct encoding accepted the op");
-        let bytes = self.t.bytes_of(rec);
-        assert_eq!(
-            op.encode_to_vec(),
-            bytes,
-            "direct op encoding differs from prost's"
-        );
-        let d: [u8; 32] = Sha256::digest(bytes).into();
-        assert_eq!(
-            d,
-            self.t.digests[id.index()],
-            "digest differs from the op's bytes"
-        );
-        let mut want = caps::op_caps(&op);
-        want.extend(node.extra_caps.iter().copied());
-        assert_eq!(
-            want.into_iter().collect::<Vec<_>>(),
-            self.t.caps_of(rec),
-            "caps differ"
-        );
-        let deps: Vec<u32> = node.kind.deps().into_iter().map(|o| o.node.0).collect();
-        assert_eq!(deps, self.t.deps_of(rec), "deps differ");
-    }
+/// Debug builds: the table's encoding must equal the `pb::Op` one, and its
+/// caps those read off the decoded op.
+#[cfg(debug_assertions)]
+fn cross_check(t: &OpTable, id: NodeId) {
+    let node = &t.nodes[id.index()];
+    let rec = &t.ops[id.index()];
+    let resolve = |o: Output| pb::Input {
+        digest: digest_string(&t.digests[o.node.index()]),
+        index: i64::from(o.index),
+    };
+    let op = node
+        .kind
+        .to_pb(&resolve)
+        .expect("direct encoding accepted the op");
+    let bytes = t.bytes_of(rec);
+    assert_eq!(
+        op.encode_to_vec(),
+        bytes,
+        "direct op encoding differs from prost's"
+    );
+    let d: [u8; 32] = Sha256::digest(bytes).into();
+    assert_eq!(
+        d,
+        t.digests[id.index()],
+        "digest differs from the op's bytes"
+    );
+    let mut want = caps::op_caps(&op);
+    want.extend(node.extra_caps.iter().copied());
+    assert_eq!(
+        want.into_iter().collect::<Vec<_>>(),
+        t.caps_of(rec),
+        "caps differ"
+    );
+    let deps: Vec<u32> = node.kind.deps().into_iter().map(|o| o.node.0).collect();
+    assert_eq!(deps, t.deps_of(rec), "deps differ");
 }
 
 /// The `OpMetadata` body of one node, as prost would encode it (fields in
@@ -374,6 +414,19 @@ fn prefetch(b: &[u8]) {
     let _ = b;
 }
 
+/// Bytes the Definition needs beyond its `def` entries: metadata and
+/// locations (bounded by the table's arenas plus a digest key and lengths
+/// per entry), the return op and the source section.
+fn rest_capacity(t: &OpTable, source: Option<&SourceInfoInput<'_>>) -> usize {
+    t.meta.len()
+        + t.locs.len()
+        + t.len() * 2 * (DIGEST_KEY_LEN + 16)
+        + source.map_or(0, |s| {
+            s.data.len() + s.filename.len() + s.language.len() + 64
+        })
+        + 4096
+}
+
 impl Graph {
     /// Serializes what `result` needs into a Definition, in wire form.
     ///
@@ -390,151 +443,173 @@ impl Graph {
             return Ok(pb::EncodedDefinition::default());
         };
         let t = self.table();
-        let mut w = Walk {
-            t,
-            supported: supported_caps,
-            node_entry: vec![UNSEEN; t.len()],
-            canon_entry: vec![UNSEEN; t.len()],
-            entries: Vec::new(),
-            shared: Vec::new(),
-            flags: MetaFlags::default(),
-            // Reserved once for everything (growing a buffer of tens of
-            // megabytes copies it): the table's arenas bound what reachable
-            // entries need; each map entry adds its digest key and lengths.
-            // Pages reserved and never written cost no memory.
-            out: Vec::with_capacity(
-                t.bytes.len()
-                    + t.meta.len()
-                    + t.locs.len()
-                    + t.len() * 2 * (DIGEST_KEY_LEN + 16)
-                    + source.as_ref().map_or(0, |s| {
-                        s.data.len() + s.filename.len() + s.language.len() + 64
-                    })
-                    + 4096,
-            ),
-        };
-        let head = w.visit(result.node)?;
-        // Shared entries' later nodes, grouped by entry (stable: emit order
-        // is kept within an entry).
-        w.shared.sort_by_key(|&(i, _)| i);
-        let first_shared = |i: u32| w.shared.partition_point(|&(j, _)| j < i);
+        let sel = Selection::of(t, result.node, supported_caps)?;
+        // Reserved once for everything (growing a buffer of tens of
+        // megabytes copies it). Pages reserved and never written cost no
+        // memory.
+        let mut out = Vec::with_capacity(t.bytes.len() + rest_capacity(t, source.as_ref()));
+        sel.write_defs(t, &mut out);
+        Ok(finish(t, sel, out, result, source))
+    }
 
-        let ret = pb::Op {
-            inputs: vec![pb::Input {
-                digest: digest_string(&t.digests[w.entries[head as usize].node as usize]),
-                index: i64::from(result.index),
-            }],
-            ..Default::default()
+    /// As [`Graph::marshal`], for the graph's last Definition: when it holds
+    /// every op of the graph (a single target: the usual case), the op
+    /// table's arena of `def` entries becomes the Definition's buffer, so
+    /// those bytes (most of the Definition) are neither copied nor written
+    /// to fresh memory. The graph cannot be marshaled again after that.
+    pub fn marshal_owned(
+        &mut self,
+        result: State,
+        source: Option<SourceInfoInput<'_>>,
+        supported_caps: Option<&BTreeSet<String>>,
+    ) -> Result<pb::EncodedDefinition, LlbError> {
+        let Some(result) = result else {
+            return Ok(pb::EncodedDefinition::default());
         };
-        let ret_bytes = ret.encode_to_vec();
-        let rd: [u8; 32] = Sha256::digest(&ret_bytes).into();
-        let mut out = std::mem::take(&mut w.out);
-        encode::bytes_field(&mut out, 1, &ret_bytes);
-        let f = w.flags;
-        let ret_caps: Vec<&'static str> =
-            caps::return_op_caps(f.ignore_cache, f.description, f.export_cache)
-                .into_iter()
-                .collect();
+        let t = self.table_mut();
+        let sel = Selection::of(t, result.node, supported_caps)?;
+        if !sel.is_whole_table(t) {
+            let mut out = Vec::with_capacity(t.bytes.len() + rest_capacity(t, source.as_ref()));
+            sel.write_defs(t, &mut out);
+            return Ok(finish(t, sel, out, result, source));
+        }
+        let rest = rest_capacity(t, source.as_ref());
+        let mut out = std::mem::take(&mut t.bytes);
+        t.bytes_taken = true;
+        out.reserve(rest);
+        Ok(finish(t, sel, out, result, source))
+    }
+}
 
-        // Metadata and locations in digest order (hex order is byte order).
-        // The sort keys are gathered in entry order, which follows node
-        // order, so the records are read sequentially; the arenas are then
-        // read in digest order, i.e. at random, and prefetched ahead.
-        let mut order: Vec<([u8; 32], u32, Span, Span)> = w
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let r = &t.ops[e.node as usize];
-                (t.digests[e.node as usize], i as u32, r.meta, r.locs)
-            })
+/// The rest of a Definition after its `def` entries in `out`: the return
+/// op, every entry's metadata and source locations in digest order, and the
+/// source section.
+fn finish(
+    t: &OpTable,
+    sel: Selection,
+    mut out: Vec<u8>,
+    result: Output,
+    source: Option<SourceInfoInput<'_>>,
+) -> pb::EncodedDefinition {
+    let mut w = sel;
+    // Shared entries' later nodes, grouped by entry (stable: node order is
+    // kept within an entry).
+    w.shared.sort_by_key(|&(i, _)| i);
+    let first_shared = |i: u32| w.shared.partition_point(|&(j, _)| j < i);
+    let head = w.head;
+    let ret = pb::Op {
+        inputs: vec![pb::Input {
+            digest: digest_string(&t.digests[w.entries[head as usize].node as usize]),
+            index: i64::from(result.index),
+        }],
+        ..Default::default()
+    };
+    let ret_bytes = ret.encode_to_vec();
+    let rd: [u8; 32] = Sha256::digest(&ret_bytes).into();
+    encode::bytes_field(&mut out, 1, &ret_bytes);
+    let f = w.flags;
+    let ret_caps: Vec<&'static str> =
+        caps::return_op_caps(f.ignore_cache, f.description, f.export_cache)
+            .into_iter()
             .collect();
-        // Digests are uniformly distributed: their first 8 bytes, compared
-        // as one big-endian integer, nearly always decide (a 32-byte
-        // comparison per step took ~1 ms per 10,000 ops).
-        order.sort_unstable_by(|a, b| {
-            let head = |d: &[u8; 32]| u64::from_be_bytes(d[..8].try_into().expect("8 bytes"));
-            head(&a.0).cmp(&head(&b.0)).then_with(|| a.0.cmp(&b.0))
-        });
-        let mut body = Vec::with_capacity(1024);
-        let mut locations = Vec::new();
-        if source.is_some() {
-            locations.reserve(t.locs.len() + order.len() * (DIGEST_KEY_LEN + 8));
-        }
-        // The return op's metadata entry takes its place among the others.
-        let ret_at = order.partition_point(|o| o.0 < rd);
-        for (k, (d, i, meta, locs)) in order.iter().enumerate() {
-            if k == ret_at {
-                body.clear();
-                write_caps(&mut body, &ret_caps);
-                write_map_entry(&mut out, 2, &rd, &body);
-            }
-            if let Some(next) = order.get(k + PREFETCH_AHEAD) {
-                prefetch(&t.meta[next.2.range()]);
-                prefetch(&t.locs[next.3.range()]);
-            }
-            if w.entries[*i as usize].shared {
-                let (m, ranges) = w.merged(*i, first_shared(*i));
-                write_map_entry(&mut out, 2, d, &m.encode_to_vec());
-                if source.is_some() && !ranges.is_empty() {
-                    let l = pb::Locations {
-                        locations: vec![pb::Location {
-                            source_index: 0,
-                            ranges,
-                        }],
-                    };
-                    write_map_entry(&mut locations, 1, d, &l.encode_to_vec());
-                }
-            } else {
-                write_map_entry(&mut out, 2, d, &t.meta[meta.range()]);
-                if source.is_some() && !locs.is_empty() {
-                    write_map_entry(&mut locations, 1, d, &t.locs[locs.range()]);
-                }
-            }
-        }
-        if ret_at == order.len() {
+
+    // Metadata and locations in digest order (hex order is byte order).
+    // The sort keys are gathered in entry order, which follows node
+    // order, so the records are read sequentially; the arenas are then
+    // read in digest order, i.e. at random, and prefetched ahead.
+    let mut order: Vec<([u8; 32], u32, Span, Span)> = w
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let r = &t.ops[e.node as usize];
+            (t.digests[e.node as usize], i as u32, r.meta, r.locs)
+        })
+        .collect();
+    // Digests are uniformly distributed: their first 8 bytes, compared
+    // as one big-endian integer, nearly always decide (a 32-byte
+    // comparison per step took ~1 ms per 10,000 ops).
+    order.sort_unstable_by(|a, b| {
+        let head = |d: &[u8; 32]| u64::from_be_bytes(d[..8].try_into().expect("8 bytes"));
+        head(&a.0).cmp(&head(&b.0)).then_with(|| a.0.cmp(&b.0))
+    });
+    let mut body = Vec::with_capacity(1024);
+    let mut locations = Vec::new();
+    if source.is_some() {
+        locations.reserve(t.locs.len() + order.len() * (DIGEST_KEY_LEN + 8));
+    }
+    // The return op's metadata entry takes its place among the others.
+    let ret_at = order.partition_point(|o| o.0 < rd);
+    for (k, (d, i, meta, locs)) in order.iter().enumerate() {
+        if k == ret_at {
             body.clear();
             write_caps(&mut body, &ret_caps);
             write_map_entry(&mut out, 2, &rd, &body);
         }
-
-        if let Some(s) = source {
-            // Lengths are computed up front rather than back-patched: the
-            // section holds the whole spec text, which a back-patch would
-            // shift byte by byte.
-            // Empty strings and bytes are skipped, as prost does.
-            let opt_len = |tag: u32, len: usize| {
-                if len == 0 {
-                    0
-                } else {
-                    encode::field_len(tag, len)
-                }
-            };
-            let info_len = opt_len(1, s.filename.len())
-                + opt_len(2, s.data.len())
-                + opt_len(4, s.language.len());
-            let source_len = locations.len() + encode::field_len(2, info_len);
-            encode::key(&mut out, 3, 2);
-            encode::varint(&mut out, source_len as u64);
-            out.extend_from_slice(&locations);
-            encode::key(&mut out, 2, 2);
-            encode::varint(&mut out, info_len as u64);
-            encode::string(&mut out, 1, s.filename);
-            if !s.data.is_empty() {
-                encode::bytes_field(&mut out, 2, s.data);
+        if let Some(next) = order.get(k + PREFETCH_AHEAD) {
+            prefetch(&t.meta[next.2.range()]);
+            prefetch(&t.locs[next.3.range()]);
+        }
+        if w.entries[*i as usize].shared {
+            let (m, ranges) = w.merged(t, *i, first_shared(*i));
+            write_map_entry(&mut out, 2, d, &m.encode_to_vec());
+            if source.is_some() && !ranges.is_empty() {
+                let l = pb::Locations {
+                    locations: vec![pb::Location {
+                        source_index: 0,
+                        ranges,
+                    }],
+                };
+                write_map_entry(&mut locations, 1, d, &l.encode_to_vec());
             }
-            encode::string(&mut out, 4, s.language);
+        } else {
+            write_map_entry(&mut out, 2, d, &t.meta[meta.range()]);
+            if source.is_some() && !locs.is_empty() {
+                write_map_entry(&mut locations, 1, d, &t.locs[locs.range()]);
+            }
         }
-        let def = pb::EncodedDefinition(out);
-        #[cfg(debug_assertions)]
-        {
-            let decoded = def.decode().expect("marshaled Definition decodes");
-            assert_eq!(
-                decoded.encode_to_vec(),
-                def.0,
-                "direct Definition encoding differs from prost's"
-            );
-        }
-        Ok(def)
     }
+    if ret_at == order.len() {
+        body.clear();
+        write_caps(&mut body, &ret_caps);
+        write_map_entry(&mut out, 2, &rd, &body);
+    }
+
+    if let Some(s) = source {
+        // Lengths are computed up front rather than back-patched: the
+        // section holds the whole spec text, which a back-patch would
+        // shift byte by byte.
+        // Empty strings and bytes are skipped, as prost does.
+        let opt_len = |tag: u32, len: usize| {
+            if len == 0 {
+                0
+            } else {
+                encode::field_len(tag, len)
+            }
+        };
+        let info_len =
+            opt_len(1, s.filename.len()) + opt_len(2, s.data.len()) + opt_len(4, s.language.len());
+        let source_len = locations.len() + encode::field_len(2, info_len);
+        encode::key(&mut out, 3, 2);
+        encode::varint(&mut out, source_len as u64);
+        out.extend_from_slice(&locations);
+        encode::key(&mut out, 2, 2);
+        encode::varint(&mut out, info_len as u64);
+        encode::string(&mut out, 1, s.filename);
+        if !s.data.is_empty() {
+            encode::bytes_field(&mut out, 2, s.data);
+        }
+        encode::string(&mut out, 4, s.language);
+    }
+    let def = pb::EncodedDefinition(out);
+    #[cfg(debug_assertions)]
+    {
+        let decoded = def.decode().expect("marshaled Definition decodes");
+        assert_eq!(
+            decoded.encode_to_vec(),
+            def.0,
+            "direct Definition encoding differs from prost's"
+        );
+    }
+    def
 }

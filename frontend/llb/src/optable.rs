@@ -101,7 +101,14 @@ pub(crate) struct OpTable {
     pub nodes: Vec<Node>,
     /// Per node, the SHA-256 of its op bytes (zero for an op in error).
     pub digests: Vec<[u8; 32]>,
+    /// The `def` entries (field 1 of `Definition`: key, length, op bytes) of
+    /// the first node of each digest, in node order: for a Definition that
+    /// holds every op, its `def` section as it stands.
     pub bytes: Vec<u8>,
+    /// First nodes with their digest (entries in `bytes`).
+    pub distinct: usize,
+    /// `bytes` was moved into a Definition (`Graph::marshal_owned`).
+    pub bytes_taken: bool,
     pub meta: Vec<u8>,
     pub locs: Vec<u8>,
     pub deps: Vec<u32>,
@@ -128,7 +135,9 @@ impl OpTable {
         OpTable {
             ops: Vec::with_capacity(expected_ops),
             digests: Vec::with_capacity(expected_ops),
-            bytes: Vec::with_capacity(expected_ops * 448),
+            // Room for the rest of the Definition too, which is appended
+            // to this buffer when it becomes the Definition's.
+            bytes: Vec::with_capacity(expected_ops * 896 + 64 * 1024),
             meta: Vec::with_capacity(expected_ops * 112),
             locs: Vec::with_capacity(expected_ops * 24),
             deps: Vec::with_capacity(expected_ops * 2),
@@ -173,13 +182,7 @@ impl OpTable {
             caps.extend(node.extra_caps.iter().copied());
             caps.sort_unstable();
             caps.dedup();
-            let (b, c, m, l) = (
-                self.bytes.len(),
-                self.caps.len(),
-                self.meta.len(),
-                self.locs.len(),
-            );
-            self.bytes.extend_from_slice(&self.buf);
+            let (c, m, l) = (self.caps.len(), self.meta.len(), self.locs.len());
             self.caps.extend_from_slice(caps);
             write_node_metadata(&mut self.meta, &node.meta, caps);
             write_node_locations(&mut self.locs, &node.meta);
@@ -188,7 +191,6 @@ impl OpTable {
             // for every op from there on instead of wrong offsets.
             let spans = (|| {
                 Some((
-                    Span::of(&self.bytes, b)?,
                     Span::of(&self.caps, c)?,
                     Span::of(&self.meta, m)?,
                     Span::of(&self.locs, l)?,
@@ -197,8 +199,25 @@ impl OpTable {
             })();
             spans.ok_or_else(|| "the build is too large: its ops exceed 4 GiB".to_string())
         });
+        let written = written.and_then(|spans| {
+            let digest: [u8; 32] = Sha256::digest(&self.buf).into();
+            let canon = *self.first.entry(digest).or_insert(i);
+            let bytes = if canon == i {
+                // The first node with this digest: its `def` entry, whole.
+                self.distinct += 1;
+                encode::key(&mut self.bytes, 1, encode::LEN);
+                encode::varint(&mut self.bytes, self.buf.len() as u64);
+                let at = self.bytes.len();
+                self.bytes.extend_from_slice(&self.buf);
+                Span::of(&self.bytes, at)
+                    .ok_or_else(|| "the build is too large: its ops exceed 4 GiB".to_string())?
+            } else {
+                self.ops[canon as usize].bytes
+            };
+            Ok((spans, digest, canon, bytes))
+        });
         let rec = match written {
-            Ok((bytes, caps, meta, locs, deps)) => {
+            Ok(((caps, meta, locs, deps), digest, canon, bytes)) => {
                 #[cfg(debug_assertions)]
                 reference::check_metadata(
                     &node.meta,
@@ -206,7 +225,6 @@ impl OpTable {
                     &self.meta[meta.range()],
                     &self.locs[locs.range()],
                 );
-                let digest: [u8; 32] = Sha256::digest(&self.buf).into();
                 self.digests.push(digest);
                 OpRecord {
                     bytes,
@@ -214,7 +232,7 @@ impl OpTable {
                     locs,
                     deps,
                     caps,
-                    canon: *self.first.entry(digest).or_insert(i),
+                    canon,
                     flags: MetaFlags::of(&node.meta),
                     fallback_name,
                     error: None,
@@ -246,8 +264,18 @@ impl OpTable {
         self.nodes.push(node);
     }
 
+    /// An op's bytes (debug builds check them against the reference encoder).
+    #[cfg(debug_assertions)]
     pub fn bytes_of(&self, r: &OpRecord) -> &[u8] {
         &self.bytes[r.bytes.range()]
+    }
+
+    /// The whole `def` entry of a node's op (its first node's): the key and
+    /// length before the op bytes, then the bytes.
+    pub fn def_entry(&self, r: &OpRecord) -> Range<usize> {
+        let ops = r.bytes.range();
+        let prefix = 1 + prost::encoding::encoded_len_varint(ops.len() as u64);
+        ops.start - prefix..ops.end
     }
 
     pub fn caps_of(&self, r: &OpRecord) -> &[&'static str] {

@@ -110,3 +110,47 @@ fn an_invalid_reachable_op_is_the_same_error() {
     assert!(matches!(a, LlbError::Invalid { .. }), "{a:?}");
     assert_eq!(a, b);
 }
+
+#[test]
+fn marshal_owned_gives_the_same_bytes_and_takes_the_table_only_when_whole() {
+    for piped in [false, true] {
+        let new = || {
+            if piped {
+                Graph::with_encoder_thread(64)
+            } else {
+                Graph::new()
+            }
+        };
+        // Not every op reachable (the unused invalid op, `other`'s branch):
+        // the table is copied from and stays usable.
+        let mut g = new();
+        let (last, other) = build(&mut g, 6);
+        let want = g.marshal(other, src(), None).unwrap();
+        assert_eq!(g.marshal_owned(other, src(), None).unwrap(), want);
+        assert_eq!(
+            g.marshal(last, src(), None).unwrap(),
+            g.marshal(last, src(), None).unwrap()
+        );
+
+        // Every op reachable: the arena becomes the Definition.
+        let mut g = new();
+        let ctx = g.local("context", LocalOpts::default(), OpMeta::named("ctx"));
+        let mut s = None;
+        for i in 0..30 {
+            let mut e = Exec::shell(s, &format!("step {}", i % 4));
+            e.mounts.push(Mount::bind_ro("/ctx", Some(ctx), "/"));
+            s = g.exec(e, OpMeta::named(format!("step {i}"))).root();
+        }
+        let want = g.marshal(s, src(), None).unwrap();
+        let got = g.marshal_owned(s, src(), None).unwrap();
+        assert_eq!(got, want, "piped={piped}");
+        let def = got.decode().unwrap();
+        assert_eq!(def.def.len(), 32, "30 execs, the context, the return op");
+        // The table's bytes are gone: a second marshal is an error, not
+        // wrong output or a panic.
+        assert!(matches!(
+            g.marshal(s, src(), None),
+            Err(LlbError::Invalid { .. })
+        ));
+    }
+}

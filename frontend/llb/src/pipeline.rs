@@ -14,6 +14,12 @@ use crate::optable::OpTable;
 /// wake-up) per node cost more than the encoding it moved.
 const BATCH: usize = 256;
 
+/// Batches in flight at most: the building thread waits rather than run
+/// further ahead of the encoder. Nodes read soon after they were built are
+/// still in cache; at 10,000 stages an unbounded queue let the encoder fall
+/// ~50 ms behind, read every node from memory, and fall further behind.
+const IN_FLIGHT: usize = 8;
+
 /// The feed to the encoder thread, and what it returned.
 pub(crate) struct Encoder {
     feed: Mutex<Feed>,
@@ -21,7 +27,7 @@ pub(crate) struct Encoder {
 }
 
 struct Feed {
-    tx: Option<mpsc::Sender<Vec<Node>>>,
+    tx: Option<mpsc::SyncSender<Vec<Node>>>,
     pending: Vec<Node>,
     handle: Option<JoinHandle<OpTable>>,
 }
@@ -34,7 +40,7 @@ impl std::fmt::Debug for Encoder {
 
 impl Encoder {
     pub fn spawn(expected_ops: usize) -> Self {
-        let (tx, rx) = mpsc::channel::<Vec<Node>>();
+        let (tx, rx) = mpsc::sync_channel::<Vec<Node>>(IN_FLIGHT);
         let handle = std::thread::Builder::new()
             .name("llb-encoder".into())
             .spawn(move || {

@@ -469,9 +469,7 @@ impl Graph {
         let t = self.table_mut();
         let sel = Selection::of(t, result.node, supported_caps)?;
         if !sel.is_whole_table(t) {
-            let mut out = Vec::with_capacity(t.bytes.len() + rest_capacity(t, source.as_ref()));
-            sel.write_defs(t, &mut out);
-            return Ok(finish(t, sel, out, result, source));
+            return self.marshal(Some(result), source, supported_caps);
         }
         let rest = rest_capacity(t, source.as_ref());
         let mut out = std::mem::take(&mut t.bytes);

@@ -201,20 +201,24 @@ impl OpTable {
         });
         let written = written.and_then(|spans| {
             let digest: [u8; 32] = Sha256::digest(&self.buf).into();
-            let canon = *self.first.entry(digest).or_insert(i);
-            let bytes = if canon == i {
-                // The first node with this digest: its `def` entry, whole.
-                self.distinct += 1;
-                encode::key(&mut self.bytes, 1, encode::LEN);
-                encode::varint(&mut self.bytes, self.buf.len() as u64);
-                let at = self.bytes.len();
-                self.bytes.extend_from_slice(&self.buf);
-                Span::of(&self.bytes, at)
-                    .ok_or_else(|| "the build is too large: its ops exceed 4 GiB".to_string())?
-            } else {
-                self.ops[canon as usize].bytes
+            if let Some(&canon) = self.first.get(&digest) {
+                return Ok((spans, digest, canon, self.ops[canon as usize].bytes));
+            }
+            // The first node with this digest: its `def` entry, whole. It
+            // becomes the digest's first node only once the entry is in
+            // (an op past 4 GiB leaves nothing behind).
+            let start = self.bytes.len();
+            encode::key(&mut self.bytes, 1, encode::LEN);
+            encode::varint(&mut self.bytes, self.buf.len() as u64);
+            let at = self.bytes.len();
+            self.bytes.extend_from_slice(&self.buf);
+            let Some(bytes) = Span::of(&self.bytes, at) else {
+                self.bytes.truncate(start);
+                return Err("the build is too large: its ops exceed 4 GiB".to_string());
             };
-            Ok((spans, digest, canon, bytes))
+            self.first.insert(digest, i);
+            self.distinct += 1;
+            Ok((spans, digest, i, bytes))
         });
         let rec = match written {
             Ok(((caps, meta, locs, deps), digest, canon, bytes)) => {

@@ -111,8 +111,9 @@ pub struct LineIndex<'a> {
     /// Every char is one byte: a column is a byte count.
     ascii: bool,
     /// Only `\n` breaks lines (YAML also breaks at `\r`, which this index
-    /// does not count): debug builds check the parser's offsets against
-    /// this index then.
+    /// does not count) and there is no byte-order mark (the parser skips it
+    /// in offsets, not in columns): debug builds check the parser's offsets
+    /// against this index then.
     #[cfg(debug_assertions)]
     lf_only: bool,
 }
@@ -127,7 +128,7 @@ impl<'a> LineIndex<'a> {
             starts,
             ascii: src.is_ascii(),
             #[cfg(debug_assertions)]
-            lf_only: memchr::memchr(b'\r', src.as_bytes()).is_none(),
+            lf_only: memchr::memchr(b'\r', src.as_bytes()).is_none() && !src.contains('\u{feff}'),
         }
     }
     /// `line` 1-based, `col` 0-based in chars.

@@ -156,3 +156,14 @@ fn mutated_inputs_never_panic() {
     }
     assert!(t.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_and_offsets_count_it() {
+    let src = "\u{feff}version: 1\nstages:\n  a:\n    from: alpine\n";
+    let loaded = slipway_spec::load("s.yaml", src, &Default::default()).expect("loads");
+    let name = &loaded.plan.stages[0].name;
+    assert_eq!(name.value, "a");
+    // 3 bytes of BOM, `version: 1\n`, `stages:\n`, two spaces.
+    assert_eq!(name.span.start.offset, 3 + 11 + 8 + 2);
+    assert_eq!((name.span.start.line, name.span.start.col), (3, 3));
+}

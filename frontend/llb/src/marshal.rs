@@ -444,12 +444,7 @@ impl Graph {
         };
         let t = self.table();
         let sel = Selection::of(t, result.node, supported_caps)?;
-        // Reserved once for everything (growing a buffer of tens of
-        // megabytes copies it). Pages reserved and never written cost no
-        // memory.
-        let mut out = Vec::with_capacity(t.bytes.len() + rest_capacity(t, source.as_ref()));
-        sel.write_defs(t, &mut out);
-        Ok(finish(t, sel, out, result, source))
+        Ok(copied(t, sel, result, source))
     }
 
     /// As [`Graph::marshal`], for the graph's last Definition: when it holds
@@ -469,7 +464,7 @@ impl Graph {
         let t = self.table_mut();
         let sel = Selection::of(t, result.node, supported_caps)?;
         if !sel.is_whole_table(t) {
-            return self.marshal(Some(result), source, supported_caps);
+            return Ok(copied(t, sel, result, source));
         }
         let rest = rest_capacity(t, source.as_ref());
         let mut out = std::mem::take(&mut t.bytes);
@@ -477,6 +472,21 @@ impl Graph {
         out.reserve(rest);
         Ok(finish(t, sel, out, result, source))
     }
+}
+
+/// A Definition whose `def` entries are copied out of the table (which
+/// stays usable), in one buffer reserved for everything: growing a buffer
+/// of tens of megabytes copies it; pages reserved and never written cost no
+/// memory.
+fn copied(
+    t: &OpTable,
+    sel: Selection,
+    result: Output,
+    source: Option<SourceInfoInput<'_>>,
+) -> pb::EncodedDefinition {
+    let mut out = Vec::with_capacity(t.bytes.len() + rest_capacity(t, source.as_ref()));
+    sel.write_defs(t, &mut out);
+    finish(t, sel, out, result, source)
 }
 
 /// The rest of a Definition after its `def` entries in `out`: the return

@@ -115,7 +115,7 @@ pub struct LineIndex<'a> {
     /// in offsets, not in columns): debug builds check the parser's offsets
     /// against this index then.
     #[cfg(debug_assertions)]
-    lf_only: bool,
+    offsets_checkable: bool,
 }
 
 impl<'a> LineIndex<'a> {
@@ -128,7 +128,8 @@ impl<'a> LineIndex<'a> {
             starts,
             ascii: src.is_ascii(),
             #[cfg(debug_assertions)]
-            lf_only: memchr::memchr(b'\r', src.as_bytes()).is_none() && !src.contains('\u{feff}'),
+            offsets_checkable: memchr::memchr(b'\r', src.as_bytes()).is_none()
+                && !src.contains('\u{feff}'),
         }
     }
     /// `line` 1-based, `col` 0-based in chars.
@@ -516,7 +517,7 @@ impl<'i, 's> Builder<'i, 's> {
             offset: (b + self.byte_offset) as u32,
         };
         #[cfg(debug_assertions)]
-        if self.idx.lf_only {
+        if self.idx.offsets_checkable {
             assert_eq!(pos, self.idx.pos(line, m.col()), "marker {m:?}");
         }
         pos

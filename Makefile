@@ -20,8 +20,9 @@ CARGO ?= cargo
 TRIPLE := x86_64-unknown-linux-gnu
 BIN := target/$(TRIPLE)/release/slipway
 IMAGE_CONTEXT := .state/frontend-context
-# Upper bound for the frontend image, in bytes (3 MB).
-IMAGE_MAX_BYTES ?= 3000000
+# Upper bound for the frontend image: the gzip-compressed size of its one layer (what a user pulls
+# from a registry), in bytes (1.5 MB). The uncompressed size is printed too.
+IMAGE_MAX_GZ_BYTES ?= 1500000
 
 .PHONY: help up down status base-images binary image demo test e2e bench
 
@@ -55,8 +56,9 @@ image: up binary
 	rm -rf $(IMAGE_CONTEXT) && mkdir -p $(IMAGE_CONTEXT) && cp $(BIN) $(IMAGE_CONTEXT)/slipway
 	$(DOCKER) build -q --build-arg BINARY=host --build-arg HOST_BINARY=slipway -f Dockerfile -t $(IMAGE) $(IMAGE_CONTEXT) >/dev/null
 	@size=$$($(DOCKER) image inspect -f '{{.Size}}' $(IMAGE)); \
-	  echo "image: $(IMAGE) is $$size bytes (limit $(IMAGE_MAX_BYTES))"; \
-	  if [ "$$size" -gt $(IMAGE_MAX_BYTES) ]; then echo "error: $(IMAGE) exceeds $(IMAGE_MAX_BYTES) bytes" >&2; exit 1; fi
+	  gz=$$(scripts/image-gz-size.sh $(IMAGE)); \
+	  echo "image: $(IMAGE) is $$size bytes, $$gz bytes as a gzip layer (limit $(IMAGE_MAX_GZ_BYTES))"; \
+	  if [ "$$gz" -gt $(IMAGE_MAX_GZ_BYTES) ]; then echo "error: $(IMAGE) layer exceeds $(IMAGE_MAX_GZ_BYTES) bytes gzip-compressed" >&2; exit 1; fi
 
 demo: image base-images
 	$(DOCKER) build -f examples/hello/slipway.yaml -t slipway-example/hello examples/hello

@@ -1,40 +1,62 @@
-//! End-to-end: real `docker build` runs through the Slipway frontend image on Docker 20.10
-//! (BuildKit v0.8). Each test fails — never skips — when the engine or image is missing.
+//! End-to-end: real builds through the Slipway frontend image, each test three times — `docker
+//! build` on Docker 20.10 (BuildKit v0.8), `buildx build` and `buildctl build` on buildkitd v0.24
+//! (test names `<test>::docker`, `<test>::buildx`, `<test>::buildctl`). Each test fails — never
+//! skips — when an engine or the image is missing.
 
 use slipway_e2e::*;
 use std::time::Duration;
 
-fn fx(name: &str) -> Fixture {
-    fixture(name)
+/// `on_every_client!(f, g)`: a module per test function with one `#[test]` per client.
+macro_rules! on_every_client {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use slipway_e2e::Client;
+            #[test]
+            fn docker() {
+                super::$name(Client::Docker)
+            }
+            #[test]
+            fn buildx() {
+                super::$name(Client::Buildx)
+            }
+            #[test]
+            fn buildctl() {
+                super::$name(Client::Buildctl)
+            }
+        }
+    )*};
 }
 
-#[test]
-fn hello_builds_and_runs() {
+fn hello_builds_and_runs(c: Client) {
     let _s = shared_slot();
-    let f = fx("hello");
+    let f = fixture("hello", c);
     f.build(&[]).ok();
     let out = f.run(&[]);
     assert_eq!(out, "hello from a slipway e2e fixture\nrun step was here\n");
 }
 
-#[test]
-fn example_hello_builds_and_runs() {
+fn example_hello_builds_and_runs(c: Client) {
     let _s = shared_slot();
     let dir = repo_root().join("examples/hello");
     let spec = dir.join("slipway.yaml");
-    docker(&[
-        "build",
-        "--progress=plain",
-        "-f",
-        spec.to_str().unwrap(),
-        "-t",
-        "slipway-e2e/example-hello",
-        dir.to_str().unwrap(),
-    ])
+    let tag = format!("slipway-e2e/example-hello:{}", c.name());
+    // The file names `slipway:dev`; another frontend image under test replaces it.
+    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let flags: &[&str] = if frontend_image() == "slipway:dev" {
+        &[]
+    } else {
+        &["--build-arg", &syntax]
+    };
+    clients::build(&clients::Build {
+        client: c,
+        frontend: clients::Frontend::Slipway,
+        file: &spec,
+        context: &dir,
+        tag: Some(&tag),
+        flags,
+    })
     .ok();
-    let out = docker(&["run", "--rm", "slipway-e2e/example-hello"])
-        .ok()
-        .stdout;
+    let out = docker(&["run", "--rm", &tag]).ok().stdout;
     assert!(out.starts_with("Hello from Slipway!\n"), "output: {out:?}");
     assert!(
         out.contains("built by a RUN step as root"),
@@ -42,10 +64,9 @@ fn example_hello_builds_and_runs() {
     );
 }
 
-#[test]
-fn image_config_reaches_the_image() {
+fn image_config_reaches_the_image(c: Client) {
     let _s = shared_slot();
-    let f = fx("image-config");
+    let f = fixture("image-config", c);
     f.build(&[]).ok();
     let img = f.inspect();
     let c = &img["Config"];
@@ -122,10 +143,9 @@ fn image_config_reaches_the_image() {
     assert_eq!(state, "configured\n");
 }
 
-#[test]
-fn target_builds_only_what_it_needs() {
+fn target_builds_only_what_it_needs(c: Client) {
     let _s = shared_slot();
-    let f = fx("targets");
+    let f = fixture("targets", c);
     let r = f.build(&["--target", "good"]).ok();
     assert!(
         !r.all().contains("the broken stage must not run"),
@@ -142,10 +162,9 @@ fn target_builds_only_what_it_needs() {
     );
 }
 
-#[test]
-fn independent_stages_run_in_parallel() {
+fn independent_stages_run_in_parallel(c: Client) {
     let _x = exclusive_slot();
-    let f = fx("parallel");
+    let f = fixture("parallel", c);
     // Sequential would take >= 6 s. One attempt under 4.5 s proves the stages overlapped; up to
     // three attempts absorb noise from other work on a shared 2-core machine.
     let mut times = Vec::new();
@@ -169,10 +188,9 @@ fn independent_stages_run_in_parallel() {
     );
 }
 
-#[test]
-fn cache_mount_keeps_content_between_builds() {
+fn cache_mount_keeps_content_between_builds(c: Client) {
     let _s = shared_slot();
-    let f = fx("cache-mount");
+    let f = fixture("cache-mount", c);
     let id = format!("CACHE_ID=e2e-cache-{}", nonce());
     let a1 = format!("NONCE={}", nonce());
     let a2 = format!("NONCE={}", nonce());
@@ -186,10 +204,9 @@ fn cache_mount_keeps_content_between_builds() {
     );
 }
 
-#[test]
-fn no_change_rebuild_runs_no_step() {
+fn no_change_rebuild_runs_no_step(c: Client) {
     let _s = shared_slot();
-    let f = fx("rebuild-cached");
+    let f = fixture("rebuild-cached", c);
     let arg = format!("NONCE={}", nonce());
     // The marker is looked for in the steps' own output (vertex names also carry the command).
     let ran = |out: &str| -> Vec<String> {
@@ -228,10 +245,9 @@ fn no_change_rebuild_runs_no_step() {
     assert_eq!(f.run(&[]).trim_end().lines().count(), 3);
 }
 
-#[test]
-fn build_args_and_labels_take_effect() {
+fn build_args_and_labels_take_effect(c: Client) {
     let _s = shared_slot();
-    let f = fx("args-labels");
+    let f = fixture("args-labels", c);
     f.build(&[]).ok();
     assert_eq!(
         f.run(&[]),
@@ -261,10 +277,9 @@ fn build_args_and_labels_take_effect() {
     );
 }
 
-#[test]
-fn secret_is_readable_and_never_stored() {
+fn secret_is_readable_and_never_stored(c: Client) {
     let _s = shared_slot();
-    let f = fx("secret");
+    let f = fixture("secret", c);
     let value = format!("s3cr3t-{}", nonce());
     let file = std::env::temp_dir().join(format!("slipway-e2e-secret-{}", nonce()));
     std::fs::write(&file, &value).unwrap();
@@ -297,10 +312,9 @@ fn secret_is_readable_and_never_stored() {
     );
 }
 
-#[test]
-fn failing_step_names_its_yaml_line() {
+fn failing_step_names_its_yaml_line(c: Client) {
     let _s = shared_slot();
-    let f = fx("failing-step");
+    let f = fixture("failing-step", c);
     let (line, _) = f.locate("E2E-FAILING-STEP");
     let r = f.build(&[]).fails();
     let out = r.all();
@@ -322,10 +336,9 @@ fn failing_step_names_its_yaml_line() {
     );
 }
 
-#[test]
-fn invalid_spec_reports_file_line_col() {
+fn invalid_spec_reports_file_line_col(c: Client) {
     let _s = shared_slot();
-    let f = fx("invalid-spec");
+    let f = fixture("invalid-spec", c);
     let (line, col) = f.locate("imgae");
     let r = f.build(&[]).fails();
     let out = r.all();
@@ -344,10 +357,9 @@ fn invalid_spec_reports_file_line_col() {
     );
 }
 
-#[test]
-fn unknown_target_lists_the_valid_ones() {
+fn unknown_target_lists_the_valid_ones(c: Client) {
     let _s = shared_slot();
-    let f = fx("unknown-target");
+    let f = fixture("unknown-target", c);
     let r = f.build(&["--target", "nope"]).fails();
     let out = r.all();
     assert!(out.contains("nope"), "{out}");
@@ -383,10 +395,9 @@ fn fixtures_are_valid_spec() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-#[test]
-fn group_builds_every_member_and_fails_if_one_fails() {
+fn group_builds_every_member_and_fails_if_one_fails(c: Client) {
     let _s = shared_slot();
-    let f = fx("group");
+    let f = fixture("group", c);
     let n = nonce();
     let nonce_arg = format!("NONCE={n}");
     // Passing group: both members ran (their steps appear), in parallel, and
@@ -426,3 +437,19 @@ fn group_builds_every_member_and_fails_if_one_fails() {
         "expected slipway.yaml:{line}:\n{out}"
     );
 }
+
+on_every_client!(
+    hello_builds_and_runs,
+    example_hello_builds_and_runs,
+    image_config_reaches_the_image,
+    target_builds_only_what_it_needs,
+    independent_stages_run_in_parallel,
+    cache_mount_keeps_content_between_builds,
+    no_change_rebuild_runs_no_step,
+    build_args_and_labels_take_effect,
+    secret_is_readable_and_never_stored,
+    failing_step_names_its_yaml_line,
+    invalid_spec_reports_file_line_col,
+    unknown_target_lists_the_valid_ones,
+    group_builds_every_member_and_fails_if_one_fails,
+);

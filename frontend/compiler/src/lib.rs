@@ -12,12 +12,14 @@ mod caps;
 mod context;
 mod env;
 pub mod imageconfig;
+mod images;
 mod lower;
 pub mod paths;
 pub mod targets;
 
-use slipway_spec::{Base, Diagnostic, Diagnostics, From, Plan, Span, StepKind};
+use slipway_spec::{Diagnostic, Diagnostics, Plan, Span};
 
+pub use images::{images_to_resolve, unresolvable_image, ImageRequest};
 pub use slipway_spec::Platform;
 
 /// The config of a base image as BuildKit resolved it.
@@ -110,73 +112,6 @@ pub struct Compiled {
     pub stages: Vec<String>,
     /// Non-fatal findings (e.g. a feature degraded for an old daemon).
     pub warnings: Vec<String>,
-}
-
-/// An image whose config the frontend should resolve before compiling.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ImageRequest {
-    /// The reference exactly as written in the plan (the key for
-    /// [`CompileOptions::images`]).
-    pub reference: String,
-    pub platform: Platform,
-}
-
-/// The base images (stage `from:` images and images used as copy/bind/cache
-/// sources) that the selected target needs, deduplicated and sorted, so that
-/// the frontend can resolve their configs concurrently before [`compile`].
-/// References are as written, or the image a named context maps them to.
-pub fn images_to_resolve(
-    plan: &Plan,
-    opts: &CompileOptions,
-    target_platform: &Platform,
-) -> Result<Vec<ImageRequest>, Diagnostics> {
-    let roots = targets::resolve_target(plan, opts.target.as_deref())
-        .map_err(|d| diagnostics(plan, vec![d]))?;
-    let idx = targets::index(plan);
-    let stages = targets::closure(plan, &idx, &roots);
-    let mut out = BTreeSet::new();
-    let mut add = |reference: &str, platform: &Platform| {
-        let reference = match opts.named_contexts.get(reference) {
-            Some(NamedContext::Image(r)) => r.as_str(),
-            Some(_) => return,
-            None => reference,
-        };
-        if reference != "scratch" {
-            out.insert(ImageRequest {
-                reference: reference.to_string(),
-                platform: platform.clone(),
-            });
-        }
-    };
-    for &i in &stages {
-        let stage = &plan.stages[i];
-        let platform = stage
-            .platform
-            .as_ref()
-            .map(|p| &p.value)
-            .unwrap_or(target_platform);
-        if let Base::Image(r) = &stage.from.value {
-            add(r, platform);
-        }
-        for step in &stage.steps {
-            let mut other = |f: Option<&From>| {
-                if let Some(From::Other(x)) = f {
-                    if x != "context" || opts.named_contexts.contains_key(x) {
-                        add(x, target_platform);
-                    }
-                }
-            };
-            match &step.kind {
-                StepKind::Copy(c) => other(c.from.as_ref().map(|f| &f.value)),
-                StepKind::Run(r) => {
-                    r.binds.iter().for_each(|b| other(b.from.as_ref()));
-                    r.cache.iter().for_each(|c| other(c.from.as_ref()));
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(out.into_iter().collect())
 }
 
 /// Check that `target` names a stage or group of the plan.

@@ -257,7 +257,18 @@ pub async fn run<P: Pipeline>(
             .map_err(|d| FrontendError::from_diagnostics(&d))?
     };
     marks.push(("load", t0.elapsed()));
-    copts.images = resolve_images(bridge, &images, opts.image_resolve_mode.as_deref()).await?;
+    copts.images = resolve_images(bridge, &images, opts.image_resolve_mode.as_deref())
+        .await
+        .map_err(|(img, s)| {
+            let mut e = FrontendError::from_diagnostics(&slipway_compiler::unresolvable_image(
+                &plan,
+                &copts,
+                &img,
+                crate::client::status_to_rpc(&s).message.as_str(),
+            ));
+            e.code = errors::CODE_NOT_FOUND;
+            e
+        })?;
     marks.push(("resolve", t0.elapsed()));
 
     // 5. Compile.
@@ -627,21 +638,23 @@ fn pb_platform(p: &Platform) -> pb::Platform {
     }
 }
 
-/// ResolveImageConfig for every image, concurrently. An empty digest (Docker
-/// 20.10, image only in the local store) means: do not pin.
+/// ResolveImageConfig for every image, concurrently, by its normalized
+/// reference (Docker 20.10 cannot parse `alpine:3.20`). An empty digest
+/// (Docker 20.10, image only in the local store) means: do not pin. A failure
+/// hands back the image and BuildKit's status, to be located in the spec.
 async fn resolve_images(
     bridge: &LlbBridge,
     images: &[ImageRequest],
     mode: Option<&str>,
-) -> Result<BTreeMap<String, ResolvedImage>, FrontendError> {
+) -> Result<BTreeMap<String, ResolvedImage>, (ImageRequest, tonic::Status)> {
     let mut set = tokio::task::JoinSet::new();
     for (i, img) in images.iter().enumerate() {
         let b = bridge.clone();
         let req = gw::ResolveImageConfigRequest {
-            r#ref: img.reference.clone(),
+            r#ref: img.normalized.clone(),
             platform: Some(pb_platform(&img.platform)),
             resolve_mode: mode.unwrap_or("default").to_string(),
-            log_name: format!("[internal] load metadata for {}", img.reference),
+            log_name: format!("[internal] load metadata for {}", img.normalized),
             ..Default::default()
         };
         set.spawn(async move { (i, b.resolve_image_config(req).await) });
@@ -652,25 +665,18 @@ async fn resolve_images(
         match j {
             Ok((i, r)) => results[i] = Some(r),
             Err(e) => {
-                return Err(FrontendError::new(
-                    errors::CODE_INTERNAL,
-                    errors::panic_message(&e.to_string()),
+                return Err((
+                    images[0].clone(),
+                    tonic::Status::internal(errors::panic_message(&e.to_string())),
                 ))
             }
         }
     }
     let mut out = BTreeMap::new();
     for (img, r) in images.iter().zip(results) {
-        let r = r.unwrap_or_else(|| Err(tonic::Status::internal("no answer")));
-        let resp = r.map_err(|s| {
-            FrontendError::from_status(
-                &format!(
-                    "cannot resolve base image `{}` for {}",
-                    img.reference, img.platform
-                ),
-                &s,
-            )
-        })?;
+        let resp = r
+            .unwrap_or_else(|| Err(tonic::Status::internal("no answer")))
+            .map_err(|s| (img.clone(), s))?;
         let digest = Some(resp.digest).filter(|d| !d.is_empty());
         out.insert(
             img.reference.clone(),

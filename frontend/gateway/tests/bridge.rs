@@ -206,10 +206,11 @@ async fn full_build_returns_ref_and_config() {
     assert_eq!(cfg["os"], "linux");
     // Image resolution.
     assert_eq!(st.resolves.len(), 1);
-    assert_eq!(st.resolves[0].r#ref, "alpine:3.20");
+    // Asked for as Docker reads the name (Docker 20.10 cannot parse the short form).
+    assert_eq!(st.resolves[0].r#ref, "docker.io/library/alpine:3.20");
     assert_eq!(
         st.resolves[0].log_name,
-        "[internal] load metadata for alpine:3.20"
+        "[internal] load metadata for docker.io/library/alpine:3.20"
     );
     assert_eq!(st.resolves[0].resolve_mode, "pull");
     assert_eq!(
@@ -738,4 +739,41 @@ async fn stdio_pipes_are_switched_to_nonblocking() {
     assert!(nonblocking(rfd), "read end still blocking");
     assert!(nonblocking(wfd), "write end still blocking");
     drop(stream);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresolvable_copy_source_fails_at_its_line_with_the_stage_it_was_meant_to_be() {
+    let spec = "# syntax=slipway:dev\nversion: 1\nstages:\n  builder:\n    from: alpine:3.20\n    steps:\n      - run: make\n  app:\n    from: scratch\n    steps:\n      - copy: /out\n        from: buidler\n";
+    let fake =
+        Fake::new()
+            .file("slipway.yaml", spec)
+            .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG);
+    drive(&fake, &["target=app"], Slipway).await;
+    let st = fake.state.lock().unwrap();
+    let asked: Vec<&str> = st.resolves.iter().map(|r| r.r#ref.as_str()).collect();
+    assert_eq!(asked, ["docker.io/library/buidler:latest"]);
+    drop(st);
+    let e = fake.returned_error();
+    assert_eq!(e.code, 5, "NotFound: {}", e.message);
+    assert!(
+        e.message.starts_with(
+            "error[unresolvable-image]: cannot resolve copy source `buidler` for linux/amd64: \
+             docker.io/library/buidler:latest: not found\n --> slipway.yaml:12:15"
+        ),
+        "{}",
+        e.message
+    );
+    assert!(
+        e.message.contains("did you mean the stage `builder`?"),
+        "{}",
+        e.message
+    );
+    // buildx/buildctl print the snippet from the Source detail.
+    assert!(
+        e.details
+            .iter()
+            .any(|d| d.type_url.contains("errdefs.Source")),
+        "{:?}",
+        e.details
+    );
 }

@@ -18,7 +18,8 @@ pub use plan::*;
 use std::collections::BTreeMap;
 
 pub use eval::{
-    is_valid_image_ref, parse_duration, parse_mode, parse_port, parse_size, PREDEFINED,
+    did_you_mean, is_valid_image_ref, parse_duration, parse_mode, parse_port, parse_size,
+    PREDEFINED,
 };
 pub use platform::parse_platform;
 

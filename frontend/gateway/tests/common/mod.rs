@@ -156,9 +156,12 @@ impl Fake {
         self
     }
 
+    /// An image the registry has, under any spelling Docker reads as the
+    /// same name (`alpine:3.20` is `docker.io/library/alpine:3.20`).
     pub fn image(mut self, r: &str, digest: &str, config: &str) -> Self {
+        let full = slipway_llb::normalize_image_ref(r).expect("fake image reference");
         self.images
-            .insert(r.into(), (digest.into(), config.as_bytes().to_vec()));
+            .insert(full, (digest.into(), config.as_bytes().to_vec()));
         self
     }
 

@@ -152,7 +152,8 @@ pub fn build(b: &Build) -> Run {
         .display()
         .to_string();
     let file_name = b.file.file_name().unwrap().to_string_lossy().into_owned();
-    let tar = b.tag.map(|t| {
+    // buildkitd's images come back as docker tarballs, loaded into dockerd.
+    let tar = b.tag.filter(|_| b.client.is_current()).map(|t| {
         std::env::temp_dir().join(format!(
             "slipway-e2e-{}-{}.tar",
             t.replace(['/', ':'], "_"),

@@ -24,7 +24,7 @@ IMAGE_CONTEXT := .state/frontend-context
 # from a registry), in bytes (1.5 MB). The uncompressed size is printed too.
 IMAGE_MAX_GZ_BYTES ?= 1500000
 
-.PHONY: help up down status base-images substitutes binary image demo test e2e bench
+.PHONY: help up down status base-images substitutes binary image demo test e2e examples-table bench
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# *//'
@@ -74,6 +74,11 @@ demo: image base-images
 
 test: image base-images
 	$(CARGO) test --workspace --no-fail-fast
+
+# Rewrite the results table of examples/README.md from a run of the examples suite (tracked file:
+# only this target writes it; `make test` leaves the checkout clean).
+examples-table: image base-images
+	SLIPWAY_WRITE_RESULTS=1 $(CARGO) test -p slipway-e2e --test examples --no-fail-fast -- --test-threads=1 docker
 
 # Only the end-to-end tests.
 e2e: image base-images

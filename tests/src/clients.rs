@@ -243,6 +243,23 @@ pub fn build(b: &Build) -> Run {
     run
 }
 
+/// `buildctl prune --all` on buildkitd: every unused cache record, cache mounts included.
+pub fn prune_all() -> Run {
+    let e = engine();
+    let program = tool(&e.env, "buildctl").display().to_string();
+    let args: Vec<String> = vec!["prune".into(), "--all".into()];
+    let start = Instant::now();
+    let out = crate::timed_command(&program, &args, &e.env, None);
+    Run {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command: "buildctl prune --all".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::buildctl_flags;

@@ -84,7 +84,11 @@ fn script(path: &str, args: &[&str], host: &str) -> Result<String, String> {
         String::from_utf8_lossy(&out.stderr)
     );
     if !out.status.success() {
-        return Err(format!("{path} {} failed ({}):\n{text}", args.join(" "), out.status));
+        return Err(format!(
+            "{path} {} failed ({}):\n{text}",
+            args.join(" "),
+            out.status
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -102,14 +106,19 @@ fn init_engine() -> Result<Engine, String> {
     let host = docker_host();
     // `up` is idempotent: reuses what answers, else starts the registry, dockerd and buildkitd.
     script("scripts/buildkit.sh", &["up"], &host).map_err(|e| {
-        format!("the build engines (dockerd 20.10, buildkitd v0.24, registry) cannot be started:\n{e}")
+        format!(
+            "the build engines (dockerd 20.10, buildkitd v0.24, registry) cannot be started:\n{e}"
+        )
     })?;
     let env = parse_env(&script("scripts/buildkit.sh", &["env"], &host)?);
     script("scripts/base-images.sh", &[], &host)?;
     // Fixtures name `busybox:1.36` (docker.io/library/busybox:1.36): the registry must hold it.
     script(
         "scripts/mirror-images.sh",
-        &["slipway-test/busybox:latest", "slipway-test/debian:bookworm"],
+        &[
+            "slipway-test/busybox:latest",
+            "slipway-test/debian:bookworm",
+        ],
         &host,
     )?;
     let image = frontend_image();
@@ -172,12 +181,56 @@ fn raw_docker(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
 /// all other builds a read lock, so no build competes with a timed one for the 2 cores.
 static TIMING: RwLock<()> = RwLock::new(());
 
-pub fn shared_slot() -> RwLockReadGuard<'static, ()> {
-    TIMING.read().unwrap_or_else(|e| e.into_inner())
+/// The engine-wide lock file: every test process on this machine (every checkout's `make test`)
+/// opens it. The examples suite locks it exclusively — it prunes all build cache and runs
+/// `--no-cache` builds, which re-run identical steps of any build running at the same time
+/// (BuildKit merges identical vertices, and an ignore-cache one executes for both: issue 9) —
+/// every other test shares it.
+pub const ENGINE_LOCK: &str = "/tmp/slipway-e2e-engine.lock";
+
+fn engine_lock(exclusive: bool) -> std::fs::File {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ENGINE_LOCK)
+        .unwrap_or_else(|e| panic!("cannot open {ENGINE_LOCK}: {e}"));
+    let r = if exclusive { f.lock() } else { f.lock_shared() };
+    r.unwrap_or_else(|e| panic!("cannot lock {ENGINE_LOCK}: {e}"));
+    f
 }
 
-pub fn exclusive_slot() -> RwLockWriteGuard<'static, ()> {
-    TIMING.write().unwrap_or_else(|e| e.into_inner())
+/// A test's hold on the process slot and the engine lock (released on drop).
+pub struct Slot<G> {
+    _process: G,
+    _engine: std::fs::File,
+}
+
+/// For a build test: shares the process with other tests and the engine with other processes.
+pub fn shared_slot() -> Slot<RwLockReadGuard<'static, ()>> {
+    let g = TIMING.read().unwrap_or_else(|e| e.into_inner());
+    Slot {
+        _process: g,
+        _engine: engine_lock(false),
+    }
+}
+
+/// For a timing test: alone in this process; shares the engine with other processes.
+pub fn exclusive_slot() -> Slot<RwLockWriteGuard<'static, ()>> {
+    let g = TIMING.write().unwrap_or_else(|e| e.into_inner());
+    Slot {
+        _process: g,
+        _engine: engine_lock(false),
+    }
+}
+
+/// For the examples suite: alone in this process and on the engine (other processes' tests wait).
+pub fn engine_exclusive_slot() -> Slot<RwLockWriteGuard<'static, ()>> {
+    let g = TIMING.write().unwrap_or_else(|e| e.into_inner());
+    Slot {
+        _process: g,
+        _engine: engine_lock(true),
+    }
 }
 
 /// Result of one docker command.
@@ -298,6 +351,24 @@ impl Fixture {
             tag: Some(&tag),
             flags: extra,
         })
+    }
+
+    /// A copy of this fixture in a directory of its own, named NAME (its own tag): the same
+    /// project built from another checkout.
+    pub fn copy_as(&self, name: &str) -> Fixture {
+        let dst = std::env::temp_dir().join(format!(
+            "slipway-e2e-{}-{name}-{}-{}",
+            std::process::id(),
+            self.client.name(),
+            nonce()
+        ));
+        let _ = std::fs::remove_dir_all(&dst);
+        copy_dir(&self.dir, &dst);
+        Fixture {
+            name: name.to_string(),
+            dir: dst,
+            client: self.client,
+        }
     }
 
     /// `docker run --rm <tag> ARGS…`, stdout.

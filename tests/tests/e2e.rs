@@ -245,6 +245,119 @@ fn no_change_rebuild_runs_no_step(c: Client) {
     assert_eq!(f.run(&[]).trim_end().lines().count(), 3);
 }
 
+/// Issue 9: npm stages re-ran on no-change rebuilds while other npm builds ran on the same engine.
+/// Here the no-change rebuilds of an npm-shaped fixture (manifest copy, install into a `/root/.npm`
+/// cache mount, source copy, build) run while, on the same engine and at the same time, builds with
+/// the same cache-mount target run again and again: an unrelated fixture with `--no-cache`, and a
+/// copy of this fixture in another directory with other args (same files, same cache mount; its
+/// steps run). Every rebuild must stay CACHED.
+///
+/// What does re-run a warm build is a concurrent `--no-cache` build of the *same* steps: BuildKit
+/// merges a vertex (same digest, or same content-based cache key, as for a COPY of the same files
+/// from another directory) into an identical one that another build is running, and a vertex
+/// loaded with ignore-cache executes for both ("!ignorecache merges with ignorecache",
+/// solver/jobs.go). That was the flaky rebuilds' cause: the examples suite's cold `--no-cache`
+/// builds (and its `docker builder prune -af`) of one `make test` ran while another checkout's
+/// suite rebuilt the same examples on the same engine. The suite now holds an engine-wide lock
+/// (`slipway_e2e::engine_lock`) around everything it builds.
+fn no_change_rebuild_while_neighbours_build(c: Client) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    let _s = shared_slot();
+    let f = fixture("npm-rebuild", c);
+    let arg = format!("NONCE={}", nonce());
+    let first = f.build(&["--build-arg", &arg]).ok();
+    let ran = |out: &str| -> Vec<String> {
+        parse_progress(out)
+            .into_iter()
+            .filter(|v| v.logs.iter().any(|l| l.contains("E2E-STEP-RAN")))
+            .map(|v| v.name)
+            .collect()
+    };
+    assert_eq!(
+        ran(&first.all()).len(),
+        2,
+        "first build runs both steps:\n{}",
+        first.all()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let spans: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
+    let neighbours = {
+        let (stop, spans) = (stop.clone(), spans.clone());
+        let other = fixture("npm-neighbour", c);
+        let copy = f.copy_as("npm-rebuild-copy");
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let n = format!("NONCE={}", nonce());
+                let runs: [(&Fixture, &[&str]); 2] = [
+                    (&other, &["--no-cache", "--build-arg", &n]),
+                    (&copy, &["--build-arg", &n]),
+                ];
+                for (fx, flags) in runs {
+                    let t = Instant::now();
+                    let r = fx.build(flags);
+                    spans.lock().unwrap().push((t, Instant::now()));
+                    if !r.success {
+                        failures.push(format!("{}\n{}", r.command, r.all()));
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&copy.dir);
+            failures
+        })
+    };
+    // Let the neighbours get going, then rebuild three times.
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    for i in 0..3 {
+        let r = f.build(&["--build-arg", &arg]).ok();
+        let out = r.all();
+        let steps: Vec<_> = parse_progress(&out)
+            .into_iter()
+            .filter(|v| !is_plumbing(v))
+            .collect();
+        let not_cached: Vec<_> = steps
+            .iter()
+            .filter(|v| !v.cached)
+            .map(|v| v.name.clone())
+            .collect();
+        if !ran(&out).is_empty() || !not_cached.is_empty() || steps.is_empty() {
+            problems.push(format!(
+                "rebuild {i}: steps ran {:?}, not CACHED {not_cached:?}\n{out}",
+                ran(&out)
+            ));
+        }
+    }
+    let ended = Instant::now();
+    stop.store(true, Ordering::SeqCst);
+    let failures = neighbours.join().expect("neighbour thread");
+    assert!(
+        failures.is_empty(),
+        "neighbour builds failed:\n{}",
+        failures.join("\n")
+    );
+    let overlapping = spans
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(s, e)| *s < ended && *e > started)
+        .count();
+    assert!(
+        overlapping > 0,
+        "no neighbour build ran during the rebuilds (the check would prove nothing)"
+    );
+    assert!(
+        problems.is_empty(),
+        "no-change rebuilds re-ran steps while {overlapping} neighbour build(s) with the same cache-mount target ran on {c}:\n{}",
+        problems.join("\n")
+    );
+    assert_eq!(f.run(&[]), "{\"name\": \"npm-rebuild\", \"version\": \"1.0.0\"}\nconsole.log(\"npm-rebuild fixture\");\n");
+}
+
 fn build_args_and_labels_take_effect(c: Client) {
     let _s = shared_slot();
     let f = fixture("args-labels", c);
@@ -324,9 +437,9 @@ fn failing_step_names_its_yaml_line(c: Client) {
     );
     // The next step never ran: no vertex of it, no output of it (buildx's source snippet may still
     // quote its line as context).
-    let ran_next = parse_progress(&out)
-        .into_iter()
-        .any(|v| v.name.contains("never reached") || v.logs.iter().any(|l| l.contains("never reached")));
+    let ran_next = parse_progress(&out).into_iter().any(|v| {
+        v.name.contains("never reached") || v.logs.iter().any(|l| l.contains("never reached"))
+    });
     assert!(!ran_next, "the step after the failing one ran:\n{out}");
     // buildx (v0.24) quotes the step's source range with `>>>`: exactly the failing step's line.
     let marked: Vec<&str> = out.lines().filter(|l| l.contains(" >>> ")).collect();
@@ -460,6 +573,7 @@ on_every_client!(
     independent_stages_run_in_parallel,
     cache_mount_keeps_content_between_builds,
     no_change_rebuild_runs_no_step,
+    no_change_rebuild_while_neighbours_build,
     build_args_and_labels_take_effect,
     secret_is_readable_and_never_stored,
     failing_step_names_its_yaml_line,

@@ -126,6 +126,33 @@ fn buildctl_flags(flags: &[&str]) -> Vec<String> {
     out
 }
 
+/// The path of a client program on the PATH of `scripts/buildkit.sh env` (buildx, buildctl).
+pub fn tool_path(name: &str) -> PathBuf {
+    tool(&engine().env, name)
+}
+
+/// Run a client program (buildx, buildctl) with the engine's environment plus `env`.
+pub fn run_tool(name: &str, args: &[String], env: &[(&str, &str)]) -> Run {
+    let e = engine();
+    let program = tool(&e.env, name).display().to_string();
+    let mut all = e.env.clone();
+    all.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let start = Instant::now();
+    let out = crate::timed_command(&program, args, &all, None);
+    let shown = env
+        .iter()
+        .map(|(k, v)| format!("{k}={v} "))
+        .collect::<String>();
+    Run {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command: format!("{shown}{}", show(name, args)),
+    }
+}
+
 fn tool(env: &[(String, String)], name: &str) -> PathBuf {
     let path = env
         .iter()
@@ -247,19 +274,7 @@ pub fn build(b: &Build) -> Run {
 
 /// `buildctl prune --all` on buildkitd: every unused cache record, cache mounts included.
 pub fn prune_all() -> Run {
-    let e = engine();
-    let program = tool(&e.env, "buildctl").display().to_string();
-    let args: Vec<String> = vec!["prune".into(), "--all".into()];
-    let start = Instant::now();
-    let out = crate::timed_command(&program, &args, &e.env, None);
-    Run {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command: "buildctl prune --all".into(),
-    }
+    run_tool("buildctl", &["prune".into(), "--all".into()], &[])
 }
 
 #[cfg(test)]

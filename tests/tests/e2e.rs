@@ -581,3 +581,33 @@ on_every_client!(
     unknown_target_lists_the_valid_ones,
     group_builds_every_member_and_fails_if_one_fails,
 );
+
+/// `eval "$(scripts/buildkit.sh env)"` makes `docker` the 20.10 client even when another docker
+/// comes first on PATH (this machine has a Docker 28 client in /usr/local/bin), and brings
+/// buildctl/buildx v0.24/v0.28 with the variables that point them at buildkitd (issue 9).
+#[test]
+fn env_points_every_client_at_the_engines() {
+    engine();
+    let script = repo_root().join("scripts/buildkit.sh");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"eval "$({} env)" && docker version --format '{{{{.Client.Version}}}}' && buildctl --version && buildx version && buildctl debug workers >/dev/null && buildx inspect >/dev/null && echo "builder=$BUILDX_BUILDER""#,
+            script.display()
+        ))
+        .env("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("20.10."), "docker client: {text}");
+    assert!(lines[1].contains("buildkit v0.24."), "buildctl: {text}");
+    assert!(lines[2].contains("buildx v0.28."), "buildx: {text}");
+    assert_eq!(lines[3], "builder=slipway-buildkitd", "{text}");
+}

@@ -19,6 +19,10 @@ IMAGE=${SLIPWAY_IMAGE:-slipway:dev}
 N=${BENCH_RUNS:-5}
 
 "$DOCKER" image inspect "$IMAGE" >/dev/null 2>&1 || { echo "bench: $IMAGE missing: run make image" >&2; exit 1; }
+# Alone on the engine: the prunes and cold builds below would make other processes' builds re-run
+# (and theirs would disturb the timings). Same lock file as the e2e tests (tests/src/lib.rs).
+exec 9>/tmp/slipway-e2e-engine.lock
+flock 9
 "$DOCKER" image inspect slipway-test/busybox:latest >/dev/null 2>&1 || "$HERE/base-images.sh" busybox
 
 proj=$(mktemp -d /tmp/slipway-bench.XXXXXX)

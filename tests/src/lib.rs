@@ -1,13 +1,19 @@
 //! Helpers for Slipway's end-to-end tests.
 //!
-//! Every test calls [`engine()`] first. It makes sure the Docker engine from `scripts/buildkit.sh`
-//! answers (starting it if needed), that the base images exist (`scripts/base-images.sh`) and that
-//! the frontend image (`slipway:dev`, or `$SLIPWAY_IMAGE`) exists — and panics with a clear
-//! message otherwise. These tests never skip: no engine means failure.
+//! Every test calls [`engine()`] first. It makes sure the engines from `scripts/buildkit.sh` answer
+//! (dockerd 20.10, buildkitd v0.24 with its buildx builder, the local registry; started if needed),
+//! that the base images exist (`scripts/base-images.sh`) and are in the registry under their public
+//! names (`scripts/mirror-images.sh`), and that the frontend image (`slipway:dev`, or
+//! `$SLIPWAY_IMAGE`) exists in dockerd and in the registry — and panics with a clear message
+//! otherwise. These tests never skip: an engine that cannot be started means failure.
 //!
-//! Builds use the Docker 20.10 client at `/usr/bin/docker` with `DOCKER_BUILDKIT=1`.
+//! Builds run through the three clients of [`clients::Client`]; images end up in dockerd, which
+//! runs and inspects them with the Docker 20.10 client at `/usr/bin/docker`.
 
+pub mod clients;
 pub mod examples;
+
+pub use clients::Client;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,6 +52,9 @@ pub fn frontend_image() -> String {
 pub struct Engine {
     pub host: String,
     pub image: String,
+    /// The variables of `scripts/buildkit.sh env` (DOCKER_HOST, PATH, BUILDKIT_HOST, BUILDX_CONFIG,
+    /// BUILDX_BUILDER…), set on every client command.
+    pub env: Vec<(String, String)>,
 }
 
 static ENGINE: OnceLock<Result<Engine, String>> = OnceLock::new();
@@ -60,37 +69,58 @@ pub fn engine() -> &'static Engine {
     }
 }
 
+/// Run a script of scripts/ (or elsewhere in the repository) with SLIPWAY_DOCKER_HOST set.
+fn script(path: &str, args: &[&str], host: &str) -> Result<String, String> {
+    let out = Command::new("bash")
+        .arg(repo_root().join(path))
+        .args(args)
+        .env("SLIPWAY_DOCKER_HOST", host)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {path}: {e}"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if !out.status.success() {
+        return Err(format!(
+            "{path} {} failed ({}):\n{text}",
+            args.join(" "),
+            out.status
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `export K=V` lines (V plain or in single quotes) → pairs.
+fn parse_env(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("export "))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+        .collect()
+}
+
 fn init_engine() -> Result<Engine, String> {
     let host = docker_host();
-    let root = repo_root();
-    // `up` is idempotent: reuses an engine that answers, else starts the private dockerd.
-    let up = Command::new("bash")
-        .arg(root.join("scripts/buildkit.sh"))
-        .arg("up")
-        .env("SLIPWAY_DOCKER_HOST", &host)
-        .output()
-        .map_err(|e| format!("cannot run scripts/buildkit.sh: {e}"))?;
-    if !up.status.success() {
-        return Err(format!(
-            "scripts/buildkit.sh up failed ({}): BuildKit (dockerd) cannot be started on {host}.\n{}{}",
-            up.status,
-            String::from_utf8_lossy(&up.stdout),
-            String::from_utf8_lossy(&up.stderr)
-        ));
-    }
-    let base = Command::new("bash")
-        .arg(root.join("scripts/base-images.sh"))
-        .env("SLIPWAY_DOCKER_HOST", &host)
-        .output()
-        .map_err(|e| format!("cannot run scripts/base-images.sh: {e}"))?;
-    if !base.status.success() {
-        return Err(format!(
-            "scripts/base-images.sh failed ({}):\n{}{}",
-            base.status,
-            String::from_utf8_lossy(&base.stdout),
-            String::from_utf8_lossy(&base.stderr)
-        ));
-    }
+    // `up` is idempotent: reuses what answers, else starts the registry, dockerd and buildkitd.
+    script("scripts/buildkit.sh", &["up"], &host).map_err(|e| {
+        format!(
+            "the build engines (dockerd 20.10, buildkitd v0.24, registry) cannot be started:\n{e}"
+        )
+    })?;
+    let env = parse_env(&script("scripts/buildkit.sh", &["env"], &host)?);
+    script("scripts/base-images.sh", &[], &host)?;
+    // Fixtures name `busybox:1.36` (docker.io/library/busybox:1.36): the registry must hold it.
+    script(
+        "scripts/mirror-images.sh",
+        &[
+            "slipway-test/busybox:latest",
+            "slipway-test/debian:bookworm",
+        ],
+        &host,
+    )?;
     let image = frontend_image();
     let inspect = raw_docker(
         &host,
@@ -104,16 +134,24 @@ fn init_engine() -> Result<Engine, String> {
             String::from_utf8_lossy(&inspect.stderr)
         ));
     }
-    Ok(Engine { host, image })
+    // buildkitd pulls the frontend from the local registry.
+    script("scripts/mirror-images.sh", &["--frontend", &image], &host)?;
+    Ok(Engine { host, image, env })
 }
 
-fn raw_docker(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+/// Run PROGRAM ARGS… with ENV added, under `timeout`, output captured.
+pub fn timed_command(
+    program: &str,
+    args: &[String],
+    env: &[(String, String)],
+    stdin: Option<&[u8]>,
+) -> Output {
     let mut cmd = Command::new("timeout");
     cmd.arg("--kill-after=10")
         .arg(COMMAND_TIMEOUT.as_secs().to_string())
-        .arg(DOCKER)
+        .arg(program)
         .args(args)
-        .env("DOCKER_HOST", host)
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .env("DOCKER_BUILDKIT", "1")
         // Plain progress, no colours: the output is parsed.
         .env("BUILDKIT_PROGRESS", "plain")
@@ -127,23 +165,72 @@ fn raw_docker(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
         .stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {DOCKER}: {e}"));
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
     if let Some(data) = stdin {
         child.stdin.take().unwrap().write_all(data).unwrap();
     }
     child.wait_with_output().unwrap()
 }
 
+fn raw_docker(host: &str, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    timed_command(DOCKER, &args, &[("DOCKER_HOST".into(), host.into())], stdin)
+}
+
 /// Serialises timing-sensitive tests against everything else: timing tests take the write lock,
 /// all other builds a read lock, so no build competes with a timed one for the 2 cores.
 static TIMING: RwLock<()> = RwLock::new(());
 
-pub fn shared_slot() -> RwLockReadGuard<'static, ()> {
-    TIMING.read().unwrap_or_else(|e| e.into_inner())
+/// The engine-wide lock file: every test process on this machine (every checkout's `make test`)
+/// opens it. The examples suite locks it exclusively — it prunes all build cache and runs
+/// `--no-cache` builds, which re-run identical steps of any build running at the same time
+/// (BuildKit merges identical vertices, and an ignore-cache one executes for both: issue 9) —
+/// every other test shares it.
+pub const ENGINE_LOCK: &str = "/tmp/slipway-e2e-engine.lock";
+
+fn engine_lock(exclusive: bool) -> std::fs::File {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(ENGINE_LOCK)
+        .unwrap_or_else(|e| panic!("cannot open {ENGINE_LOCK}: {e}"));
+    let r = if exclusive { f.lock() } else { f.lock_shared() };
+    r.unwrap_or_else(|e| panic!("cannot lock {ENGINE_LOCK}: {e}"));
+    f
 }
 
-pub fn exclusive_slot() -> RwLockWriteGuard<'static, ()> {
-    TIMING.write().unwrap_or_else(|e| e.into_inner())
+/// A test's hold on the process slot and the engine lock (released on drop).
+pub struct Slot<G> {
+    _process: G,
+    _engine: std::fs::File,
+}
+
+/// For a build test: shares the process with other tests and the engine with other processes.
+pub fn shared_slot() -> Slot<RwLockReadGuard<'static, ()>> {
+    let g = TIMING.read().unwrap_or_else(|e| e.into_inner());
+    Slot {
+        _process: g,
+        _engine: engine_lock(false),
+    }
+}
+
+/// For a timing test: alone in this process; shares the engine with other processes.
+pub fn exclusive_slot() -> Slot<RwLockWriteGuard<'static, ()>> {
+    let g = TIMING.write().unwrap_or_else(|e| e.into_inner());
+    Slot {
+        _process: g,
+        _engine: engine_lock(false),
+    }
+}
+
+/// For the examples suite: alone in this process and on the engine (other processes' tests wait).
+pub fn engine_exclusive_slot() -> Slot<RwLockWriteGuard<'static, ()>> {
+    let g = TIMING.write().unwrap_or_else(|e| e.into_inner());
+    Slot {
+        _process: g,
+        _engine: engine_lock(true),
+    }
 }
 
 /// Result of one docker command.
@@ -222,6 +309,8 @@ pub fn docker_bytes(args: &[&str]) -> Vec<u8> {
 pub struct Fixture {
     pub name: String,
     pub dir: PathBuf,
+    /// The client (and so the engine) every build of this fixture goes through.
+    pub client: Client,
 }
 
 impl Fixture {
@@ -243,21 +332,43 @@ impl Fixture {
         panic!("`{needle}` not found in {}", self.spec_path().display());
     }
 
-    /// The tag used for this fixture's image.
+    /// The tag of this fixture's image in dockerd (one per client: tests of the three clients run
+    /// at the same time).
     pub fn tag(&self) -> String {
-        format!("slipway-e2e/{}:latest", self.name)
+        format!("slipway-e2e/{}:{}", self.name, self.client.name())
     }
 
-    /// `docker build --progress=plain -f <fixture>/slipway.yaml -t <tag> EXTRA… <fixture>`.
+    /// Build `<fixture>/slipway.yaml` with the fixture as context through the fixture's client, the
+    /// image tagged [`Fixture::tag`] in dockerd; EXTRA are docker-style flags
+    /// (`docker build --progress=plain -f … -t … EXTRA… DIR`, or its buildx/buildctl equivalent).
     pub fn build(&self, extra: &[&str]) -> Run {
-        let spec = self.spec_path();
-        let spec = spec.to_str().unwrap();
         let tag = self.tag();
-        let dir = self.dir.to_str().unwrap().to_string();
-        let mut args = vec!["build", "--progress=plain", "-f", spec, "-t", &tag];
-        args.extend_from_slice(extra);
-        args.push(&dir);
-        docker(&args)
+        clients::build(&clients::Build {
+            client: self.client,
+            frontend: clients::Frontend::Slipway,
+            file: &self.spec_path(),
+            context: &self.dir,
+            tag: Some(&tag),
+            flags: extra,
+        })
+    }
+
+    /// A copy of this fixture in a directory of its own, named NAME (its own tag): the same
+    /// project built from another checkout.
+    pub fn copy_as(&self, name: &str) -> Fixture {
+        let dst = std::env::temp_dir().join(format!(
+            "slipway-e2e-{}-{name}-{}-{}",
+            std::process::id(),
+            self.client.name(),
+            nonce()
+        ));
+        let _ = std::fs::remove_dir_all(&dst);
+        copy_dir(&self.dir, &dst);
+        Fixture {
+            name: name.to_string(),
+            dir: dst,
+            client: self.client,
+        }
     }
 
     /// `docker run --rm <tag> ARGS…`, stdout.
@@ -276,9 +387,9 @@ impl Fixture {
     }
 }
 
-/// Open a fixture. When `$SLIPWAY_IMAGE` names another frontend image, a copy of the fixture is
-/// made with its `# syntax=` line rewritten.
-pub fn fixture(name: &str) -> Fixture {
+/// Open a fixture for builds through `client`. When `$SLIPWAY_IMAGE` names another frontend image,
+/// a copy of the fixture is made with its `# syntax=` line rewritten.
+pub fn fixture(name: &str, client: Client) -> Fixture {
     engine();
     let src = fixtures_dir().join(name);
     assert!(
@@ -291,9 +402,14 @@ pub fn fixture(name: &str) -> Fixture {
         return Fixture {
             name: name.to_string(),
             dir: src,
+            client,
         };
     }
-    let dst = std::env::temp_dir().join(format!("slipway-e2e-{}-{name}", std::process::id()));
+    let dst = std::env::temp_dir().join(format!(
+        "slipway-e2e-{}-{name}-{}",
+        std::process::id(),
+        client.name()
+    ));
     let _ = std::fs::remove_dir_all(&dst);
     copy_dir(&src, &dst);
     let spec = dst.join("slipway.yaml");
@@ -303,6 +419,7 @@ pub fn fixture(name: &str) -> Fixture {
     Fixture {
         name: name.to_string(),
         dir: dst,
+        client,
     }
 }
 
@@ -405,6 +522,8 @@ pub fn parse_progress(out: &str) -> Vec<Vertex> {
 pub fn is_plumbing(v: &Vertex) -> bool {
     let n = v.name.to_ascii_lowercase();
     n.is_empty()
+        // buildx's `#0 building with "NAME" instance using remote driver`.
+        || n.starts_with("building with ")
         || n.starts_with("[internal]")
         || n.starts_with("resolve image config")
         || n.starts_with("exporting")

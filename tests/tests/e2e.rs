@@ -1,40 +1,62 @@
-//! End-to-end: real `docker build` runs through the Slipway frontend image on Docker 20.10
-//! (BuildKit v0.8). Each test fails — never skips — when the engine or image is missing.
+//! End-to-end: real builds through the Slipway frontend image, each test three times — `docker
+//! build` on Docker 20.10 (BuildKit v0.8), `buildx build` and `buildctl build` on buildkitd v0.24
+//! (test names `<test>::docker`, `<test>::buildx`, `<test>::buildctl`). Each test fails — never
+//! skips — when an engine or the image is missing.
 
 use slipway_e2e::*;
 use std::time::Duration;
 
-fn fx(name: &str) -> Fixture {
-    fixture(name)
+/// `on_every_client!(f, g)`: a module per test function with one `#[test]` per client.
+macro_rules! on_every_client {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use slipway_e2e::Client;
+            #[test]
+            fn docker() {
+                super::$name(Client::Docker)
+            }
+            #[test]
+            fn buildx() {
+                super::$name(Client::Buildx)
+            }
+            #[test]
+            fn buildctl() {
+                super::$name(Client::Buildctl)
+            }
+        }
+    )*};
 }
 
-#[test]
-fn hello_builds_and_runs() {
+fn hello_builds_and_runs(c: Client) {
     let _s = shared_slot();
-    let f = fx("hello");
+    let f = fixture("hello", c);
     f.build(&[]).ok();
     let out = f.run(&[]);
     assert_eq!(out, "hello from a slipway e2e fixture\nrun step was here\n");
 }
 
-#[test]
-fn example_hello_builds_and_runs() {
+fn example_hello_builds_and_runs(c: Client) {
     let _s = shared_slot();
     let dir = repo_root().join("examples/hello");
     let spec = dir.join("slipway.yaml");
-    docker(&[
-        "build",
-        "--progress=plain",
-        "-f",
-        spec.to_str().unwrap(),
-        "-t",
-        "slipway-e2e/example-hello",
-        dir.to_str().unwrap(),
-    ])
+    let tag = format!("slipway-e2e/example-hello:{}", c.name());
+    // The file names `slipway:dev`; another frontend image under test replaces it.
+    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let flags: &[&str] = if frontend_image() == "slipway:dev" {
+        &[]
+    } else {
+        &["--build-arg", &syntax]
+    };
+    clients::build(&clients::Build {
+        client: c,
+        frontend: clients::Frontend::Slipway,
+        file: &spec,
+        context: &dir,
+        tag: Some(&tag),
+        flags,
+    })
     .ok();
-    let out = docker(&["run", "--rm", "slipway-e2e/example-hello"])
-        .ok()
-        .stdout;
+    let out = docker(&["run", "--rm", &tag]).ok().stdout;
     assert!(out.starts_with("Hello from Slipway!\n"), "output: {out:?}");
     assert!(
         out.contains("built by a RUN step as root"),
@@ -42,10 +64,9 @@ fn example_hello_builds_and_runs() {
     );
 }
 
-#[test]
-fn image_config_reaches_the_image() {
+fn image_config_reaches_the_image(c: Client) {
     let _s = shared_slot();
-    let f = fx("image-config");
+    let f = fixture("image-config", c);
     f.build(&[]).ok();
     let img = f.inspect();
     let c = &img["Config"];
@@ -122,10 +143,9 @@ fn image_config_reaches_the_image() {
     assert_eq!(state, "configured\n");
 }
 
-#[test]
-fn target_builds_only_what_it_needs() {
+fn target_builds_only_what_it_needs(c: Client) {
     let _s = shared_slot();
-    let f = fx("targets");
+    let f = fixture("targets", c);
     let r = f.build(&["--target", "good"]).ok();
     assert!(
         !r.all().contains("the broken stage must not run"),
@@ -142,10 +162,9 @@ fn target_builds_only_what_it_needs() {
     );
 }
 
-#[test]
-fn independent_stages_run_in_parallel() {
+fn independent_stages_run_in_parallel(c: Client) {
     let _x = exclusive_slot();
-    let f = fx("parallel");
+    let f = fixture("parallel", c);
     // Sequential would take >= 6 s. One attempt under 4.5 s proves the stages overlapped; up to
     // three attempts absorb noise from other work on a shared 2-core machine.
     let mut times = Vec::new();
@@ -169,10 +188,9 @@ fn independent_stages_run_in_parallel() {
     );
 }
 
-#[test]
-fn cache_mount_keeps_content_between_builds() {
+fn cache_mount_keeps_content_between_builds(c: Client) {
     let _s = shared_slot();
-    let f = fx("cache-mount");
+    let f = fixture("cache-mount", c);
     let id = format!("CACHE_ID=e2e-cache-{}", nonce());
     let a1 = format!("NONCE={}", nonce());
     let a2 = format!("NONCE={}", nonce());
@@ -186,10 +204,9 @@ fn cache_mount_keeps_content_between_builds() {
     );
 }
 
-#[test]
-fn no_change_rebuild_runs_no_step() {
+fn no_change_rebuild_runs_no_step(c: Client) {
     let _s = shared_slot();
-    let f = fx("rebuild-cached");
+    let f = fixture("rebuild-cached", c);
     let arg = format!("NONCE={}", nonce());
     // The marker is looked for in the steps' own output (vertex names also carry the command).
     let ran = |out: &str| -> Vec<String> {
@@ -228,10 +245,122 @@ fn no_change_rebuild_runs_no_step() {
     assert_eq!(f.run(&[]).trim_end().lines().count(), 3);
 }
 
-#[test]
-fn build_args_and_labels_take_effect() {
+/// Issue 9: npm stages re-ran on no-change rebuilds while other npm builds ran on the same engine.
+/// Here the no-change rebuilds of an npm-shaped fixture (manifest copy, install into a `/root/.npm`
+/// cache mount, source copy, build) run while, on the same engine and at the same time, builds with
+/// the same cache-mount target run again and again: an unrelated fixture with `--no-cache`, and a
+/// copy of this fixture in another directory with other args (same files, same cache mount; its
+/// steps run). Every rebuild must stay CACHED.
+///
+/// What does re-run a warm build is a concurrent `--no-cache` build of the *same* steps: BuildKit
+/// merges a vertex (same digest, or same content-based cache key, as for a COPY of the same files
+/// from another directory) into an identical one that another build is running, and a vertex
+/// loaded with ignore-cache executes for both ("!ignorecache merges with ignorecache",
+/// solver/jobs.go). That was the flaky rebuilds' cause: the examples suite's cold `--no-cache`
+/// builds (and its `docker builder prune -af`) of one `make test` ran while another checkout's
+/// suite rebuilt the same examples on the same engine. The suite now holds an engine-wide lock
+/// (`slipway_e2e::engine_lock`) around everything it builds.
+fn no_change_rebuild_while_neighbours_build(c: Client) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
     let _s = shared_slot();
-    let f = fx("args-labels");
+    let f = fixture("npm-rebuild", c);
+    let arg = format!("NONCE={}", nonce());
+    let first = f.build(&["--build-arg", &arg]).ok();
+    let ran = |out: &str| -> Vec<String> {
+        parse_progress(out)
+            .into_iter()
+            .filter(|v| v.logs.iter().any(|l| l.contains("E2E-STEP-RAN")))
+            .map(|v| v.name)
+            .collect()
+    };
+    assert_eq!(
+        ran(&first.all()).len(),
+        2,
+        "first build runs both steps:\n{}",
+        first.all()
+    );
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let spans: Arc<Mutex<Vec<(Instant, Instant)>>> = Arc::default();
+    let neighbours = {
+        let (stop, spans) = (stop.clone(), spans.clone());
+        let other = fixture("npm-neighbour", c);
+        let copy = f.copy_as("npm-rebuild-copy");
+        std::thread::spawn(move || {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::SeqCst) {
+                let n = format!("NONCE={}", nonce());
+                let runs: [(&Fixture, &[&str]); 2] = [
+                    (&other, &["--no-cache", "--build-arg", &n]),
+                    (&copy, &["--build-arg", &n]),
+                ];
+                for (fx, flags) in runs {
+                    let t = Instant::now();
+                    let r = fx.build(flags);
+                    spans.lock().unwrap().push((t, Instant::now()));
+                    if !r.success {
+                        failures.push(format!("{}\n{}", r.command, r.all()));
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir_all(&copy.dir);
+            failures
+        })
+    };
+    // Let the neighbours get going, then rebuild three times.
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let mut problems = Vec::new();
+    for i in 0..3 {
+        let r = f.build(&["--build-arg", &arg]).ok();
+        let out = r.all();
+        let steps: Vec<_> = parse_progress(&out)
+            .into_iter()
+            .filter(|v| !is_plumbing(v))
+            .collect();
+        let not_cached: Vec<_> = steps
+            .iter()
+            .filter(|v| !v.cached)
+            .map(|v| v.name.clone())
+            .collect();
+        if !ran(&out).is_empty() || !not_cached.is_empty() || steps.is_empty() {
+            problems.push(format!(
+                "rebuild {i}: steps ran {:?}, not CACHED {not_cached:?}\n{out}",
+                ran(&out)
+            ));
+        }
+    }
+    let ended = Instant::now();
+    stop.store(true, Ordering::SeqCst);
+    let failures = neighbours.join().expect("neighbour thread");
+    assert!(
+        failures.is_empty(),
+        "neighbour builds failed:\n{}",
+        failures.join("\n")
+    );
+    let overlapping = spans
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(s, e)| *s < ended && *e > started)
+        .count();
+    assert!(
+        overlapping > 0,
+        "no neighbour build ran during the rebuilds (the check would prove nothing)"
+    );
+    assert!(
+        problems.is_empty(),
+        "no-change rebuilds re-ran steps while {overlapping} neighbour build(s) with the same cache-mount target ran on {c}:\n{}",
+        problems.join("\n")
+    );
+    assert_eq!(f.run(&[]), "{\"name\": \"npm-rebuild\", \"version\": \"1.0.0\"}\nconsole.log(\"npm-rebuild fixture\");\n");
+}
+
+fn build_args_and_labels_take_effect(c: Client) {
+    let _s = shared_slot();
+    let f = fixture("args-labels", c);
     f.build(&[]).ok();
     assert_eq!(
         f.run(&[]),
@@ -261,10 +390,9 @@ fn build_args_and_labels_take_effect() {
     );
 }
 
-#[test]
-fn secret_is_readable_and_never_stored() {
+fn secret_is_readable_and_never_stored(c: Client) {
     let _s = shared_slot();
-    let f = fx("secret");
+    let f = fixture("secret", c);
     let value = format!("s3cr3t-{}", nonce());
     let file = std::env::temp_dir().join(format!("slipway-e2e-secret-{}", nonce()));
     std::fs::write(&file, &value).unwrap();
@@ -297,10 +425,9 @@ fn secret_is_readable_and_never_stored() {
     );
 }
 
-#[test]
-fn failing_step_names_its_yaml_line() {
+fn failing_step_names_its_yaml_line(c: Client) {
     let _s = shared_slot();
-    let f = fx("failing-step");
+    let f = fixture("failing-step", c);
     let (line, _) = f.locate("E2E-FAILING-STEP");
     let r = f.build(&[]).fails();
     let out = r.all();
@@ -308,7 +435,21 @@ fn failing_step_names_its_yaml_line() {
         out.contains("E2E about to fail"),
         "the step must have run:\n{out}"
     );
-    assert!(!out.contains("never reached"), "{out}");
+    // The next step never ran: no vertex of it, no output of it (buildx's source snippet may still
+    // quote its line as context).
+    let ran_next = parse_progress(&out).into_iter().any(|v| {
+        v.name.contains("never reached") || v.logs.iter().any(|l| l.contains("never reached"))
+    });
+    assert!(!ran_next, "the step after the failing one ran:\n{out}");
+    // buildx (v0.24) quotes the step's source range with `>>>`: exactly the failing step's line.
+    let marked: Vec<&str> = out.lines().filter(|l| l.contains(" >>> ")).collect();
+    assert!(
+        marked.iter().all(|l| l.contains("E2E-FAILING-STEP")),
+        "the source snippet marks other lines than the failing step's: {marked:#?}\n{out}"
+    );
+    if c == Client::Buildx {
+        assert!(!marked.is_empty(), "buildx shows no source snippet:\n{out}");
+    }
     let want = format!("slipway.yaml:{line}");
     assert!(
         out.contains(&want),
@@ -322,10 +463,9 @@ fn failing_step_names_its_yaml_line() {
     );
 }
 
-#[test]
-fn invalid_spec_reports_file_line_col() {
+fn invalid_spec_reports_file_line_col(c: Client) {
     let _s = shared_slot();
-    let f = fx("invalid-spec");
+    let f = fixture("invalid-spec", c);
     let (line, col) = f.locate("imgae");
     let r = f.build(&[]).fails();
     let out = r.all();
@@ -344,10 +484,9 @@ fn invalid_spec_reports_file_line_col() {
     );
 }
 
-#[test]
-fn unknown_target_lists_the_valid_ones() {
+fn unknown_target_lists_the_valid_ones(c: Client) {
     let _s = shared_slot();
-    let f = fx("unknown-target");
+    let f = fixture("unknown-target", c);
     let r = f.build(&["--target", "nope"]).fails();
     let out = r.all();
     assert!(out.contains("nope"), "{out}");
@@ -383,10 +522,9 @@ fn fixtures_are_valid_spec() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
-#[test]
-fn group_builds_every_member_and_fails_if_one_fails() {
+fn group_builds_every_member_and_fails_if_one_fails(c: Client) {
     let _s = shared_slot();
-    let f = fx("group");
+    let f = fixture("group", c);
     let n = nonce();
     let nonce_arg = format!("NONCE={n}");
     // Passing group: both members ran (their steps appear), in parallel, and
@@ -425,4 +563,51 @@ fn group_builds_every_member_and_fails_if_one_fails() {
         out.contains(&format!("slipway.yaml:{line}")),
         "expected slipway.yaml:{line}:\n{out}"
     );
+}
+
+on_every_client!(
+    hello_builds_and_runs,
+    example_hello_builds_and_runs,
+    image_config_reaches_the_image,
+    target_builds_only_what_it_needs,
+    independent_stages_run_in_parallel,
+    cache_mount_keeps_content_between_builds,
+    no_change_rebuild_runs_no_step,
+    no_change_rebuild_while_neighbours_build,
+    build_args_and_labels_take_effect,
+    secret_is_readable_and_never_stored,
+    failing_step_names_its_yaml_line,
+    invalid_spec_reports_file_line_col,
+    unknown_target_lists_the_valid_ones,
+    group_builds_every_member_and_fails_if_one_fails,
+);
+
+/// `eval "$(scripts/buildkit.sh env)"` makes `docker` the 20.10 client even when another docker
+/// comes first on PATH (this machine has a Docker 28 client in /usr/local/bin), and brings
+/// buildctl/buildx v0.24/v0.28 with the variables that point them at buildkitd (issue 9).
+#[test]
+fn env_points_every_client_at_the_engines() {
+    engine();
+    let script = repo_root().join("scripts/buildkit.sh");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            r#"eval "$({} env)" && docker version --format '{{{{.Client.Version}}}}' && buildctl --version && buildx version && buildctl debug workers >/dev/null && buildx inspect >/dev/null && echo "builder=$BUILDX_BUILDER""#,
+            script.display()
+        ))
+        .env("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("20.10."), "docker client: {text}");
+    assert!(lines[1].contains("buildkit v0.24."), "buildctl: {text}");
+    assert!(lines[2].contains("buildx v0.28."), "buildx: {text}");
+    assert_eq!(lines[3], "builder=slipway-buildkitd", "{text}");
 }

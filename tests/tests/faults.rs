@@ -164,7 +164,7 @@ fn alive(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Start a client build without waiting for it.
+/// Start a client build without waiting for it; its output goes to `dir/client.log`.
 fn spawn_build(c: Client, dir: &Path) -> Child {
     let e = engine();
     let path = e
@@ -217,12 +217,12 @@ fn spawn_build(c: Client, dir: &Path) -> Child {
         .env("DOCKER_BUILDKIT", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("client.log")).unwrap())
         .spawn()
         .unwrap()
 }
 
-fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+fn wait_for<T>(what: &str, log: &Path, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
@@ -230,7 +230,8 @@ fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) ->
         }
         assert!(
             start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
+            "timed out after {limit:?} waiting for {what}; client output:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -242,13 +243,14 @@ fn a_cancelled_build_leaves_no_frontend_or_step_behind(c: Client) {
     let mark = format!("MARK-{}", nonce());
     let dir = spec_dir(
         "cancel",
-        &format!("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {mark}; sleep 600\n"),
+        &format!("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {mark}; sleep 600; echo {mark} done\n"),
     );
     let before = frontend_pids();
     let mut child = spawn_build(c, &dir);
     let step = |argv: &[String]| argv.iter().any(|a| a.contains(&mark));
     // The step is running (its shell is a process on this host).
-    wait_for("the step to start", Duration::from_secs(180), || {
+    let log = dir.join("client.log");
+    wait_for("the step to start", &log, Duration::from_secs(180), || {
         (!pids_where(step).is_empty()).then_some(())
     });
     let ours: Vec<u32> = frontend_pids()
@@ -300,6 +302,7 @@ fn a_cancelled_build_leaves_no_frontend_or_step_behind(c: Client) {
     let _ = child.wait();
     wait_for(
         "the frontend and the step to end",
+        &log,
         Duration::from_secs(30),
         || (!alive(pid) && pids_where(step).is_empty()).then_some(()),
     );

@@ -368,3 +368,133 @@ fn a_spec_edit_reruns_exactly_the_edited_step_and_those_after(c: Client) {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// GET http://127.0.0.1:5000/v2/PATH from the local registry (plain HTTP/1.0).
+fn registry_get(path: &str, accept: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(clients::REGISTRY).unwrap();
+    write!(
+        s,
+        "GET /v2/{path} HTTP/1.0\r\nHost: {}\r\nAccept: {accept}\r\n\r\n",
+        clients::REGISTRY
+    )
+    .unwrap();
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).unwrap();
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("HTTP response");
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    assert!(
+        head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"),
+        "GET /v2/{path}: {head}"
+    );
+    resp[split + 4..].to_vec()
+}
+
+/// The bytes as stored, and gunzipped when they are gzip (layers).
+fn contents(blob: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = vec![blob.to_vec()];
+    if blob.starts_with(&[0x1f, 0x8b]) {
+        let mut plain = Vec::new();
+        use std::io::Read;
+        flate2::read::MultiGzDecoder::new(blob)
+            .read_to_end(&mut plain)
+            .unwrap();
+        out.push(plain);
+    }
+    out
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+/// buildx's full output path: progress log, an OCI layout with buildx's provenance attestation
+/// (mode=max records build args and the Definition), and a registry cache export (mode=max).
+/// The secret is used as a file and as an environment variable; its value must be in none of them.
+#[test]
+fn a_secret_appears_nowhere_buildx_writes() {
+    let _s = shared_slot();
+    let value = format!("s3cr3t-{}", nonce());
+    let dir = spec_dir(
+        "secret",
+        "stages:\n  app:\n    from: busybox:1.36\n    steps:\n      \
+         - run: test \"$TOKEN\" = \"$(cat /run/secrets/token)\" && echo ${#TOKEN} > /len && env | grep -c TOKEN > /count\n        \
+         secret: [token, {id: token, env: TOKEN}]\n    \
+         image:\n      cmd: [cat, /len]\n",
+    );
+    std::fs::write(dir.join("token"), &value).unwrap();
+    let secret = format!("id=token,src={}", dir.join("token").display());
+    let oci = dir.join("oci");
+    let cache_repo = format!("slipway-e2e/secret-cache-{}", nonce());
+    let flags = [
+        "--secret".to_string(),
+        secret,
+        "--provenance=mode=max".to_string(),
+        format!(
+            "--cache-to=type=registry,ref={}/{cache_repo}:c,mode=max",
+            clients::REGISTRY
+        ),
+        format!("--output=type=oci,dest={},tar=false", oci.display()),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    // The token file is in the context directory only as the secret's source; .dockerignore keeps
+    // it out of the context.
+    std::fs::write(dir.join(".dockerignore"), "token\noci\n").unwrap();
+    let r = build_dir(Client::Buildx, &dir, None, &flags).ok();
+    assert!(
+        !r.all().contains(&value),
+        "secret value in the progress log:\n{}",
+        r.all()
+    );
+
+    // Every blob of the OCI layout: layers (gunzipped), image config with history, the index and
+    // manifests, and the provenance attestation.
+    let mut blobs = 0;
+    let mut provenance = false;
+    for e in std::fs::read_dir(oci.join("blobs/sha256"))
+        .unwrap()
+        .flatten()
+    {
+        let blob = std::fs::read(e.path()).unwrap();
+        provenance |= holds(&blob, "https://slsa.dev/provenance");
+        for c in contents(&blob) {
+            assert!(
+                !holds(&c, &value),
+                "secret value in OCI blob {}",
+                e.path().display()
+            );
+        }
+        blobs += 1;
+    }
+    assert!(provenance, "no provenance attestation among {blobs} blobs");
+    assert!(
+        blobs >= 5,
+        "expected image, config, layers and attestation blobs, got {blobs}"
+    );
+
+    // The registry cache: its index and every blob it lists.
+    let index = registry_get(
+        &format!("{cache_repo}/manifests/c"),
+        "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
+    );
+    assert!(!holds(&index, &value), "secret value in the cache index");
+    let index: serde_json::Value = serde_json::from_slice(&index).unwrap();
+    let mut descs: Vec<serde_json::Value> =
+        index["manifests"].as_array().cloned().unwrap_or_default();
+    descs.extend(index["layers"].as_array().cloned().unwrap_or_default());
+    descs.extend(index.get("config").cloned());
+    assert!(descs.len() >= 2, "cache index lists {descs:?}");
+    for d in &descs {
+        let digest = d["digest"].as_str().unwrap();
+        let blob = registry_get(&format!("{cache_repo}/blobs/{digest}"), "*/*");
+        for c in contents(&blob) {
+            assert!(!holds(&c, &value), "secret value in cache blob {digest}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -87,7 +87,33 @@ fn install_panic_hook(bridge: LlbBridge, handle: tokio::runtime::Handle) {
 
 /// The `slipway frontend` entrypoint: env → options, stdio → HTTP/2, build,
 /// Return, exit 0 (also after a Returned error, as BuildKit expects).
+/// The user the frontend image names (`USER 65532:65532`, "nonroot").
+const FRONTEND_UID: u32 = 65532;
+
+/// BuildKit v0.8 (Docker 20.10) starts the frontend's container as root
+/// whatever the image's `USER` says (v0.24 honours it). The frontend needs no
+/// privilege at all, so it drops to the image's user before doing anything
+/// else (no threads exist yet). A failure is reported and the frontend goes on.
+fn drop_root() {
+    // SAFETY: plain libc calls on integers and a null list, before any thread starts.
+    unsafe {
+        if libc::geteuid() != 0 {
+            return;
+        }
+        if libc::setgroups(0, std::ptr::null()) != 0
+            || libc::setgid(FRONTEND_UID) != 0
+            || libc::setuid(FRONTEND_UID) != 0
+        {
+            eprintln!(
+                "slipway frontend: running as root: cannot switch to uid {FRONTEND_UID}: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
 pub fn main_frontend() -> ExitCode {
+    drop_root();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

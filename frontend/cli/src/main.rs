@@ -154,6 +154,8 @@ fn eval_options(
         build_args,
         build_platform: slipway_spec::Platform::default(),
         target_platform,
+        // Offline: no registry, so every base image has Docker's default env.
+        base_env: slipway_spec::BaseEnv::default(),
     })
 }
 
@@ -178,6 +180,16 @@ fn compile(
         .map_err(|d| Failure(d.render()))?;
     for w in &compiled.warnings {
         eprintln!("warning: {w}");
+    }
+    let images = slipway_compiler::images_to_resolve(&loaded.plan, &opts, &eval.target_platform)
+        .map_err(|d| Failure(d.render()))?;
+    if !images.is_empty() {
+        let names: Vec<&str> = images.iter().map(|i| i.reference.as_str()).collect();
+        eprintln!(
+            "note: offline, base image configs are assumed (Docker's defaults: PATH={}, user root, workdir /) for {}",
+            slipway_spec::DEFAULT_PATH,
+            names.join(", ")
+        );
     }
     let out = match format {
         Format::Pb => compiled.definition.0,

@@ -5,7 +5,7 @@
 //! Docker 20.10 fails on the short one). And, when BuildKit cannot resolve
 //! one, the error at the YAML line that named it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use slipway_spec::{did_you_mean, Base, Diagnostic, Diagnostics, From, Plan, Span, StepKind};
 
@@ -183,6 +183,37 @@ pub fn unresolvable_image(
         ),
     };
     diagnostics(plan, vec![d])
+}
+
+/// The env each resolved base image brings (`Config.Env`), by reference as
+/// written in `from:` — also under the names of named contexts that map to an
+/// image — for evaluating the spec again ([`slipway_spec::BaseEnv::Known`]).
+/// A config without env, or one that does not parse, is left out (it gets
+/// Docker's default env; the compiler reports a config that does not parse).
+pub fn base_env(opts: &CompileOptions) -> BTreeMap<String, Vec<(String, String)>> {
+    let mut out = BTreeMap::new();
+    for (reference, img) in &opts.images {
+        let Ok(parsed) = crate::imageconfig::Image::parse(&img.config) else {
+            continue;
+        };
+        let Some(env) = parsed.config.env else {
+            continue;
+        };
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|e| match e.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (e.clone(), String::new()),
+            })
+            .collect();
+        for (name, ctx) in &opts.named_contexts {
+            if matches!(ctx, NamedContext::Image(r) if r == reference) {
+                out.insert(name.clone(), env.clone());
+            }
+        }
+        out.insert(reference.clone(), env);
+    }
+    out
 }
 
 #[cfg(test)]

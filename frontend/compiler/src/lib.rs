@@ -19,7 +19,7 @@ pub mod targets;
 
 use slipway_spec::{Diagnostic, Diagnostics, Plan, Span};
 
-pub use images::{images_to_resolve, unresolvable_image, ImageRequest};
+pub use images::{base_env, images_to_resolve, unresolvable_image, ImageRequest};
 pub use slipway_spec::Platform;
 
 /// The config of a base image as BuildKit resolved it.

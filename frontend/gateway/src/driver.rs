@@ -11,7 +11,7 @@ use serde_json::json;
 use slipway_compiler::{CompileOptions, Compiled, ImageRequest, NamedContext, ResolvedImage};
 use slipway_proto::gateway as gw;
 use slipway_proto::pb;
-use slipway_spec::{Diagnostics, EvalOptions, Loaded, Plan, Platform};
+use slipway_spec::{BaseEnv, Diagnostics, EvalOptions, Loaded, Plan, Platform};
 
 use crate::client::LlbBridge;
 use crate::dockerignore;
@@ -211,17 +211,26 @@ pub async fn run<P: Pipeline>(
     })?;
 
     // 2. Evaluate the spec.
+    //    First with the base images' env unknown: only to find which images
+    //    to resolve (step 4), then again with it.
+    let source = Arc::new(source);
     let eval = EvalOptions {
         build_args: opts.build_args.clone(),
         build_platform: build_platform.clone(),
         target_platform: target_platform.clone(),
+        base_env: BaseEnv::Discover,
     };
-    let filename = opts.filename.clone();
-    let loaded = blocking(pipeline.clone(), move |p| p.load(&filename, &source, &eval))
-        .await?
-        .map_err(|d| FrontendError::from_diagnostics(&d))?;
-    let plan = Arc::new(loaded.plan);
-    warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
+    let load = |eval: EvalOptions| {
+        let (filename, source, pipeline) =
+            (opts.filename.clone(), source.clone(), pipeline.clone());
+        async move {
+            blocking(pipeline, move |p| p.load(&filename, &source, &eval))
+                .await?
+                .map_err(|d| FrontendError::from_diagnostics(&d))
+        }
+    };
+    let loaded = load(eval.clone()).await?;
+    let mut plan = Arc::new(loaded.plan);
 
     // 3. Named contexts that are frontend inputs.
     let named_contexts = named_contexts(bridge, &server, &opts).await?;
@@ -270,6 +279,14 @@ pub async fn run<P: Pipeline>(
             e
         })?;
     marks.push(("resolve", t0.elapsed()));
+    // 4b. The spec again, now that `${PATH}` in `env:` can see the base image's.
+    let loaded = load(EvalOptions {
+        base_env: BaseEnv::Known(slipway_compiler::base_env(&copts)),
+        ..eval
+    })
+    .await?;
+    plan = Arc::new(loaded.plan);
+    warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
 
     // 5. Compile.
     let compiled = {

@@ -93,6 +93,8 @@ pub const PREDEFINED: &[&str] = &[
 struct Vars {
     // Shared strings: scopes are cloned per stage and per step, cheaply.
     vals: Vec<(std::rc::Rc<str>, Option<std::rc::Rc<str>>)>,
+    /// A name defined nowhere reads as empty ([`crate::BaseEnv::Discover`]).
+    lenient: bool,
 }
 
 impl Vars {
@@ -108,6 +110,7 @@ impl Scope for Vars {
             .rev()
             .find(|(k, _)| &**k == name)
             .map(|(_, v)| v.as_deref().map(String::from))
+            .or_else(|| self.lenient.then(|| Some(String::new())))
     }
 }
 
@@ -1277,6 +1280,16 @@ impl<'a> Ev<'a> {
                 if let Some(env) = &final_env[p] {
                     env_vars = env.clone();
                 }
+            } else if let Some(f) = &pres[i].from {
+                // The base image's env, as Docker's ENV substitution sees it.
+                for (k2, v2) in self.opts.base_env.of(&f.value) {
+                    vars.set(&k2, Some(v2.clone()));
+                    env_vars.set(&k2, Some(v2));
+                }
+            }
+            if matches!(self.opts.base_env, crate::BaseEnv::Discover) {
+                vars.lenient = true;
+                env_vars.lenient = true;
             }
             let st = self.stage(k, v, &mut vars, &mut env_vars, &pres[i], &mut edges[i]);
             final_env[i] = Some(env_vars);

@@ -82,6 +82,45 @@ pub struct EvalOptions {
     pub build_platform: Platform,
     /// Platform of the result (TARGETPLATFORM…).
     pub target_platform: Platform,
+    /// The environment base images bring, which `${NAME}` in a stage's `env:`
+    /// values and steps sees (as Docker's `ENV PATH=/x:$PATH` does).
+    pub base_env: BaseEnv,
+}
+
+/// Docker's default `PATH`: the env of `scratch`, and of an image whose
+/// config is unknown (offline `compile`).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the base images' configs say about their environment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BaseEnv {
+    /// Env entries (`Config.Env`, in order) per image reference as written in
+    /// `from:` after interpolation. An image missing here, and `scratch`,
+    /// have Docker's default env (`PATH=` [`DEFAULT_PATH`]): what offline
+    /// compilation assumes.
+    Known(BTreeMap<String, Vec<(String, String)>>),
+    /// The configs are not resolved yet: a name that no arg, env entry or
+    /// default env defines reads as empty inside stages instead of being an
+    /// error. Only for the frontend's first pass, which finds the images to
+    /// resolve; the build evaluates again with `Known`.
+    Discover,
+}
+
+impl Default for BaseEnv {
+    fn default() -> Self {
+        BaseEnv::Known(BTreeMap::new())
+    }
+}
+
+impl BaseEnv {
+    /// The env a stage `from:` this image starts with.
+    pub fn of(&self, base: &Base) -> Vec<(String, String)> {
+        let default = || vec![("PATH".to_string(), DEFAULT_PATH.to_string())];
+        match (self, base) {
+            (BaseEnv::Known(m), Base::Image(r)) => m.get(r).cloned().unwrap_or_else(default),
+            _ => default(),
+        }
+    }
 }
 
 impl Default for Platform {

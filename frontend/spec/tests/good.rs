@@ -114,6 +114,7 @@ fn opts(build_args: &[(&str, &str)]) -> EvalOptions {
             .collect(),
         build_platform: parse_platform("linux/amd64").unwrap(),
         target_platform: parse_platform("linux/arm64").unwrap(),
+        ..Default::default()
     }
 }
 

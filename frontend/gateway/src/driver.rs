@@ -128,6 +128,9 @@ pub async fn serve<P: Pipeline>(
     pipeline: Arc<P>,
 ) -> Outcome {
     let res = match opts {
+        Ok(o) if crate::platforms::is_multi(&o) => {
+            crate::platforms::run_multi(bridge, o, pipeline).await
+        }
         Ok(o) => run(bridge, o, pipeline).await,
         Err(e) => Err(FrontendError::invalid(e.0)),
     };
@@ -286,7 +289,9 @@ pub async fn run<P: Pipeline>(
     })
     .await?;
     plan = Arc::new(loaded.plan);
-    warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
+    if !opts.quiet {
+        warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
+    }
 
     // 5. Compile.
     let compiled = {
@@ -300,7 +305,14 @@ pub async fn run<P: Pipeline>(
         eprintln!("slipway: warning: {w}");
     }
 
-    // 6. Solve (and evaluate, so failures can be mapped to the spec).
+    // 6. Solve (and evaluate, so failures can be mapped to the spec), unless
+    //    a `run` step needs a platform no worker executes.
+    let workers = if server.workers.is_empty() {
+        &opts.workers
+    } else {
+        &server.workers
+    };
+    crate::platforms::check_emulation(workers, &target_platform, &compiled.definition, &plan)?;
     let evaluate = server.has("gateway.solve.evaluate");
     let solve_req = |def: pb::EncodedDefinition| gw::SolveRequest {
         definition: Some(def),

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod errors;
 mod localsrc;
 pub mod options;
+pub mod platforms;
 pub mod transport;
 
 use std::process::ExitCode;

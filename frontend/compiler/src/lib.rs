@@ -44,6 +44,22 @@ pub enum NamedContext {
     Input(slipway_proto::pb::Definition),
     /// A git or http(s) URL.
     Url(String),
+    /// `oci-layout://STORE[:TAG]@DIGEST`: an image in an OCI layout the
+    /// client's session exposes as content store STORE, already resolved.
+    OciLayout(OciLayoutContext),
+}
+
+/// A resolved `oci-layout://` named context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OciLayoutContext {
+    /// The source's reference: normalized, with the digest
+    /// (`docker.io/library/NAME@sha256:…`, NAME being the context's name).
+    pub reference: String,
+    /// The client's content store id and session.
+    pub store: String,
+    pub session: String,
+    /// The image config JSON, as ResolveImageConfig returned it.
+    pub config: Vec<u8>,
 }
 
 /// `--no-cache`: off, all stages, or the named ones.

@@ -262,10 +262,17 @@ impl<'a> Lowering<'a> {
 
     /// The config of a base image: resolved by the frontend, or assumed offline.
     fn base_config(&mut self, reference: &str, platform: &Platform, span: Span) -> Image {
-        if let Some(NamedContext::Image(r)) = self.opts.named_contexts.get(reference) {
-            if let Some(res) = self.opts.images.get(r.as_str()) {
-                return self.parse_config(r, &res.config, platform, span);
+        match self.opts.named_contexts.get(reference) {
+            Some(NamedContext::Image(r)) => {
+                if let Some(res) = self.opts.images.get(r.as_str()) {
+                    return self.parse_config(r, &res.config, platform, span);
+                }
             }
+            Some(NamedContext::OciLayout(o)) => {
+                let (r, c) = (o.reference.clone(), o.config.clone());
+                return self.parse_config(&r, &c, platform, span);
+            }
+            _ => {}
         }
         match self.opts.images.get(reference) {
             Some(res) => self.parse_config(reference, &res.config, platform, span),
@@ -404,6 +411,21 @@ impl<'a> Lowering<'a> {
                 } else {
                     Some(self.graph.http(url, llb::HttpOpts::default(), meta))
                 }
+            }
+            NamedContext::OciLayout(o) => {
+                let attrs = [
+                    ("oci.session".to_string(), o.session.clone()),
+                    ("oci.store".to_string(), o.store.clone()),
+                ]
+                .into_iter()
+                .collect();
+                let p = pb_platform(&self.target_platform.clone());
+                Some(self.graph.raw_source(
+                    &format!("oci-layout://{}", o.reference),
+                    attrs,
+                    Some(p),
+                    OpMeta::named(format!("[context {name}] OCI load from client")),
+                ))
             }
             NamedContext::Input(_) => {
                 self.errors.push(

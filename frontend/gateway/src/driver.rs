@@ -128,10 +128,13 @@ pub async fn serve<P: Pipeline>(
     pipeline: Arc<P>,
 ) -> Outcome {
     let res = match opts {
-        Ok(o) if crate::platforms::is_multi(&o) => {
-            crate::platforms::run_multi(bridge, o, pipeline).await
-        }
-        Ok(o) => run(bridge, o, pipeline).await,
+        Ok(o) => match crate::attest::check(bridge, &o).await {
+            Err(e) => Err(e),
+            Ok(()) if crate::platforms::is_multi(&o) => {
+                crate::platforms::run_multi(bridge, o, pipeline).await
+            }
+            Ok(()) => run(bridge, o, pipeline).await,
+        },
         Err(e) => Err(FrontendError::invalid(e.0)),
     };
     match res {
@@ -236,7 +239,7 @@ pub async fn run<P: Pipeline>(
     let mut plan = Arc::new(loaded.plan);
 
     // 3. Named contexts that are frontend inputs.
-    let named_contexts = named_contexts(bridge, &server, &opts).await?;
+    let named_contexts = named_contexts(bridge, &server, &opts, &target_platform).await?;
 
     #[allow(clippy::needless_update)]
     let mut copts = CompileOptions {
@@ -602,6 +605,7 @@ async fn named_contexts(
     bridge: &LlbBridge,
     server: &ServerInfo,
     opts: &FrontendOptions,
+    platform: &Platform,
 ) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
     let wants_inputs = opts
         .named_contexts
@@ -644,13 +648,16 @@ async fn named_contexts(
                     }
                 }
                 NamedContextRef::OciLayout(v) => {
-                    return Err(FrontendError::new(
-                        errors::CODE_UNIMPLEMENTED,
-                        format!(
-                        "named context `{name}={v}`: oci-layout contexts are not supported yet; \
-                         use docker-image://, local:, input: or a git/http URL"
-                    ),
-                    ))
+                    let has = server.llb_caps.is_empty() || server.llb_caps.contains("source.ocilayout");
+                    crate::ocilayout::resolve(
+                        bridge,
+                        name,
+                        v,
+                        opts.session_id.as_deref(),
+                        platform,
+                        has,
+                    )
+                    .await?
                 }
             };
         out.insert(name.clone(), v);

@@ -32,7 +32,7 @@ pub enum NamedContextRef {
     Input(String),
     /// git or http(s) URL
     Url(String),
-    /// `oci-layout://…`: not supported yet (kept for a clear error).
+    /// `oci-layout://STORE[:TAG]@DIGEST` (resolved by `ocilayout.rs`).
     OciLayout(String),
 }
 

@@ -213,3 +213,181 @@ fn run_step_needing_emulation_fails_naming_the_platform() {
     // The snippet under the error, from the source detail.
     assert!(out.contains(">>>       - run: echo"), "{out}");
 }
+
+/// `buildx build ARGS… -f SPEC DIR` with plain progress.
+fn buildx(spec: &Path, dir: &Path, args: &[&str]) -> Run {
+    let mut a = vec!["build", "--progress=plain"];
+    a.extend_from_slice(args);
+    let (spec, dir) = (s(spec), s(dir));
+    a.extend(["-f", &spec, &dir]);
+    cmd("buildx", &a)
+}
+
+/// The spec text with the frontend image on its `# syntax=` line.
+fn spec(body: &str) -> String {
+    format!("# syntax={}\n{body}", engine().image)
+}
+
+/// Issue 9 item 5: buildx's default provenance attestation (mode=min) is pushed with the image:
+/// the index holds the image and an attestation manifest whose provenance names the spec.
+#[test]
+fn push_with_default_provenance() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("prov");
+    let n = nonce();
+    let f = tmp.write(
+        "slipway.yaml",
+        &spec(&format!(
+            "stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {n} >/n\n"
+        )),
+    );
+    let tag = format!("{}/slipway-field/prov:{n}", clients::REGISTRY);
+    buildx(&f, tmp.path(), &["--push", "-t", &tag]).ok();
+    let raw = cmd("buildx", &["imagetools", "inspect", "--raw", &tag]).ok();
+    let index: Value = serde_json::from_str(&raw.stdout).unwrap();
+    let kinds: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["vnd.docker.reference.type"]
+                .as_str()
+                .unwrap_or(m["platform"]["architecture"].as_str().unwrap_or("?"))
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["amd64", "attestation-manifest"], "{}", raw.stdout);
+    let prov = cmd(
+        "buildx",
+        &["imagetools", "inspect", &tag, "--format", "{{json .Provenance}}"],
+    )
+    .ok();
+    let p: Value = serde_json::from_str(&prov.stdout).unwrap();
+    assert_eq!(
+        p["SLSA"]["invocation"]["configSource"]["entryPoint"], "slipway.yaml",
+        "{}",
+        prov.stdout
+    );
+    assert_eq!(p["SLSA"]["buildType"], "https://mobyproject.org/buildkit@v1");
+}
+
+/// Issue 9 item 5: `--sbom=true` needs BuildKit's scanner image, which this machine's registry
+/// does not hold: the build fails at once saying so (not at the end with only the image's name).
+#[test]
+fn sbom_without_scanner_fails_clearly() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("sbom");
+    let f = tmp.write(
+        "slipway.yaml",
+        &spec("stages:\n  app:\n    from: busybox:1.36\n"),
+    );
+    let out = buildx(&f, tmp.path(), &["--sbom=true"]).fails().all();
+    assert!(
+        out.contains("--sbom: BuildKit makes the SBOM by running the scanner image docker.io/docker/buildkit-syft-scanner:stable-1, which it cannot resolve"),
+        "{out}"
+    );
+    assert!(out.contains("build without `--sbom`"), "{out}");
+}
+
+/// Issue 9 item 5: every output type buildx offers for one image.
+#[test]
+fn outputs_oci_docker_local_tar() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("out");
+    let n = nonce();
+    let f = tmp.write(
+        "slipway.yaml",
+        &spec(&format!(
+            "stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {n} >/n\n"
+        )),
+    );
+    let ctx = tmp.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    // local: the root filesystem in a directory.
+    let local = tmp.join("local");
+    buildx(&f, &ctx, &["--output", &format!("type=local,dest={}", s(&local))]).ok();
+    assert_eq!(std::fs::read_to_string(local.join("n")).unwrap(), format!("{n}\n"));
+    assert!(local.join("bin/busybox").exists());
+    // tar: the same as a tarball.
+    let tar = tmp.join("fs.tar");
+    buildx(&f, &ctx, &["--output", &format!("type=tar,dest={}", s(&tar))]).ok();
+    let list = cmd("tar", &["-tf", &s(&tar)]).ok().stdout;
+    assert!(list.lines().any(|l| l == "n"), "{list}");
+    // oci: an image layout whose config is the frontend's.
+    let oci = tmp.join("oci");
+    buildx(&f, &ctx, &["--output", &format!("type=oci,dest={},tar=false", s(&oci))]).ok();
+    let m = oci_manifests(&oci);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0].0, "linux/amd64");
+    // docker: a tarball `docker load` takes.
+    let dtar = tmp.join("docker.tar");
+    let tag = format!("slipway-field/out:{n}");
+    buildx(
+        &f,
+        &ctx,
+        &["--output", &format!("type=docker,name={tag},dest={}", s(&dtar))],
+    )
+    .ok();
+    docker(&["load", "-i", &s(&dtar)]).ok();
+    let got = docker(&["run", "--rm", &tag, "cat", "/n"]).ok().stdout;
+    assert_eq!(got, format!("{n}\n"));
+    docker(&["rmi", &tag]).ok();
+}
+
+/// Issue 9 item 5: `--build-context` with an image, an OCI layout (made by a first build) and a
+/// directory, in one build.
+#[test]
+fn named_contexts_image_oci_layout_and_dir() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("ctx");
+    let n = nonce();
+    // The layout: an image built with Slipway, exported as OCI.
+    let base = tmp.write(
+        "base/slipway.yaml",
+        &spec(&format!(
+            "stages:\n  base:\n    from: busybox:1.36\n    env: {{FROM_LAYOUT: \"yes-{n}\"}}\n    steps:\n      - run: echo layout-{n} >/marker\n"
+        )),
+    );
+    let layout = tmp.join("layout");
+    buildx(
+        &base,
+        &tmp.join("base"),
+        &["--output", &format!("type=oci,dest={},tar=false", s(&layout))],
+    )
+    .ok();
+    tmp.write("files/hello.txt", &format!("dir-{n}\n"));
+    let app = tmp.write(
+        "app/slipway.yaml",
+        &spec(
+            "stages:\n  app:\n    from: base\n    steps:\n      - copy: hello.txt\n        from: files\n        to: /hello.txt\n      - copy: /bin/busybox\n        from: tools\n        to: /tools-busybox\n      - run: cat /marker /hello.txt && echo \"env=$FROM_LAYOUT\" >/env\n",
+        ),
+    );
+    let out = tmp.join("out");
+    let run = buildx(
+        &app,
+        &tmp.join("app"),
+        &[
+            "--build-context",
+            &format!("base=oci-layout://{}", s(&layout)),
+            "--build-context",
+            &format!("files={}", s(&tmp.join("files"))),
+            "--build-context",
+            "tools=docker-image://busybox:1.36",
+            "--output",
+            &format!("type=local,dest={}", s(&out)),
+        ],
+    )
+    .ok();
+    let all = run.all();
+    assert!(all.contains("[context base] OCI load from client"), "{all}");
+    assert!(all.contains(&format!("layout-{n}")) && all.contains(&format!("dir-{n}")), "{all}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("env")).unwrap(),
+        format!("env=yes-{n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("hello.txt")).unwrap(),
+        format!("dir-{n}\n")
+    );
+    assert!(out.join("tools-busybox").exists());
+}

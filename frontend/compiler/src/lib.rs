@@ -14,6 +14,7 @@ mod env;
 pub mod imageconfig;
 mod images;
 mod lower;
+pub mod remote;
 pub mod paths;
 pub mod targets;
 
@@ -47,6 +48,9 @@ pub enum NamedContext {
     /// `oci-layout://STORE[:TAG]@DIGEST`: an image in an OCI layout the
     /// client's session exposes as content store STORE, already resolved.
     OciLayout(OciLayoutContext),
+    /// The main build context from a URL (`context=URL`): a git repository or
+    /// an HTTP(S) tarball, unpacked ([`remote::remote_context`]).
+    Remote(String),
 }
 
 /// A resolved `oci-layout://` named context.

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use crate::caps::ServerCaps;
 use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
-use crate::{CompileOptions, NamedContext, NoCache};
+use crate::{remote, CompileOptions, NamedContext, NoCache};
 
 /// Estimated ops from which the graph encodes ops on a second thread while
 /// lowering goes on (same bytes). Below it the thread's start and hand-off
@@ -427,6 +427,7 @@ impl<'a> Lowering<'a> {
                     OpMeta::named(format!("[context {name}] OCI load from client")),
                 ))
             }
+            NamedContext::Remote(url) => remote::remote_context(&mut self.graph, url),
             NamedContext::Input(_) => {
                 self.errors.push(
                     Diagnostic::error(
@@ -444,6 +445,12 @@ impl<'a> Lowering<'a> {
     /// The build context (`local://context`), shared by every copy.
     fn context_state(&mut self) -> State {
         if let Some(s) = self.context {
+            return s;
+        }
+        // `context=URL`, or `--build-context context=…`: the main context replaced.
+        if let Some(ctx) = self.opts.named_contexts.get("context").cloned() {
+            let s = self.named_context_state("context", &ctx, Span::default());
+            self.context = Some(s);
             return s;
         }
         let opts = llb::LocalOpts {

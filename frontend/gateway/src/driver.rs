@@ -521,11 +521,15 @@ async fn load_files(
     bridge: &LlbBridge,
     opts: &FrontendOptions,
 ) -> Result<(Vec<u8>, Vec<String>, String), FrontendError> {
+    if let (Some(url), None) = (&opts.remote_context, &opts.dockerfile_key) {
+        return crate::remote::load_files(bridge, opts, url).await;
+    }
     let filename = opts.filename.clone();
     let spec_ignore = format!("{filename}.dockerignore");
     let session = opts.session_id.as_deref();
     let spec_def = local_definition(&LocalSource {
-        name: "dockerfile",
+        // `dockerfilekey`: the client names the spec's local otherwise.
+        name: opts.dockerfile_key.as_deref().unwrap_or("dockerfile"),
         follow_paths: vec![filename.clone(), spec_ignore.clone()],
         session_id: session,
         shared_key_hint: "dockerfile",
@@ -661,6 +665,10 @@ async fn named_contexts(
                 }
             };
         out.insert(name.clone(), v);
+    }
+    if let Some(url) = &opts.remote_context {
+        out.entry("context".to_string())
+            .or_insert_with(|| NamedContext::Remote(url.clone()));
     }
     Ok(out)
 }

@@ -14,6 +14,7 @@ pub mod errors;
 mod localsrc;
 pub mod ocilayout;
 pub mod options;
+pub mod remote;
 pub mod platforms;
 pub mod transport;
 

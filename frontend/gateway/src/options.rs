@@ -71,6 +71,11 @@ pub struct FrontendOptions {
     pub force_network_mode: Option<String>,
     /// `build-arg:BUILDKIT_CACHE_MOUNT_NS`.
     pub cache_mount_ns: Option<String>,
+    /// `context=URL`: the main context (and the spec) from a git repository
+    /// or an HTTP(S) tarball.
+    pub remote_context: Option<String>,
+    /// `dockerfilekey`: the spec comes from this local even with a remote context.
+    pub dockerfile_key: Option<String>,
     /// `requestid`: a subrequest instead of a build.
     pub request_id: Option<String>,
     /// `BUILDKIT_SESSION_ID`.
@@ -236,6 +241,10 @@ impl FrontendOptions {
                     }
                 },
                 "requestid" if !v.is_empty() => o.request_id = Some(v.to_string()),
+                "context" if crate::remote::is_remote(v.trim()) => {
+                    o.remote_context = Some(v.trim().to_string())
+                }
+                "dockerfilekey" if !v.is_empty() => o.dockerfile_key = Some(v.to_string()),
                 _ => {}
             }
         }

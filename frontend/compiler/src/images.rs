@@ -213,6 +213,23 @@ pub fn base_env(opts: &CompileOptions) -> BTreeMap<String, Vec<(String, String)>
         }
         out.insert(reference.clone(), env);
     }
+    for (name, ctx) in &opts.named_contexts {
+        if let NamedContext::OciLayout(o) = ctx {
+            if let Some(env) = crate::imageconfig::Image::parse(&o.config)
+                .ok()
+                .and_then(|p| p.config.env)
+            {
+                let env = env
+                    .iter()
+                    .map(|e| match e.split_once('=') {
+                        Some((k, v)) => (k.to_string(), v.to_string()),
+                        None => (e.clone(), String::new()),
+                    })
+                    .collect();
+                out.insert(name.clone(), env);
+            }
+        }
+    }
     out
 }
 

@@ -14,6 +14,7 @@ mod env;
 pub mod imageconfig;
 mod images;
 mod lower;
+pub mod remote;
 pub mod paths;
 pub mod targets;
 
@@ -44,6 +45,25 @@ pub enum NamedContext {
     Input(slipway_proto::pb::Definition),
     /// A git or http(s) URL.
     Url(String),
+    /// `oci-layout://STORE[:TAG]@DIGEST`: an image in an OCI layout the
+    /// client's session exposes as content store STORE, already resolved.
+    OciLayout(OciLayoutContext),
+    /// The main build context from a URL (`context=URL`): a git repository or
+    /// an HTTP(S) tarball, unpacked ([`remote::remote_context`]).
+    Remote(String),
+}
+
+/// A resolved `oci-layout://` named context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OciLayoutContext {
+    /// The source's reference: normalized, with the digest
+    /// (`docker.io/library/NAME@sha256:…`, NAME being the context's name).
+    pub reference: String,
+    /// The client's content store id and session.
+    pub store: String,
+    pub session: String,
+    /// The image config JSON, as ResolveImageConfig returned it.
+    pub config: Vec<u8>,
 }
 
 /// `--no-cache`: off, all stages, or the named ones.

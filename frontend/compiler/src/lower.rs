@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use crate::caps::ServerCaps;
 use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
-use crate::{CompileOptions, NamedContext, NoCache};
+use crate::{remote, CompileOptions, NamedContext, NoCache};
 
 /// Estimated ops from which the graph encodes ops on a second thread while
 /// lowering goes on (same bytes). Below it the thread's start and hand-off
@@ -262,10 +262,17 @@ impl<'a> Lowering<'a> {
 
     /// The config of a base image: resolved by the frontend, or assumed offline.
     fn base_config(&mut self, reference: &str, platform: &Platform, span: Span) -> Image {
-        if let Some(NamedContext::Image(r)) = self.opts.named_contexts.get(reference) {
-            if let Some(res) = self.opts.images.get(r.as_str()) {
-                return self.parse_config(r, &res.config, platform, span);
+        match self.opts.named_contexts.get(reference) {
+            Some(NamedContext::Image(r)) => {
+                if let Some(res) = self.opts.images.get(r.as_str()) {
+                    return self.parse_config(r, &res.config, platform, span);
+                }
             }
+            Some(NamedContext::OciLayout(o)) => {
+                let (r, c) = (o.reference.clone(), o.config.clone());
+                return self.parse_config(&r, &c, platform, span);
+            }
+            _ => {}
         }
         match self.opts.images.get(reference) {
             Some(res) => self.parse_config(reference, &res.config, platform, span),
@@ -405,6 +412,22 @@ impl<'a> Lowering<'a> {
                     Some(self.graph.http(url, llb::HttpOpts::default(), meta))
                 }
             }
+            NamedContext::OciLayout(o) => {
+                let attrs = [
+                    ("oci.session".to_string(), o.session.clone()),
+                    ("oci.store".to_string(), o.store.clone()),
+                ]
+                .into_iter()
+                .collect();
+                let p = pb_platform(&self.target_platform.clone());
+                Some(self.graph.raw_source(
+                    &format!("oci-layout://{}", o.reference),
+                    attrs,
+                    Some(p),
+                    OpMeta::named(format!("[context {name}] OCI load from client")),
+                ))
+            }
+            NamedContext::Remote(url) => remote::remote_context(&mut self.graph, url),
             NamedContext::Input(_) => {
                 self.errors.push(
                     Diagnostic::error(
@@ -422,6 +445,12 @@ impl<'a> Lowering<'a> {
     /// The build context (`local://context`), shared by every copy.
     fn context_state(&mut self) -> State {
         if let Some(s) = self.context {
+            return s;
+        }
+        // `context=URL`, or `--build-context context=…`: the main context replaced.
+        if let Some(ctx) = self.opts.named_contexts.get("context").cloned() {
+            let s = self.named_context_state("context", &ctx, Span::default());
+            self.context = Some(s);
             return s;
         }
         let opts = llb::LocalOpts {

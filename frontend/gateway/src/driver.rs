@@ -128,7 +128,13 @@ pub async fn serve<P: Pipeline>(
     pipeline: Arc<P>,
 ) -> Outcome {
     let res = match opts {
-        Ok(o) => run(bridge, o, pipeline).await,
+        Ok(o) => match crate::attest::check(bridge, &o).await {
+            Err(e) => Err(e),
+            Ok(()) if crate::platforms::is_multi(&o) => {
+                crate::platforms::run_multi(bridge, o, pipeline).await
+            }
+            Ok(()) => run(bridge, o, pipeline).await,
+        },
         Err(e) => Err(FrontendError::invalid(e.0)),
     };
     match res {
@@ -233,7 +239,7 @@ pub async fn run<P: Pipeline>(
     let mut plan = Arc::new(loaded.plan);
 
     // 3. Named contexts that are frontend inputs.
-    let named_contexts = named_contexts(bridge, &server, &opts).await?;
+    let named_contexts = named_contexts(bridge, &server, &opts, &target_platform).await?;
 
     #[allow(clippy::needless_update)]
     let mut copts = CompileOptions {
@@ -286,7 +292,9 @@ pub async fn run<P: Pipeline>(
     })
     .await?;
     plan = Arc::new(loaded.plan);
-    warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
+    if !opts.quiet {
+        warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
+    }
 
     // 5. Compile.
     let compiled = {
@@ -300,7 +308,14 @@ pub async fn run<P: Pipeline>(
         eprintln!("slipway: warning: {w}");
     }
 
-    // 6. Solve (and evaluate, so failures can be mapped to the spec).
+    // 6. Solve (and evaluate, so failures can be mapped to the spec), unless
+    //    a `run` step needs a platform no worker executes.
+    let workers = if server.workers.is_empty() {
+        &opts.workers
+    } else {
+        &server.workers
+    };
+    crate::platforms::check_emulation(workers, &target_platform, &compiled.definition, &plan)?;
     let evaluate = server.has("gateway.solve.evaluate");
     let solve_req = |def: pb::EncodedDefinition| gw::SolveRequest {
         definition: Some(def),
@@ -506,11 +521,15 @@ async fn load_files(
     bridge: &LlbBridge,
     opts: &FrontendOptions,
 ) -> Result<(Vec<u8>, Vec<String>, String), FrontendError> {
+    if let (Some(url), None) = (&opts.remote_context, &opts.dockerfile_key) {
+        return crate::remote::load_files(bridge, opts, url).await;
+    }
     let filename = opts.filename.clone();
     let spec_ignore = format!("{filename}.dockerignore");
     let session = opts.session_id.as_deref();
     let spec_def = local_definition(&LocalSource {
-        name: "dockerfile",
+        // `dockerfilekey`: the client names the spec's local otherwise.
+        name: opts.dockerfile_key.as_deref().unwrap_or("dockerfile"),
         follow_paths: vec![filename.clone(), spec_ignore.clone()],
         session_id: session,
         shared_key_hint: "dockerfile",
@@ -590,6 +609,7 @@ async fn named_contexts(
     bridge: &LlbBridge,
     server: &ServerInfo,
     opts: &FrontendOptions,
+    platform: &Platform,
 ) -> Result<BTreeMap<String, NamedContext>, FrontendError> {
     let wants_inputs = opts
         .named_contexts
@@ -632,16 +652,23 @@ async fn named_contexts(
                     }
                 }
                 NamedContextRef::OciLayout(v) => {
-                    return Err(FrontendError::new(
-                        errors::CODE_UNIMPLEMENTED,
-                        format!(
-                        "named context `{name}={v}`: oci-layout contexts are not supported yet; \
-                         use docker-image://, local:, input: or a git/http URL"
-                    ),
-                    ))
+                    let has = server.llb_caps.is_empty() || server.llb_caps.contains("source.ocilayout");
+                    crate::ocilayout::resolve(
+                        bridge,
+                        name,
+                        v,
+                        opts.session_id.as_deref(),
+                        platform,
+                        has,
+                    )
+                    .await?
                 }
             };
         out.insert(name.clone(), v);
+    }
+    if let Some(url) = &opts.remote_context {
+        out.entry("context".to_string())
+            .or_insert_with(|| NamedContext::Remote(url.clone()));
     }
     Ok(out)
 }

@@ -6,12 +6,16 @@
 //! Logs go to stderr (the daemon's log; users never see them), so every
 //! user-facing message travels in the Return error.
 
+pub mod attest;
 pub mod client;
 pub mod dockerignore;
 pub mod driver;
 pub mod errors;
 mod localsrc;
+pub mod ocilayout;
 pub mod options;
+pub mod remote;
+pub mod platforms;
 pub mod transport;
 
 use std::process::ExitCode;

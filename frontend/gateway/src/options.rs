@@ -32,7 +32,7 @@ pub enum NamedContextRef {
     Input(String),
     /// git or http(s) URL
     Url(String),
-    /// `oci-layout://…`: not supported yet (kept for a clear error).
+    /// `oci-layout://STORE[:TAG]@DIGEST` (resolved by `ocilayout.rs`).
     OciLayout(String),
 }
 
@@ -45,8 +45,18 @@ pub struct FrontendOptions {
     pub target: Option<String>,
     pub build_args: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
-    /// `platform`: one target platform (None: the build platform).
+    /// `platform`: the (first) target platform (None: the build platform).
     pub platform: Option<Platform>,
+    /// `platform=a,b,…`: every target platform, in the order given, without
+    /// duplicates (empty: none given).
+    pub platforms: Vec<Platform>,
+    /// One result per platform (`refs` + `refs.platforms`) even for a single
+    /// platform: `multi-platform=true` or `build-arg:BUILDKIT_MULTI_PLATFORM=1`,
+    /// implied by several platforms.
+    pub multi_platform: bool,
+    /// Do not send spec warnings (the other platforms of a multi-platform
+    /// build: the first one sends them).
+    pub quiet: bool,
     pub no_cache: NoCache,
     /// `image-resolve-mode`: `default`, `pull` or `local`.
     pub image_resolve_mode: Option<String>,
@@ -61,6 +71,11 @@ pub struct FrontendOptions {
     pub force_network_mode: Option<String>,
     /// `build-arg:BUILDKIT_CACHE_MOUNT_NS`.
     pub cache_mount_ns: Option<String>,
+    /// `context=URL`: the main context (and the spec) from a git repository
+    /// or an HTTP(S) tarball.
+    pub remote_context: Option<String>,
+    /// `dockerfilekey`: the spec comes from this local even with a remote context.
+    pub dockerfile_key: Option<String>,
     /// `requestid`: a subrequest instead of a build.
     pub request_id: Option<String>,
     /// `BUILDKIT_SESSION_ID`.
@@ -159,35 +174,16 @@ impl FrontendOptions {
                 "filename" if !v.is_empty() => o.filename = v.to_string(),
                 "target" if !v.is_empty() => o.target = Some(v.to_string()),
                 "platform" => {
-                    let list: Vec<&str> = v
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    match list.as_slice() {
-                        [] => {}
-                        [one] => {
-                            o.platform =
-                                Some(slipway_spec::parse_platform(one).map_err(|e| {
-                                    OptionError(format!("option `platform={v}`: {e}"))
-                                })?)
-                        }
-                        _ => {
-                            return Err(OptionError(format!(
-                                "several platforms are not supported yet (got `{v}`): build \
-                                 one platform per invocation, e.g. `--platform {}`",
-                                list[0]
-                            )))
+                    for one in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                        let p = slipway_spec::parse_platform(one)
+                            .map_err(|e| OptionError(format!("option `platform={v}`: {e}")))?;
+                        if !o.platforms.contains(&p) {
+                            o.platforms.push(p);
                         }
                     }
+                    o.platform = o.platforms.first().cloned();
                 }
-                "multi-platform" if v == "true" => {
-                    return Err(OptionError(
-                        "multi-platform results are not supported yet: build one platform per \
-                         invocation"
-                            .into(),
-                    ))
-                }
+                "multi-platform" => o.multi_platform |= truthy(v),
                 "no-cache" => {
                     let stages: BTreeSet<String> = v
                         .split(',')
@@ -245,11 +241,20 @@ impl FrontendOptions {
                     }
                 },
                 "requestid" if !v.is_empty() => o.request_id = Some(v.to_string()),
+                "context" if crate::remote::is_remote(v.trim()) => {
+                    o.remote_context = Some(v.trim().to_string())
+                }
+                "dockerfilekey" if !v.is_empty() => o.dockerfile_key = Some(v.to_string()),
                 _ => {}
             }
         }
         o.add_hosts.sort();
         o.add_hosts.dedup();
+        o.multi_platform |= o.platforms.len() > 1
+            || o
+                .build_args
+                .get("BUILDKIT_MULTI_PLATFORM")
+                .is_some_and(|v| truthy(v));
         o.cache_mount_ns = o
             .build_args
             .get("BUILDKIT_CACHE_MOUNT_NS")
@@ -299,6 +304,25 @@ impl FrontendOptions {
         }
         Ok(())
     }
+
+    /// The options of one platform of a multi-platform build: `platform=P`
+    /// (so platform-specific named contexts are P's), a single result.
+    pub fn for_platform(&self, p: &Platform, quiet: bool) -> Result<Self, OptionError> {
+        let mut raw = self.raw.clone();
+        raw.insert("platform".into(), p.to_string());
+        raw.remove("multi-platform");
+        let mut o = Self::from_raw(raw)?;
+        o.multi_platform = false;
+        o.quiet = quiet;
+        o.session_id = self.session_id.clone();
+        o.workers = self.workers.clone();
+        Ok(o)
+    }
+}
+
+/// Go's strconv.ParseBool for the true side (BuildKit reads these flags so).
+fn truthy(v: &str) -> bool {
+    matches!(v.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True")
 }
 
 fn parse_named_context(name: &str, v: &str) -> Result<NamedContextRef, OptionError> {
@@ -543,11 +567,19 @@ mod tests {
     fn platforms() {
         let o = FrontendOptions::from_env(env(&["platform=linux/aarch64"])).unwrap();
         assert_eq!(o.platform.unwrap().to_string(), "linux/arm64");
-        let e = FrontendOptions::from_env(env(&["platform=linux/amd64,linux/arm64"])).unwrap_err();
-        assert!(
-            e.0.contains("several platforms are not supported yet"),
-            "{e}"
-        );
+        assert!(!FrontendOptions::from_env(env(&["platform=linux/arm64"])).unwrap().multi_platform);
+        let o = FrontendOptions::from_env(env(&["platform=linux/arm64, linux/amd64,aarch64"]))
+            .unwrap();
+        let got: Vec<String> = o.platforms.iter().map(|p| p.to_string()).collect();
+        assert_eq!(got, ["linux/arm64", "linux/amd64"]);
+        assert!(o.multi_platform);
+        assert_eq!(o.platform.as_ref().unwrap().to_string(), "linux/arm64");
+        for opt in ["multi-platform=true", "build-arg:BUILDKIT_MULTI_PLATFORM=1"] {
+            let o = FrontendOptions::from_env(env(&[opt, "platform=linux/amd64"])).unwrap();
+            assert!(o.multi_platform, "{opt}");
+        }
+        let o = FrontendOptions::from_env(env(&["multi-platform=false"])).unwrap();
+        assert!(!o.multi_platform);
         let e = FrontendOptions::from_env(env(&["platform=plan10/x"])).unwrap_err();
         assert!(e.0.contains("platform"), "{e}");
     }
@@ -562,6 +594,28 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(o.named_contexts["base"], NamedContextRef::Image("b".into()));
+    }
+
+    #[test]
+    fn each_platform_gets_its_own_contexts() {
+        let mut o = FrontendOptions::from_env(env(&[
+            "platform=linux/arm64,linux/amd64",
+            "context:base=docker-image://a",
+            "context:base::linux/arm64=docker-image://b",
+        ]))
+        .unwrap();
+        o.session_id = Some("s".into());
+        let arm = o.for_platform(&slipway_spec::parse_platform("linux/arm64").unwrap(), false);
+        let arm = arm.unwrap();
+        assert_eq!(arm.named_contexts["base"], NamedContextRef::Image("b".into()));
+        assert!(!arm.multi_platform && !arm.quiet);
+        assert_eq!(arm.session_id.as_deref(), Some("s"));
+        let amd = o
+            .for_platform(&slipway_spec::parse_platform("linux/amd64").unwrap(), true)
+            .unwrap();
+        assert_eq!(amd.named_contexts["base"], NamedContextRef::Image("a".into()));
+        assert_eq!(amd.platform.unwrap().to_string(), "linux/amd64");
+        assert!(amd.quiet);
     }
 
     #[test]

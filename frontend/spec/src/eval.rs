@@ -12,7 +12,7 @@ use crate::platform::parse_platform;
 use crate::yaml::{is_bool_str, is_null_str, span_text, Kind, Node, Style};
 use crate::EvalOptions;
 
-pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages"];
+pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages", "lint"];
 pub const STAGE_KEYS: &[&str] = &[
     "from",
     "platform",
@@ -1416,6 +1416,8 @@ impl<'a> Ev<'a> {
             .cloned()
             .collect();
 
+        let lint = crate::lint::config(get(top, "lint"), &mut self.errors);
+
         if !self.errors.is_empty() {
             return None;
         }
@@ -1427,6 +1429,7 @@ impl<'a> Ev<'a> {
             default,
             groups,
             stages: stages.into_iter().flatten().collect(),
+            lint,
         })
     }
 

@@ -8,6 +8,7 @@
 pub mod diag;
 mod eval;
 pub mod interp;
+pub mod lint;
 pub mod plan;
 mod platform;
 pub mod yaml;
@@ -62,6 +63,8 @@ pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, 
     match plan {
         Some(plan) if errors.is_empty() => {
             let mut warnings = ev.warnings;
+            warnings.extend(lint::run(&plan, opts));
+            lint::retain_enabled(&plan.lint, &mut warnings);
             warnings.sort_by_key(|d| d.span.start);
             Ok(Loaded { plan, warnings })
         }
@@ -81,6 +84,21 @@ pub struct EvalOptions {
     pub build_platform: Platform,
     /// Platform of the result (TARGETPLATFORM…).
     pub target_platform: Platform,
+    /// What is known about the build context (for the `context-not-ignored`
+    /// lint rule); None: nothing, the rule is skipped.
+    pub context: Option<ContextInfo>,
+}
+
+/// The build context as far as lint rules need it.
+#[derive(Debug, Clone, Default)]
+pub struct ContextInfo {
+    /// `.dockerignore` patterns (parsed: cleaned, `!` exceptions kept).
+    pub excludes: Vec<String>,
+    /// The spec file's path inside the context; None: not in the context (or unknown).
+    pub spec_path: Option<String>,
+    /// Which of `.git`, `node_modules`, `target` exist at the context's root;
+    /// None: unknown (the rule then guesses from the stage's commands).
+    pub entries: Option<Vec<String>>,
 }
 
 impl Default for Platform {

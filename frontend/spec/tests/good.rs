@@ -114,6 +114,7 @@ fn opts(build_args: &[(&str, &str)]) -> EvalOptions {
             .collect(),
         build_platform: parse_platform("linux/amd64").unwrap(),
         target_platform: parse_platform("linux/arm64").unwrap(),
+        context: None,
     }
 }
 
@@ -392,7 +393,7 @@ stages:
 
 #[test]
 fn typo_of_stage_is_a_warning() {
-    let src = "stages:\n  builder: {from: alpine}\n  app:\n    from: alpine\n    steps:\n      - copy: /x\n        from: buidler\n";
+    let src = "lint: {disable: [unpinned-base, root-final]}\nstages:\n  builder: {from: alpine}\n  app:\n    from: alpine\n    steps:\n      - copy: /x\n        from: buidler\n";
     let l = load("s.yaml", src, &EvalOptions::default()).unwrap();
     assert_eq!(l.warnings.len(), 1);
     assert_eq!(l.warnings[0].code, "maybe-typo");

@@ -10,6 +10,7 @@ mod eval;
 pub mod interp;
 pub mod lint;
 pub mod plan;
+pub mod schema;
 mod platform;
 pub mod yaml;
 

@@ -49,10 +49,10 @@ pub fn check(plan: &Plan, out: &mut Vec<Diagnostic>) {
 fn finding(src: &str, within: Span, name: &str, what: &str, kind: &str) -> Diagnostic {
     let at = find_key(src, within, name).unwrap_or(Span::new(within.start, within.start));
     let id = name.to_ascii_lowercase();
-    let stored = if kind == "args" {
-        "build args are recorded in the image's history and the build's provenance"
-    } else {
-        "env values are stored in the image config, readable by anyone who pulls the image"
+    let stored = match (kind, what) {
+        ("args", _) => "build args are recorded in the image's history and the build's provenance",
+        (_, "a step env value") => "step env values are written into the build definition, its cache keys and provenance",
+        _ => "env values are stored in the image config, readable by anyone who pulls the image",
     };
     warning("secret-in-arg", at, format!("`{name}` looks like a secret passed as {what}: {stored}"))
         .with_label("secret-like name")

@@ -147,3 +147,58 @@ fn every_rule_is_documented() {
         assert!(doc.contains(&format!("## `{}`", r.id)), "docs/lint.md lacks `{}`", r.id);
     }
 }
+
+/// Every example is clean, or says why it disables a rule: a `# lint:` comment
+/// right above its `lint:` key. Context facts are read as `slipway check` does.
+#[test]
+fn examples_are_clean_or_say_why() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut specs = vec![];
+    for e in std::fs::read_dir(&root).unwrap() {
+        let dir = e.unwrap().path();
+        if dir.join("slipway.yaml").is_file() {
+            specs.push(dir.join("slipway.yaml"));
+        }
+    }
+    for e in std::fs::read_dir(root.join("base-images")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "yaml") {
+            specs.push(p);
+        }
+    }
+    specs.sort();
+    assert!(specs.len() >= 15, "{specs:?}");
+    let mut bad = vec![];
+    for spec in &specs {
+        let dir = spec.parent().unwrap();
+        let src = std::fs::read_to_string(spec).unwrap();
+        let ignore = std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default();
+        let excludes = ignore
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        let entries = [".git", "node_modules", "target"]
+            .iter()
+            .filter(|e| dir.join(e).exists())
+            .map(|e| e.to_string())
+            .collect();
+        let o = opts(Some(ContextInfo {
+            excludes,
+            spec_path: Some(spec.file_name().unwrap().to_string_lossy().into_owned()),
+            entries: Some(entries),
+        }));
+        let l = load("slipway.yaml", &src, &o).unwrap_or_else(|d| panic!("{}: {}", spec.display(), d.render()));
+        for w in l.warnings.iter().chain(lint::missing_syntax(&l.plan).iter()) {
+            bad.push(format!("{}: {}", spec.display(), w.render("slipway.yaml", &src)));
+        }
+        if let Some(i) = src.lines().position(|x| x.starts_with("lint:")) {
+            let above = src.lines().nth(i.wrapping_sub(1)).unwrap_or("");
+            if !above.starts_with('#') || !src.contains("# lint: ") {
+                bad.push(format!("{}: `lint:` without a `# lint: <reason>` comment above it", spec.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}

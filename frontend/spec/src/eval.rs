@@ -660,9 +660,12 @@ impl<'a> Ev<'a> {
                     Some(s) => format!("did you mean `{s}`? "),
                     None => String::new(),
                 };
-                help.push_str(&format!(
-                    "declare it under `args:` (and pass `--build-arg {name}=…`), use a default `${{{name}:-value}}`, or write `$$` for a literal `$`"
-                ));
+                help.push_str(&match base_env_help(&name) {
+                    Some(h) => h,
+                    None => format!(
+                        "declare it under `args:` (and pass `--build-arg {name}=…`), use a default `${{{name}:-value}}`, or write `$$` for a literal `$`"
+                    ),
+                });
                 Diagnostic::error("undefined-arg", span, format!("undefined argument `{name}`"))
                     .with_label("not an argument, env value or predefined platform argument")
                     .with_help(help)
@@ -1029,6 +1032,26 @@ impl<'a> Ev<'a> {
             span: n.span,
         })
     }
+}
+
+/// Help for `${PATH}` and other variables that base images set: they are
+/// not arguments, and `--build-arg` is not the fix.
+fn base_env_help(name: &str) -> Option<String> {
+    const IMAGE_ENV: &[&str] = &[
+        "PATH", "HOME", "LANG", "LD_LIBRARY_PATH", "JAVA_HOME", "GOPATH", "GOROOT", "CARGO_HOME",
+        "RUSTUP_HOME", "PYTHONPATH", "NODE_PATH", "NODE_VERSION", "PYTHON_VERSION", "GOLANG_VERSION",
+    ];
+    if !IMAGE_ENV.contains(&name) {
+        return None;
+    }
+    let example = if name == "PATH" {
+        "e.g. `PATH: /opt/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` (your directory, then Docker's default PATH, which most images keep)".to_string()
+    } else {
+        format!("e.g. `{name}: <the value the base image sets>` (`docker image inspect IMAGE` shows it)")
+    };
+    Some(format!(
+        "`{name}` comes from the base image's environment, which `${{…}}` in the spec cannot see yet (only `args:`, `env:` of this spec and platform arguments): write the whole value, {example}; inside a `run:` command, `${name}` is the shell's and works as usual"
+    ))
 }
 
 // ---------------------------------------------------------------- the file

@@ -242,7 +242,11 @@ fn check(file: PathBuf, target: Option<String>, context: Option<PathBuf>) -> Res
 fn context_info(file: &std::path::Path, context: Option<PathBuf>) -> slipway_spec::ContextInfo {
     let spec_dir = file.parent().map(PathBuf::from).unwrap_or_default();
     let ctx = context.unwrap_or_else(|| spec_dir.clone());
-    let ctx = if ctx.as_os_str().is_empty() { PathBuf::from(".") } else { ctx };
+    let ctx = if ctx.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        ctx
+    };
     let own = PathBuf::from(format!("{}.dockerignore", file.display()));
     let ignore = std::fs::read(&own)
         .or_else(|_| std::fs::read(ctx.join(".dockerignore")))

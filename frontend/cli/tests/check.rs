@@ -22,7 +22,11 @@ fn tmp(name: &str) -> std::path::PathBuf {
 #[test]
 fn missing_syntax_line_and_one_stage() {
     let d = tmp("syntax");
-    std::fs::write(d.join("slipway.yaml"), "version: 1\nstages:\n  a: {from: alpine:3.20, image: {user: \"1\"}}\n").unwrap();
+    std::fs::write(
+        d.join("slipway.yaml"),
+        "version: 1\nstages:\n  a: {from: alpine:3.20, image: {user: \"1\"}}\n",
+    )
+    .unwrap();
     let (ok, err) = check(&d, &[]);
     assert!(ok, "{err}");
     assert!(err.contains("warning[missing-syntax]"), "{err}");
@@ -38,9 +42,16 @@ fn dockerignore_beside_the_context_is_read() {
     std::fs::create_dir(d.join(".git")).unwrap();
     let (ok, err) = check(&d, &[]);
     assert!(ok, "{err}");
-    assert!(err.contains("warning[context-not-ignored]") && err.contains("`slipway.yaml`, `.git`"), "{err}");
+    assert!(
+        err.contains("warning[context-not-ignored]") && err.contains("`slipway.yaml`, `.git`"),
+        "{err}"
+    );
     assert!(err.ends_with("ok (2 stages)\n"), "{err}");
-    std::fs::write(d.join(".dockerignore"), "# build files\nslipway.yaml\n.git\n").unwrap();
+    std::fs::write(
+        d.join(".dockerignore"),
+        "# build files\nslipway.yaml\n.git\n",
+    )
+    .unwrap();
     let (_, err) = check(&d, &[]);
     assert!(!err.contains("context-not-ignored"), "{err}");
     // The spec's own ignore file wins over the context's.

@@ -26,7 +26,10 @@ fn yamls(dir: &Path, name: Option<&str>) -> Vec<PathBuf> {
 
 #[test]
 fn committed_schema_is_the_output() {
-    let out = Command::new(env!("CARGO_BIN_EXE_slipway")).arg("schema").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .arg("schema")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let committed = std::fs::read_to_string(root().join("docs/slipway.schema.json")).unwrap();
     assert!(
@@ -37,9 +40,19 @@ fn committed_schema_is_the_output() {
 
 /// The bad fixtures that are wrong in structure (what a schema can see).
 const STRUCTURAL: &[&str] = &[
-    "unknown_top_key", "unknown_stage_key", "unknown_run_modifier", "missing_from",
-    "wrong_type_bool", "wrong_type_env", "wrong_type_stage", "wrong_type_steps", "top_level_list",
-    "step_without_verb", "step_two_verbs", "copy_modifier_on_run", "invalid_network",
+    "unknown_top_key",
+    "unknown_stage_key",
+    "unknown_run_modifier",
+    "missing_from",
+    "wrong_type_bool",
+    "wrong_type_env",
+    "wrong_type_stage",
+    "wrong_type_steps",
+    "top_level_list",
+    "step_without_verb",
+    "step_two_verbs",
+    "copy_modifier_on_run",
+    "invalid_network",
     "invalid_sharing",
 ];
 
@@ -68,7 +81,11 @@ fn a_real_validator_accepts_examples_and_rejects_structural_errors() {
         .args(&bad)
         .output()
         .expect("python3 is needed for the schema test (apt-get install python3 python3-jsonschema python3-yaml)");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success(), "{text}");
     assert_eq!(
         text.lines().filter(|l| l.starts_with("ok ")).count(),

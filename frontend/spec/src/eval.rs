@@ -1038,8 +1038,20 @@ impl<'a> Ev<'a> {
 /// not arguments, and `--build-arg` is not the fix.
 fn base_env_help(name: &str) -> Option<String> {
     const IMAGE_ENV: &[&str] = &[
-        "PATH", "HOME", "LANG", "LD_LIBRARY_PATH", "JAVA_HOME", "GOPATH", "GOROOT", "CARGO_HOME",
-        "RUSTUP_HOME", "PYTHONPATH", "NODE_PATH", "NODE_VERSION", "PYTHON_VERSION", "GOLANG_VERSION",
+        "PATH",
+        "HOME",
+        "LANG",
+        "LD_LIBRARY_PATH",
+        "JAVA_HOME",
+        "GOPATH",
+        "GOROOT",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "PYTHONPATH",
+        "NODE_PATH",
+        "NODE_VERSION",
+        "PYTHON_VERSION",
+        "GOLANG_VERSION",
     ];
     if !IMAGE_ENV.contains(&name) {
         return None;

@@ -10,8 +10,8 @@ mod eval;
 pub mod interp;
 pub mod lint;
 pub mod plan;
-pub mod schema;
 mod platform;
+pub mod schema;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity, Span};

@@ -32,10 +32,16 @@ fn case(rule: &str, bad: &str, good: &str, o: &EvalOptions) {
     assert!(!found.is_empty(), "{rule}: the bad spec has no finding");
     insta::assert_snapshot!(rule, found);
     let clean = findings(rule, good, o);
-    assert!(clean.is_empty(), "{rule}: the good spec has findings:\n{clean}");
+    assert!(
+        clean.is_empty(),
+        "{rule}: the good spec has findings:\n{clean}"
+    );
     let disabled = format!("lint: {{disable: [{rule}]}}\n{bad}");
     let off = findings(rule, &disabled, o);
-    assert!(off.is_empty(), "{rule}: still reported when disabled:\n{off}");
+    assert!(
+        off.is_empty(),
+        "{rule}: still reported when disabled:\n{off}"
+    );
     assert!(lint::RULES.iter().any(|r| r.id == rule));
 }
 
@@ -107,11 +113,17 @@ fn context_not_ignored() {
     let bad = ctx(&["*.log"], Some(&[".git", "node_modules"]));
     let found = findings("context-not-ignored", spec, &bad);
     insta::assert_snapshot!("context-not-ignored", found);
-    let good = ctx(&["slipway.yaml", ".git", "**/node_modules"], Some(&[".git", "node_modules"]));
+    let good = ctx(
+        &["slipway.yaml", ".git", "**/node_modules"],
+        Some(&[".git", "node_modules"]),
+    );
     assert_eq!(findings("context-not-ignored", spec, &good), "");
     // The frontend does not: node_modules is guessed from `npm ci`, .git is not guessed.
     let frontend = findings("context-not-ignored", spec, &ctx(&["slipway.yaml"], None));
-    assert!(frontend.contains("`node_modules`") && !frontend.contains(".git"), "{frontend}");
+    assert!(
+        frontend.contains("`node_modules`") && !frontend.contains(".git"),
+        "{frontend}"
+    );
     // Unknown context: the rule does not run.
     assert_eq!(findings("context-not-ignored", spec, &opts(None)), "");
     let off = format!("lint: {{disable: [context-not-ignored]}}\n{spec}");
@@ -128,7 +140,12 @@ fn maybe_typo() {
 #[test]
 fn missing_syntax() {
     let body = "version: 1\nstages:\n  a:\n    from: alpine:3.20\n    image: {user: \"1\"}\n";
-    case("missing-syntax", body, &format!("{HEAD}{body}"), &opts(None));
+    case(
+        "missing-syntax",
+        body,
+        &format!("{HEAD}{body}"),
+        &opts(None),
+    );
 }
 
 #[test]
@@ -137,14 +154,21 @@ fn unknown_rule_id_is_an_error() {
     let d = load("slipway.yaml", src, &opts(None)).unwrap_err();
     insta::assert_snapshot!("unknown-rule", d.render());
     let src = "lint: {disabled: x}\nstages: {a: {from: alpine:3.20}}\n";
-    assert!(load("slipway.yaml", src, &opts(None)).unwrap_err().render().contains("unknown key `disabled` in `lint`"));
+    assert!(load("slipway.yaml", src, &opts(None))
+        .unwrap_err()
+        .render()
+        .contains("unknown key `disabled` in `lint`"));
 }
 
 #[test]
 fn every_rule_is_documented() {
     let doc = include_str!("../../../docs/lint.md");
     for r in lint::RULES {
-        assert!(doc.contains(&format!("## `{}`", r.id)), "docs/lint.md lacks `{}`", r.id);
+        assert!(
+            doc.contains(&format!("## `{}`", r.id)),
+            "docs/lint.md lacks `{}`",
+            r.id
+        );
     }
 }
 
@@ -189,14 +213,26 @@ fn examples_are_clean_or_say_why() {
             spec_path: Some(spec.file_name().unwrap().to_string_lossy().into_owned()),
             entries: Some(entries),
         }));
-        let l = load("slipway.yaml", &src, &o).unwrap_or_else(|d| panic!("{}: {}", spec.display(), d.render()));
-        for w in l.warnings.iter().chain(lint::missing_syntax(&l.plan).iter()) {
-            bad.push(format!("{}: {}", spec.display(), w.render("slipway.yaml", &src)));
+        let l = load("slipway.yaml", &src, &o)
+            .unwrap_or_else(|d| panic!("{}: {}", spec.display(), d.render()));
+        for w in l
+            .warnings
+            .iter()
+            .chain(lint::missing_syntax(&l.plan).iter())
+        {
+            bad.push(format!(
+                "{}: {}",
+                spec.display(),
+                w.render("slipway.yaml", &src)
+            ));
         }
         if let Some(i) = src.lines().position(|x| x.starts_with("lint:")) {
             let above = src.lines().nth(i.wrapping_sub(1)).unwrap_or("");
             if !above.starts_with('#') || !src.contains("# lint: ") {
-                bad.push(format!("{}: `lint:` without a `# lint: <reason>` comment above it", spec.display()));
+                bad.push(format!(
+                    "{}: `lint:` without a `# lint: <reason>` comment above it",
+                    spec.display()
+                ));
             }
         }
     }

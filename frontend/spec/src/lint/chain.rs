@@ -126,5 +126,7 @@ pub fn fold<T: Clone>(
             out[c] = Some(state.clone());
         }
     }
-    out.into_iter().map(|s| s.unwrap_or_else(|| init.clone())).collect()
+    out.into_iter()
+        .map(|s| s.unwrap_or_else(|| init.clone()))
+        .collect()
 }

@@ -61,11 +61,32 @@ impl Manager {
 
 /// File names that declare dependencies.
 pub const MANIFESTS: &[&str] = &[
-    "package.json", "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml",
-    "requirements.txt", "pyproject.toml", "poetry.lock", "Pipfile", "Pipfile.lock", "setup.py",
-    "setup.cfg", "uv.lock", "Cargo.toml", "Cargo.lock", "go.mod", "go.sum", "pom.xml",
-    "build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts", "Gemfile",
-    "Gemfile.lock", "composer.json", "composer.lock",
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "requirements.txt",
+    "pyproject.toml",
+    "poetry.lock",
+    "Pipfile",
+    "Pipfile.lock",
+    "setup.py",
+    "setup.cfg",
+    "uv.lock",
+    "Cargo.toml",
+    "Cargo.lock",
+    "go.mod",
+    "go.sum",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "settings.gradle",
+    "settings.gradle.kts",
+    "Gemfile",
+    "Gemfile.lock",
+    "composer.json",
+    "composer.lock",
 ];
 
 /// True when a copied path names a dependency manifest (`requirements-dev.txt` too).
@@ -84,11 +105,19 @@ pub struct Install {
 
 impl Install {
     pub fn has(&self, flag: &str) -> bool {
-        self.words.iter().any(|w| w == flag || w.starts_with(&format!("{flag}=")))
+        self.words
+            .iter()
+            .any(|w| w == flag || w.starts_with(&format!("{flag}=")))
     }
     /// `pip install …`, shortened for messages.
     pub fn short(&self) -> String {
-        let mut s = self.words.iter().take(3).cloned().collect::<Vec<_>>().join(" ");
+        let mut s = self
+            .words
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
         if self.words.len() > 3 {
             s.push_str(" …");
         }
@@ -96,7 +125,8 @@ impl Install {
     }
     /// Installs that never download (`--offline`, pip `--no-index`).
     pub fn offline(&self) -> bool {
-        self.has("--offline") || self.has("--frozen") && self.manager == Manager::Cargo
+        self.has("--offline")
+            || self.has("--frozen") && self.manager == Manager::Cargo
             || self.manager == Manager::Pip && self.has("--no-index")
     }
 }
@@ -152,17 +182,24 @@ fn split_shell(s: &str) -> Vec<Vec<String>> {
 
 /// Every package-manager install in a command.
 pub fn installs(cmd: &Command) -> Vec<Install> {
-    simple_commands(cmd).into_iter().filter_map(install).collect()
+    simple_commands(cmd)
+        .into_iter()
+        .filter_map(install)
+        .collect()
 }
 
 fn install(words: Vec<String>) -> Option<Install> {
     let start = words.iter().position(|w| {
-        !(w.contains('=') && !w.starts_with('-') || matches!(w.as_str(), "sudo" | "env" | "exec" | "time" | "nice"))
+        !(w.contains('=') && !w.starts_with('-')
+            || matches!(w.as_str(), "sudo" | "env" | "exec" | "time" | "nice"))
     })?;
     let mut words = words[start..].to_vec();
     let prog = words[0].rsplit('/').next().unwrap_or("").to_string();
     // `python -m pip …` is `pip …`
-    if prog.starts_with("python") && words.get(1).map(String::as_str) == Some("-m") && words.len() > 2 {
+    if prog.starts_with("python")
+        && words.get(1).map(String::as_str) == Some("-m")
+        && words.len() > 2
+    {
         words.drain(..2);
         return install(words);
     }
@@ -174,13 +211,18 @@ fn install(words: Vec<String>) -> Option<Install> {
         .collect();
     let first = sub.first().copied().unwrap_or("");
     let manager = match prog.as_str() {
-        "pip" | "pip3" | "uv" if matches!(first, "install" | "wheel" | "download" | "sync") => Manager::Pip,
+        "pip" | "pip3" | "uv" if matches!(first, "install" | "wheel" | "download" | "sync") => {
+            Manager::Pip
+        }
         "npm" if matches!(first, "ci" | "install" | "i" | "add") => Manager::Npm,
         "yarn" if matches!(first, "" | "install" | "add") => Manager::Yarn,
         "pnpm" if matches!(first, "install" | "i" | "add" | "fetch") => Manager::Pnpm,
         "cargo" if matches!(first, "fetch" | "build" | "install" | "test") => Manager::Cargo,
         "go" if matches!(first, "get" | "install" | "build" | "test")
-            || sub == ["mod", "download"] => Manager::Go,
+            || sub == ["mod", "download"] =>
+        {
+            Manager::Go
+        }
         "mvn" | "mvnw" if !first.is_empty() => Manager::Maven,
         "gradle" | "gradlew" if !first.is_empty() => Manager::Gradle,
         "bundle" if first == "install" => Manager::Bundler,
@@ -210,10 +252,22 @@ mod tests {
             found("python -m venv /opt/venv && /opt/venv/bin/pip install -r requirements.txt"),
             [(Manager::Pip, "pip install -r …".into())]
         );
-        assert_eq!(found("apt-get update&&apt-get install -y curl;rm -rf /x"), [(Manager::Apt, "apt-get install -y …".into())]);
-        assert_eq!(found("CGO_ENABLED=0 go build -o /x ."), [(Manager::Go, "go build -o …".into())]);
-        assert_eq!(found("go mod download"), [(Manager::Go, "go mod download".into())]);
-        assert_eq!(found("python3 -m pip install ."), [(Manager::Pip, "pip install .".into())]);
+        assert_eq!(
+            found("apt-get update&&apt-get install -y curl;rm -rf /x"),
+            [(Manager::Apt, "apt-get install -y …".into())]
+        );
+        assert_eq!(
+            found("CGO_ENABLED=0 go build -o /x ."),
+            [(Manager::Go, "go build -o …".into())]
+        );
+        assert_eq!(
+            found("go mod download"),
+            [(Manager::Go, "go mod download".into())]
+        );
+        assert_eq!(
+            found("python3 -m pip install ."),
+            [(Manager::Pip, "pip install .".into())]
+        );
         assert_eq!(found("yarn"), [(Manager::Yarn, "yarn".into())]);
         assert!(found("npm run build && npm test && go vet ./... && echo pip install").is_empty());
         assert!(found("go mod tidy").is_empty());

@@ -28,7 +28,9 @@ pub fn check(plan: &Plan, ctx: &ContextInfo, out: &mut Vec<Diagnostic>) {
         let node = uses(&[Manager::Npm, Manager::Yarn, Manager::Pnpm]);
         let cargo = uses(&[Manager::Cargo]);
         for step in &stage.steps {
-            let StepKind::Copy(c) = &step.kind else { continue };
+            let StepKind::Copy(c) = &step.kind else {
+                continue;
+            };
             if c.from.is_some() || !c.sources.iter().any(|s| is_whole_context(&s.value)) {
                 continue;
             }
@@ -50,7 +52,11 @@ pub fn check(plan: &Plan, ctx: &ContextInfo, out: &mut Vec<Diagnostic>) {
             if sent.is_empty() {
                 continue;
             }
-            let list = sent.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+            let list = sent
+                .iter()
+                .map(|s| format!("`{s}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
             out.push(
                 warning(
                     "context-not-ignored",
@@ -70,14 +76,20 @@ pub fn check(plan: &Plan, ctx: &ContextInfo, out: &mut Vec<Diagnostic>) {
 
 /// True when `.dockerignore` patterns exclude `path` (relative to the context).
 pub fn excluded(patterns: &[String], path: &str) -> bool {
-    let path: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let path: Vec<&str> = path
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     let mut out = false;
     for p in patterns {
         let (neg, p) = match p.strip_prefix('!') {
             Some(rest) => (true, rest),
             None => (false, p.as_str()),
         };
-        let pat: Vec<&str> = p.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+        let pat: Vec<&str> = p
+            .split('/')
+            .filter(|s| !s.is_empty() && *s != ".")
+            .collect();
         if pat.is_empty() {
             continue;
         }
@@ -179,7 +191,10 @@ mod tests {
     use super::*;
 
     fn ex(pats: &[&str], path: &str) -> bool {
-        excluded(&pats.iter().map(|s| s.to_string()).collect::<Vec<_>>(), path)
+        excluded(
+            &pats.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            path,
+        )
     }
 
     #[test]

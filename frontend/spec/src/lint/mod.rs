@@ -42,16 +42,40 @@ const fn rule(id: &'static str, summary: &'static str) -> Rule {
 
 /// Every rule, in the order of `docs/lint.md`.
 pub const RULES: &[Rule] = &[
-    rule("deps-before-source", "dependencies are installed after the whole source was copied"),
-    rule("install-without-cache", "a package-manager install without a cache mount"),
+    rule(
+        "deps-before-source",
+        "dependencies are installed after the whole source was copied",
+    ),
+    rule(
+        "install-without-cache",
+        "a package-manager install without a cache mount",
+    ),
     rule("root-final", "a final stage runs as root"),
-    rule("unpinned-base", "a base image without a tag, or with `latest`"),
-    rule("toolchain-runtime", "a final stage is built on a toolchain (SDK) image"),
-    rule("apt-hygiene", "`apt-get install` without `--no-install-recommends` or list cleanup"),
+    rule(
+        "unpinned-base",
+        "a base image without a tag, or with `latest`",
+    ),
+    rule(
+        "toolchain-runtime",
+        "a final stage is built on a toolchain (SDK) image",
+    ),
+    rule(
+        "apt-hygiene",
+        "`apt-get install` without `--no-install-recommends` or list cleanup",
+    ),
     rule("secret-in-arg", "a secret passed as an arg or env value"),
-    rule("context-not-ignored", "`copy: .` sends the spec file, `.git`, `node_modules` or `target` into the image"),
-    rule("maybe-typo", "a `from` that looks like a misspelt stage name"),
-    rule("missing-syntax", "the first line is not a `# syntax=` directive (`slipway check` only)"),
+    rule(
+        "context-not-ignored",
+        "`copy: .` sends the spec file, `.git`, `node_modules` or `target` into the image",
+    ),
+    rule(
+        "maybe-typo",
+        "a `from` that looks like a misspelt stage name",
+    ),
+    rule(
+        "missing-syntax",
+        "the first line is not a `# syntax=` directive (`slipway check` only)",
+    ),
 ];
 
 /// Every lint finding on a plan (not filtered by `lint.disable`: see [`retain_enabled`]).

@@ -81,7 +81,15 @@ fn is_root(user: &str) -> bool {
 
 /// Compilers and SDKs, not runtimes.
 const TOOLCHAINS: &[&str] = &[
-    "golang", "rust", "gcc", "clang", "maven", "gradle", "buildpack-deps", "openjdk", "sdk",
+    "golang",
+    "rust",
+    "gcc",
+    "clang",
+    "maven",
+    "gradle",
+    "buildpack-deps",
+    "openjdk",
+    "sdk",
 ];
 
 fn is_toolchain(r: &str) -> bool {
@@ -99,7 +107,10 @@ mod tests {
 
     #[test]
     fn refs() {
-        assert_eq!(unpinned("alpine"), Some("which has no tag (that means `latest`)"));
+        assert_eq!(
+            unpinned("alpine"),
+            Some("which has no tag (that means `latest`)")
+        );
         assert!(unpinned("localhost:5000/app").is_some());
         assert!(unpinned("ghcr.io/a/b:latest").is_some());
         assert!(unpinned("localhost:5000/app:1.2").is_none());

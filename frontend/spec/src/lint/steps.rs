@@ -38,7 +38,9 @@ pub fn check(plan: &Plan, parent: &[Option<usize>], out: &mut Vec<Diagnostic>) {
                 }
                 StepKind::Run(r) => {
                     let found = installs(&r.command);
-                    let deps = found.iter().find(|x| x.manager != Manager::Apt && !x.offline());
+                    let deps = found
+                        .iter()
+                        .find(|x| x.manager != Manager::Apt && !x.offline());
                     if let (Some(x), Order::SourceFirst(copy)) = (deps, order) {
                         out.push(deps_after_source(x, step.verb_span, copy));
                         order = Order::Settled;
@@ -81,7 +83,9 @@ fn without_cache(r: &Run, found: &[Install], at: Span) -> Option<Diagnostic> {
     if !r.cache.is_empty() {
         return None;
     }
-    let x = found.iter().find(|x| x.manager != Manager::Apt && !x.offline())?;
+    let x = found
+        .iter()
+        .find(|x| x.manager != Manager::Apt && !x.offline())?;
     let dir = match x.manager {
         Manager::Go => "[/go/pkg/mod, /root/.cache/go-build]".to_string(),
         Manager::Cargo => "[/usr/local/cargo/registry, <workdir>/target]".to_string(),
@@ -106,11 +110,15 @@ fn without_cache(r: &Run, found: &[Install], at: Span) -> Option<Diagnostic> {
 fn apt_hygiene(r: &Run, found: &[Install], at: Span) -> Option<Diagnostic> {
     let apt = found.iter().find(|x| x.manager == Manager::Apt)?;
     let recommends = apt.has("--no-install-recommends")
-        || apt.words.iter().any(|w| w.contains("Install-Recommends=false") || w.contains("Install-Recommends=0"));
+        || apt
+            .words
+            .iter()
+            .any(|w| w.contains("Install-Recommends=false") || w.contains("Install-Recommends=0"));
     let cached_lists = r.cache.iter().any(|c| c.target.starts_with("/var/lib/apt"));
     let cleaned = cached_lists
         || simple_commands(&r.command).iter().any(|w| {
-            w.first().is_some_and(|p| p == "rm") && w.iter().any(|a| a.contains("/var/lib/apt/lists"))
+            w.first().is_some_and(|p| p == "rm")
+                && w.iter().any(|a| a.contains("/var/lib/apt/lists"))
         });
     let mut missing = vec![];
     if !recommends {

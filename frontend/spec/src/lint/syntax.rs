@@ -8,7 +8,12 @@ use crate::diag::{Diagnostic, Pos, Span};
 use crate::plan::Plan;
 
 pub fn missing_syntax(plan: &Plan) -> Option<Diagnostic> {
-    if plan.lint.disable.iter().any(|d| d.value == "missing-syntax") {
+    if plan
+        .lint
+        .disable
+        .iter()
+        .any(|d| d.value == "missing-syntax")
+    {
         return None;
     }
     let src = plan.source.strip_prefix('\u{feff}').unwrap_or(&plan.source);
@@ -23,8 +28,16 @@ pub fn missing_syntax(plan: &Plan) -> Option<Diagnostic> {
     }
     let width = first.chars().count().max(1) as u32;
     let at = Span::new(
-        Pos { line: 1, col: 1, offset: 0 },
-        Pos { line: 1, col: 1 + width, offset: first.len() as u32 },
+        Pos {
+            line: 1,
+            col: 1,
+            offset: 0,
+        },
+        Pos {
+            line: 1,
+            col: 1 + width,
+            offset: first.len() as u32,
+        },
     );
     let mut d = warning(
         "missing-syntax",

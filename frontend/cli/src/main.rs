@@ -102,7 +102,7 @@ fn main() -> ExitCode {
             context,
         } => report(check(file, target, context)),
         Command::Schema => {
-            println!("{}", slipway_spec::schema::json());
+            print!("{}", slipway_spec::schema::COMMITTED);
             ExitCode::SUCCESS
         }
     }

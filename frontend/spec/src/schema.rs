@@ -3,8 +3,11 @@
 //! `STAGE_KEYS`, `RUN_KEYS`, … in `eval.rs`, `LINT_KEYS`) and the type table
 //! below: every key a table lists gets its type from [`value`], which panics
 //! (in the tests) for a key it does not know, so the schema cannot drift
-//! from what the evaluator accepts. `slipway schema` prints it;
-//! `docs/slipway.schema.json` is that output, committed.
+//! from what the evaluator accepts. `docs/slipway.schema.json` is this
+//! output, committed; a test checks the two are equal (`UPDATE_SCHEMA=1
+//! cargo test -p slipway-spec --lib schema` rewrites the file), and
+//! `slipway schema` prints the committed text ([`COMMITTED`]), so the
+//! generator and its JSON building stay out of the frontend binary.
 
 use serde_json::{json, Map, Value};
 
@@ -142,15 +145,44 @@ fn object(name: &str, keys: &[&str], required: &[&str]) -> Value {
     o
 }
 
+/// A step: a mapping with a verb, checked against that verb's keys (`if`
+/// the verb is there, `then` its definition), so a validator names the key
+/// that is wrong instead of "matches no alternative". `link` is also a
+/// `copy` modifier: a mapping with `copy` is a copy step.
+fn step() -> Value {
+    let keys_of = |verb: &str| {
+        OBJECTS
+            .iter()
+            .find(|(n, _, _)| *n == verb)
+            .map(|(_, k, _)| *k)
+            .expect("every verb has a definition")
+    };
+    let rules: Vec<Value> = VERBS
+        .iter()
+        .map(|v| {
+            let owners: Vec<Value> = VERBS
+                .iter()
+                .filter(|w| *w != v && keys_of(w).contains(v))
+                .map(|w| json!({"required": [w]}))
+                .collect();
+            let mut cond = json!({"required": [v]});
+            if !owners.is_empty() {
+                cond["not"] = json!({"anyOf": owners});
+            }
+            json!({"if": cond, "then": def(v)})
+        })
+        .collect();
+    let any_verb: Vec<Value> = VERBS.iter().map(|v| json!({"required": [v]})).collect();
+    json!({"type": "object", "anyOf": any_verb, "allOf": rules})
+}
+
 /// The schema as a JSON value.
 pub fn schema() -> Value {
     let mut defs = Map::new();
     for (name, keys, required) in OBJECTS.iter().skip(1) {
         defs.insert(name.to_string(), object(name, keys, required));
     }
-    // A step is exactly one verb with that verb's modifiers.
-    let verbs: Vec<Value> = VERBS.iter().map(|v| def(v)).collect();
-    defs.insert("step".into(), json!({"anyOf": verbs}));
+    defs.insert("step".into(), step());
     let (_, keys, required) = OBJECTS[0];
     let mut top = object("top", keys, required);
     let top = top.as_object_mut().expect("object");
@@ -158,10 +190,6 @@ pub fn schema() -> Value {
     out.insert(
         "$schema".into(),
         json!("http://json-schema.org/draft-07/schema#"),
-    );
-    out.insert(
-        "$id".into(),
-        json!("https://slipway.dev/schema/v1/slipway.schema.json"),
     );
     out.insert(
         "title".into(),
@@ -176,14 +204,33 @@ pub fn schema() -> Value {
     Value::Object(out)
 }
 
-/// The schema as pretty JSON (what `slipway schema` prints).
+/// The schema as pretty JSON, with a final newline.
 pub fn json() -> String {
-    serde_json::to_string_pretty(&schema()).expect("a JSON value serializes")
+    let mut s = serde_json::to_string_pretty(&schema()).expect("a JSON value serializes");
+    s.push('\n');
+    s
 }
+
+/// `docs/slipway.schema.json`, which a test keeps equal to [`json`].
+pub const COMMITTED: &str = include_str!("../../../docs/slipway.schema.json");
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn committed_file_is_the_generated_schema() {
+        let generated = json();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/slipway.schema.json");
+            std::fs::write(path, &generated).unwrap();
+            return;
+        }
+        assert!(
+            generated == COMMITTED,
+            "docs/slipway.schema.json is stale: run `UPDATE_SCHEMA=1 cargo test -p slipway-spec --lib schema`"
+        );
+    }
 
     #[test]
     fn every_table_key_has_a_type_and_every_verb_a_definition() {

@@ -427,3 +427,13 @@ fn image_refs() {
         assert!(!is_valid_image_ref(bad), "{bad}");
     }
 }
+
+/// The file that uses every key (also validated against the JSON Schema by
+/// frontend/cli/tests/schema.rs) loads.
+#[test]
+fn every_key_loads() {
+    let l = load_ok(include_str!("good/every_key.yaml"));
+    assert_eq!(l.plan.stages.len(), 2);
+    assert_eq!(l.plan.lint.disable[0].value, "unpinned-base");
+    assert_eq!(l.plan.stages[0].steps.len(), 10);
+}

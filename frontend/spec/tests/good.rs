@@ -435,5 +435,5 @@ fn every_key_loads() {
     let l = load_ok(include_str!("good/every_key.yaml"));
     assert_eq!(l.plan.stages.len(), 2);
     assert_eq!(l.plan.lint.disable[0].value, "unpinned-base");
-    assert_eq!(l.plan.stages[0].steps.len(), 10);
+    assert_eq!(l.plan.stages[0].steps.len(), 9);
 }

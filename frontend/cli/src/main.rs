@@ -61,7 +61,12 @@ enum Command {
         /// Also check that this target exists.
         #[arg(long)]
         target: Option<String>,
+        /// The build context, for `.dockerignore` (default: the spec's directory).
+        #[arg(long)]
+        context: Option<PathBuf>,
     },
+    /// Print the JSON Schema of slipway.yaml (for editors: `# yaml-language-server: $schema=…`).
+    Schema,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -91,7 +96,15 @@ fn main() -> ExitCode {
             format,
             print_config,
         )),
-        Command::Check { file, target } => report(check(file, target)),
+        Command::Check {
+            file,
+            target,
+            context,
+        } => report(check(file, target, context)),
+        Command::Schema => {
+            print!("{}", slipway_spec::schema::COMMITTED);
+            ExitCode::SUCCESS
+        }
     }
 }
 
@@ -156,6 +169,7 @@ fn eval_options(
         target_platform,
         // Offline: no registry, so every base image has Docker's default env.
         base_env: slipway_spec::BaseEnv::default(),
+        context: None,
     })
 }
 
@@ -217,16 +231,53 @@ fn compile(
     std::process::exit(0)
 }
 
-fn check(file: PathBuf, target: Option<String>) -> Result<(), Failure> {
+fn check(file: PathBuf, target: Option<String>, context: Option<PathBuf>) -> Result<(), Failure> {
     let (name, text) = read_spec(&file)?;
-    let eval = eval_options(BTreeMap::new(), None)?;
+    let mut eval = eval_options(BTreeMap::new(), None)?;
+    eval.context = Some(context_info(&file, context));
     let loaded = slipway_spec::load(&name, &text, &eval).map_err(|d| Failure(d.render()))?;
-    for w in &loaded.warnings {
+    let syntax = slipway_spec::lint::missing_syntax(&loaded.plan);
+    for w in syntax.iter().chain(&loaded.warnings) {
         eprint!("{}", w.render(&name, &text));
     }
     if let Some(t) = target {
         slipway_compiler::check_target(&loaded.plan, &t).map_err(|d| Failure(d.render()))?;
     }
-    eprintln!("{name}: ok ({} stages)", loaded.plan.stages.len());
+    let n = loaded.plan.stages.len();
+    eprintln!("{name}: ok ({n} stage{})", if n == 1 { "" } else { "s" });
     Ok(())
+}
+
+/// What `docker build -f FILE CONTEXT` would send: the `.dockerignore` (the
+/// spec's own `FILE.dockerignore` first, as BuildKit does), where the spec
+/// is inside the context, and which of `.git`, `node_modules`, `target` exist.
+fn context_info(file: &std::path::Path, context: Option<PathBuf>) -> slipway_spec::ContextInfo {
+    let spec_dir = file.parent().map(PathBuf::from).unwrap_or_default();
+    let ctx = context.unwrap_or_else(|| spec_dir.clone());
+    let ctx = if ctx.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        ctx
+    };
+    let own = PathBuf::from(format!("{}.dockerignore", file.display()));
+    let ignore = std::fs::read(&own)
+        .or_else(|_| std::fs::read(ctx.join(".dockerignore")))
+        .unwrap_or_default();
+    let spec_path = match (file.canonicalize(), ctx.canonicalize()) {
+        (Ok(f), Ok(c)) => f
+            .strip_prefix(&c)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/")),
+        _ => None,
+    };
+    let entries = [".git", "node_modules", "target"]
+        .iter()
+        .filter(|e| ctx.join(e).exists())
+        .map(|e| e.to_string())
+        .collect();
+    slipway_spec::ContextInfo {
+        excludes: slipway_gateway::dockerignore::parse(&ignore),
+        spec_path,
+        entries: Some(entries),
+    }
 }

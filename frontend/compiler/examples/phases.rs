@@ -17,6 +17,9 @@ fn main() {
         let t0 = Instant::now();
         let loaded = slipway_spec::load("g.yaml", &text, &Default::default()).unwrap();
         let t1 = Instant::now();
+        let lint = slipway_spec::lint::run(&loaded.plan, &Default::default());
+        let tl = Instant::now() - t1;
+        let t1 = Instant::now();
         let c = slipway_compiler::compile(&loaded.plan, &Default::default(), &Default::default())
             .unwrap();
         let t2 = Instant::now();
@@ -26,8 +29,10 @@ fn main() {
         drop(loaded);
         let t4 = Instant::now();
         eprintln!(
-            "load {:?} compile {:?} copy {:?} drop {:?} ({} bytes)",
-            t1 - t0,
+            "load {:?} (lint alone {:?}, {} findings) compile {:?} copy {:?} drop {:?} ({} bytes)",
+            t1 - t0 - tl,
+            tl,
+            lint.len(),
             t2 - t1,
             t3 - t2,
             t4 - t3,

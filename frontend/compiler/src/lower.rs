@@ -178,7 +178,9 @@ impl<'a> Lowering<'a> {
     /// when the config is used: see `image_used`).
     fn lower_stage(&mut self, stage: &'a Stage, history: bool) -> StageResult {
         let platform = self.stage_platform(stage);
-        let n = stage.steps.len() + 1;
+        // FROM, then the implicit WORKDIR (numbered like Docker's), then the steps.
+        let implicit = 1 + usize::from(stage.workdir.is_some());
+        let n = stage.steps.len() + implicit;
         let name = &stage.name.value;
         let mut st = match &stage.from.value {
             Base::Scratch => self.scratch_result(platform.clone()),
@@ -229,7 +231,7 @@ impl<'a> Lowering<'a> {
                 ..Default::default()
             });
             let mut meta =
-                OpMeta::named(format!("[{name}] WORKDIR {dir}")).with_range(range(wd.span));
+                OpMeta::named(format!("[{name} 2/{n}] WORKDIR {dir}")).with_range(range(wd.span));
             meta.ignore_cache = self.stage_no_cache(name);
             st.fs = self.graph.file(b, meta);
             if history {
@@ -245,7 +247,7 @@ impl<'a> Lowering<'a> {
         let mut label = String::with_capacity(name.len() + 24);
         for (idx, step) in stage.steps.iter().enumerate() {
             label.clear();
-            let _ = write!(label, "[{name} {}/{n}]", idx + 2);
+            let _ = write!(label, "[{name} {}/{n}]", idx + 1 + implicit);
             self.step(stage, step, &label, history, &mut st);
         }
         self.apply_image_spec(stage, &mut st);

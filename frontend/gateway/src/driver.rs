@@ -225,6 +225,13 @@ pub async fn run<P: Pipeline>(
         build_platform: build_platform.clone(),
         target_platform: target_platform.clone(),
         base_env: BaseEnv::Discover,
+        // For the `context-not-ignored` lint rule (the spec is assumed to be
+        // at the context's root under its own name).
+        context: Some(slipway_spec::ContextInfo {
+            excludes: excludes.clone(),
+            spec_path: opts.filename.rsplit('/').next().map(String::from),
+            entries: None,
+        }),
     };
     let load = |eval: EvalOptions| {
         let (filename, source, pipeline) =
@@ -652,7 +659,8 @@ async fn named_contexts(
                     }
                 }
                 NamedContextRef::OciLayout(v) => {
-                    let has = server.llb_caps.is_empty() || server.llb_caps.contains("source.ocilayout");
+                    let has =
+                        server.llb_caps.is_empty() || server.llb_caps.contains("source.ocilayout");
                     crate::ocilayout::resolve(
                         bridge,
                         name,

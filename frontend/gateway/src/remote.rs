@@ -10,9 +10,16 @@ use crate::options::FrontendOptions;
 
 /// Whether `context=VALUE` names a remote context (else a local name).
 pub fn is_remote(v: &str) -> bool {
-    ["git://", "git@", "ssh://", "http://", "https://", "github.com/"]
-        .iter()
-        .any(|p| v.starts_with(p))
+    [
+        "git://",
+        "git@",
+        "ssh://",
+        "http://",
+        "https://",
+        "github.com/",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
 }
 
 /// The spec's bytes, no excludes (`.dockerignore` applies to local contexts),

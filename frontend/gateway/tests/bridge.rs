@@ -395,8 +395,27 @@ async fn spec_warnings_go_through_warn_when_supported() {
         .image("buidl", "sha256:bbbb", ALPINE_CONFIG);
     assert_eq!(drive(&fake, &[], Slipway).await, Outcome::Success);
     let st = fake.state();
-    assert_eq!(st.warns.len(), 1, "{:?}", st.calls);
-    let w = &st.warns[0];
+    // The misspelt stage, and the lint findings on the same plan (an
+    // unpinned `buidl` image, a final stage without a user): all through Warn.
+    assert_eq!(st.warns.len(), 3, "{:?}", st.calls);
+    let shorts: Vec<String> = st
+        .warns
+        .iter()
+        .map(|w| String::from_utf8_lossy(&w.short).into_owned())
+        .collect();
+    assert!(
+        shorts.iter().any(|s| s.contains("runs as root")),
+        "{shorts:?}"
+    );
+    assert!(
+        shorts.iter().any(|s| s.contains("builds on `buidl`")),
+        "{shorts:?}"
+    );
+    let w = st
+        .warns
+        .iter()
+        .find(|w| String::from_utf8_lossy(&w.short).contains("not a stage"))
+        .unwrap();
     let short = String::from_utf8_lossy(&w.short);
     assert!(short.contains("slipway.yaml:5"), "{short}");
     assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);

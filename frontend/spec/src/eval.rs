@@ -12,7 +12,7 @@ use crate::platform::parse_platform;
 use crate::yaml::{is_bool_str, is_null_str, span_text, Kind, Node, Style};
 use crate::EvalOptions;
 
-pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages"];
+pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages", "lint"];
 pub const STAGE_KEYS: &[&str] = &[
     "from",
     "platform",
@@ -663,9 +663,12 @@ impl<'a> Ev<'a> {
                     Some(s) => format!("did you mean `{s}`? "),
                     None => String::new(),
                 };
-                help.push_str(&format!(
-                    "declare it under `args:` (and pass `--build-arg {name}=…`), use a default `${{{name}:-value}}`, or write `$$` for a literal `$`"
-                ));
+                help.push_str(&match base_env_help(&name) {
+                    Some(h) => h,
+                    None => format!(
+                        "declare it under `args:` (and pass `--build-arg {name}=…`), use a default `${{{name}:-value}}`, or write `$$` for a literal `$`"
+                    ),
+                });
                 Diagnostic::error("undefined-arg", span, format!("undefined argument `{name}`"))
                     .with_label("not an argument, env value or predefined platform argument")
                     .with_help(help)
@@ -1032,6 +1035,33 @@ impl<'a> Ev<'a> {
             span: n.span,
         })
     }
+}
+
+/// Help for `${PATH}` and other variables that base images set: they are
+/// not arguments, and `--build-arg` is not the fix.
+fn base_env_help(name: &str) -> Option<String> {
+    const IMAGE_ENV: &[&str] = &[
+        "PATH",
+        "HOME",
+        "LANG",
+        "LD_LIBRARY_PATH",
+        "JAVA_HOME",
+        "GOPATH",
+        "GOROOT",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "PYTHONPATH",
+        "NODE_PATH",
+        "NODE_VERSION",
+        "PYTHON_VERSION",
+        "GOLANG_VERSION",
+    ];
+    if !IMAGE_ENV.contains(&name) {
+        return None;
+    }
+    Some(format!(
+        "`{name}` is usually set by base images, but not by this stage's base as known here (offline `slipway check`/`compile` know no image's config, only Docker's default `PATH`; a build sees the image's real env): give a default, `${{{name}:-value}}`, or set it under `env:`; inside a `run:` command, `${name}` is the shell's and works as usual"
+    ))
 }
 
 // ---------------------------------------------------------------- the file
@@ -1429,6 +1459,8 @@ impl<'a> Ev<'a> {
             .cloned()
             .collect();
 
+        let lint = crate::lint::config(get(top, "lint"), &mut self.errors);
+
         if !self.errors.is_empty() {
             return None;
         }
@@ -1440,6 +1472,7 @@ impl<'a> Ev<'a> {
             default,
             groups,
             stages: stages.into_iter().flatten().collect(),
+            lint,
         })
     }
 

@@ -8,8 +8,10 @@
 pub mod diag;
 mod eval;
 pub mod interp;
+pub mod lint;
 pub mod plan;
 mod platform;
+pub mod schema;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity, Span};
@@ -63,6 +65,8 @@ pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, 
     match plan {
         Some(plan) if errors.is_empty() => {
             let mut warnings = ev.warnings;
+            warnings.extend(lint::run(&plan, opts));
+            lint::retain_enabled(&plan.lint, &mut warnings);
             warnings.sort_by_key(|d| d.span.start);
             Ok(Loaded { plan, warnings })
         }
@@ -85,6 +89,9 @@ pub struct EvalOptions {
     /// The environment base images bring, which `${NAME}` in a stage's `env:`
     /// values and steps sees (as Docker's `ENV PATH=/x:$PATH` does).
     pub base_env: BaseEnv,
+    /// What is known about the build context (for the `context-not-ignored`
+    /// lint rule); None: nothing, the rule is skipped.
+    pub context: Option<ContextInfo>,
 }
 
 /// Docker's default `PATH`: the env of `scratch`, and of an image whose
@@ -121,6 +128,18 @@ impl BaseEnv {
             _ => default(),
         }
     }
+}
+
+/// The build context as far as lint rules need it.
+#[derive(Debug, Clone, Default)]
+pub struct ContextInfo {
+    /// `.dockerignore` patterns (parsed: cleaned, `!` exceptions kept).
+    pub excludes: Vec<String>,
+    /// The spec file's path inside the context; None: not in the context (or unknown).
+    pub spec_path: Option<String>,
+    /// Which of `.git`, `node_modules`, `target` exist at the context's root;
+    /// None: unknown (the rule then guesses from the stage's commands).
+    pub entries: Option<Vec<String>>,
 }
 
 impl Default for Platform {

@@ -47,6 +47,14 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Stages in file order.
     pub stages: Vec<Stage>,
+    /// The `lint:` settings (which lint rules are off).
+    pub lint: LintConfig,
+}
+
+/// `lint: {disable: [rule-id, …]}`: every id is a known rule (checked).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LintConfig {
+    pub disable: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -393,7 +393,7 @@ stages:
 
 #[test]
 fn typo_of_stage_is_a_warning() {
-    let src = "stages:\n  builder: {from: alpine}\n  app:\n    from: alpine\n    steps:\n      - copy: /x\n        from: buidler\n";
+    let src = "lint: {disable: [unpinned-base, root-final]}\nstages:\n  builder: {from: alpine}\n  app:\n    from: alpine\n    steps:\n      - copy: /x\n        from: buidler\n";
     let l = load("s.yaml", src, &EvalOptions::default()).unwrap();
     assert_eq!(l.warnings.len(), 1);
     assert_eq!(l.warnings[0].code, "maybe-typo");
@@ -442,4 +442,14 @@ fn step_span_ends_on_its_last_line() {
         .collect();
     assert_eq!(lines, [(6, 6), (7, 8), (10, 10)]);
     assert_eq!(steps[0].span.end.col, 22, "ends right after `echo one`");
+}
+
+/// The file that uses every key (also validated against the JSON Schema by
+/// frontend/cli/tests/schema.rs) loads.
+#[test]
+fn every_key_loads() {
+    let l = load_ok(include_str!("good/every_key.yaml"));
+    assert_eq!(l.plan.stages.len(), 2);
+    assert_eq!(l.plan.lint.disable[0].value, "unpinned-base");
+    assert_eq!(l.plan.stages[0].steps.len(), 9);
 }

@@ -12,6 +12,7 @@ mod caps;
 mod context;
 mod env;
 pub mod imageconfig;
+pub mod listing;
 mod lower;
 pub mod paths;
 pub mod targets;

@@ -177,7 +177,7 @@ fn compile(
     let compiled = slipway_compiler::compile(&loaded.plan, &opts, &eval.target_platform)
         .map_err(|d| Failure(d.render()))?;
     for w in &compiled.warnings {
-        eprintln!("warning: {w}");
+        eprint!("{}", w.render(&name, &text));
     }
     let out = match format {
         Format::Pb => compiled.definition.0,

@@ -109,8 +109,8 @@ pub struct Compiled {
     /// Stages that were compiled (the target and what it depends on), in
     /// file order.
     pub stages: Vec<String>,
-    /// Non-fatal findings (e.g. a feature degraded for an old daemon).
-    pub warnings: Vec<String>,
+    /// Non-fatal findings (e.g. a feature degraded for an old daemon), located.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// An image whose config the frontend should resolve before compiling.

@@ -37,7 +37,12 @@ fn every_example_lists_its_targets_and_outline() {
         let p = plan("slipway.yaml", &text, &[]);
         let list = listing::targets(&p);
         assert_eq!(list.len(), p.stages.len() + p.groups.len());
-        assert_eq!(list.iter().filter(|t| t.default).count(), 1, "{}", d.display());
+        assert_eq!(
+            list.iter().filter(|t| t.default).count(),
+            1,
+            "{}",
+            d.display()
+        );
         let o = listing::outline(&p, None).unwrap();
         let out = format!(
             "{}\n{}",
@@ -146,7 +151,10 @@ fn outline_of_a_target_lists_what_it_uses() {
     assert_eq!(v["args"][0]["location"]["ranges"][0]["start"]["line"], 4);
     assert_eq!(v["secrets"][0]["required"], true);
     assert!(v["secrets"][1].get("required").is_none());
-    assert_eq!(v["secrets"][0]["location"]["ranges"][0]["start"]["line"], 20);
+    assert_eq!(
+        v["secrets"][0]["location"]["ranges"][0]["start"]["line"],
+        20
+    );
 
     // The lint target adds its own ssh id; the default target (app) needs
     // build's args through copy.from; UNUSED and TAG are named by no stage.

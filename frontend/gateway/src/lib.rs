@@ -10,9 +10,12 @@ pub mod client;
 pub mod dockerignore;
 pub mod driver;
 pub mod errors;
+pub mod frontendcaps;
 mod localsrc;
 pub mod options;
+pub mod subrequest;
 pub mod transport;
+pub mod warnings;
 
 use std::process::ExitCode;
 use std::sync::Arc;

@@ -17,7 +17,11 @@ pub use targets::{default_target, targets, TargetEntry, TargetKind};
 /// The comment that documents a mapping entry: the block of `#` lines right
 /// above its key (no blank line between), else a comment after its value on
 /// the same line. `None` when there is neither.
-pub(crate) fn doc_comment(source: &str, key_line: u32, value_end: Option<(u32, u32)>) -> Option<String> {
+pub(crate) fn doc_comment(
+    source: &str,
+    key_line: u32,
+    value_end: Option<(u32, u32)>,
+) -> Option<String> {
     let lines: Vec<&str> = source.lines().collect();
     let idx = key_line.checked_sub(1)? as usize;
     let mut above = Vec::new();
@@ -62,7 +66,10 @@ fn is_directive(comment: &str) -> bool {
 
 /// Byte offset of the `n`th character of `line` (its length past the end).
 fn char_offset(line: &str, n: usize) -> usize {
-    line.char_indices().nth(n).map(|(b, _)| b).unwrap_or(line.len())
+    line.char_indices()
+        .nth(n)
+        .map(|(b, _)| b)
+        .unwrap_or(line.len())
 }
 
 #[cfg(test)]
@@ -72,11 +79,20 @@ mod tests {
     #[test]
     fn comments_above_and_after() {
         let src = "args:\n  # The Go toolchain\n  # image.\n  GO: golang\n  X: y   # trailing\n  Z:  # unset\n\n  # not above\n\n  W: v\n";
-        assert_eq!(doc_comment(src, 4, Some((4, 13))).as_deref(), Some("The Go toolchain image."));
-        assert_eq!(doc_comment(src, 5, Some((5, 7))).as_deref(), Some("trailing"));
+        assert_eq!(
+            doc_comment(src, 4, Some((4, 13))).as_deref(),
+            Some("The Go toolchain image.")
+        );
+        assert_eq!(
+            doc_comment(src, 5, Some((5, 7))).as_deref(),
+            Some("trailing")
+        );
         assert_eq!(doc_comment(src, 6, None).as_deref(), Some("unset"));
         assert_eq!(doc_comment(src, 10, Some((10, 7))), None);
-        assert_eq!(doc_comment("# syntax=slipway:dev\nA: b\n", 2, Some((2, 5))), None);
+        assert_eq!(
+            doc_comment("# syntax=slipway:dev\nA: b\n", 2, Some((2, 5))),
+            None
+        );
         // A `#` inside a value without a space before it is not a comment.
         assert_eq!(doc_comment("A: a#b\n", 1, Some((1, 7))), None);
     }

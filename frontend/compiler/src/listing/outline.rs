@@ -61,14 +61,10 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     };
     let description = match sel::stage_index(plan, &name) {
         Some(i) => plan.stages[i].description.clone(),
-        None => plan
-            .groups
-            .iter()
-            .find(|g| g.name.value == name)
-            .map(|g| {
-                let m: Vec<&str> = g.members.iter().map(|m| m.value.as_str()).collect();
-                format!("group: {}", m.join(", "))
-            }),
+        None => plan.groups.iter().find(|g| g.name.value == name).map(|g| {
+            let m: Vec<&str> = g.members.iter().map(|m| m.value.as_str()).collect();
+            format!("group: {}", m.join(", "))
+        }),
     };
     let idx = sel::index(plan);
     let stages = sel::closure(plan, &idx, &roots);
@@ -89,8 +85,15 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     let mut seen = BTreeSet::new();
     // Global args: an arg's default may name earlier args, so walk them
     // last to first, adding what a used arg's default names.
-    let globals = root.and_then(|r| get(r, "args")).map(entries).unwrap_or_default();
-    let values: BTreeMap<&str, &str> = plan.args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let globals = root
+        .and_then(|r| get(r, "args"))
+        .map(entries)
+        .unwrap_or_default();
+    let values: BTreeMap<&str, &str> = plan
+        .args
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let mut used_globals = Vec::new();
     for (k, v) in globals.iter().rev() {
         let Some(name) = k.scalar() else { continue };
@@ -103,17 +106,30 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     for (k, v) in used_globals {
         let name = k.scalar().unwrap_or_default();
         if seen.insert(name.to_string()) {
-            args.push(arg_entry(plan, k, v, values.get(name).map(|s| s.to_string()), None));
+            args.push(arg_entry(
+                plan,
+                k,
+                v,
+                values.get(name).map(|s| s.to_string()),
+                None,
+            ));
         }
     }
     for &i in &stages {
         let st = &plan.stages[i];
         let node = stage_nodes.and_then(|s| get(s, &st.name.value));
-        let decl = node.and_then(|n| get(n, "args")).map(entries).unwrap_or_default();
+        let decl = node
+            .and_then(|n| get(n, "args"))
+            .map(entries)
+            .unwrap_or_default();
         for (k, v) in decl {
             let name = k.scalar().unwrap_or_default();
             if seen.insert(name.to_string()) {
-                let value = st.args.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+                let value = st
+                    .args
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone());
                 args.push(arg_entry(plan, k, v, value, Some(st.name.value.clone())));
             }
         }
@@ -122,15 +138,16 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
 
     let mut secrets: Vec<MountEntry> = Vec::new();
     let mut ssh: Vec<MountEntry> = Vec::new();
-    let add = |list: &mut Vec<MountEntry>, id: &str, required: bool, span: Span| {
-        match list.iter_mut().find(|m| m.id == id) {
-            Some(m) => m.required |= required,
-            None => list.push(MountEntry {
-                id: id.to_string(),
-                required,
-                span,
-            }),
-        }
+    let add = |list: &mut Vec<MountEntry>, id: &str, required: bool, span: Span| match list
+        .iter_mut()
+        .find(|m| m.id == id)
+    {
+        Some(m) => m.required |= required,
+        None => list.push(MountEntry {
+            id: id.to_string(),
+            required,
+            span,
+        }),
     };
     for &i in &stages {
         for step in &plan.stages[i].steps {
@@ -155,7 +172,13 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     })
 }
 
-fn arg_entry(plan: &Plan, k: &Node, v: &Node, value: Option<String>, stage: Option<String>) -> ArgEntry {
+fn arg_entry(
+    plan: &Plan,
+    k: &Node,
+    v: &Node,
+    value: Option<String>,
+    stage: Option<String>,
+) -> ArgEntry {
     let value_end = (!v.is_null() || v.span.end.line == k.span.start.line)
         .then_some((v.span.end.line, v.span.end.col))
         .filter(|(l, _)| *l != 0);
@@ -171,7 +194,10 @@ fn arg_entry(plan: &Plan, k: &Node, v: &Node, value: Option<String>, stage: Opti
 /// The value of `key` in a mapping node.
 fn get<'a, 's>(map: &'a Node<'s>, key: &str) -> Option<&'a Node<'s>> {
     match &map.kind {
-        Kind::Map(es) => es.iter().find(|(k, _)| k.scalar() == Some(key)).map(|(_, v)| v),
+        Kind::Map(es) => es
+            .iter()
+            .find(|(k, _)| k.scalar() == Some(key))
+            .map(|(_, v)| v),
         _ => None,
     }
 }

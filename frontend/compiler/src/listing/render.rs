@@ -18,7 +18,11 @@ pub fn location(span: Span) -> Option<Value> {
     if span.is_unknown() {
         return None;
     }
-    let end = if span.end.line == 0 { span.start } else { span.end };
+    let end = if span.end.line == 0 {
+        span.start
+    } else {
+        span.end
+    };
     Some(json!({
         "ranges": [{
             "start": {"line": span.start.line, "character": span.start.col.saturating_sub(1)},
@@ -49,7 +53,11 @@ pub fn targets_json(plan: &Plan, list: &[TargetEntry]) -> Value {
             let mut m = Map::new();
             put(&mut m, "name", Some(json!(t.name)));
             put(&mut m, "default", Some(json!(t.default)));
-            put(&mut m, "description", t.description.as_ref().map(|d| json!(d)));
+            put(
+                &mut m,
+                "description",
+                t.description.as_ref().map(|d| json!(d)),
+            );
             put(&mut m, "base", t.base.as_ref().map(|d| json!(d)));
             put(&mut m, "platform", t.platform.as_ref().map(|d| json!(d)));
             put(&mut m, "location", location(t.span));
@@ -62,14 +70,22 @@ pub fn targets_json(plan: &Plan, list: &[TargetEntry]) -> Value {
 pub fn outline_json(plan: &Plan, o: &Outline) -> Value {
     let mut m = Map::new();
     put(&mut m, "name", Some(json!(o.name)));
-    put(&mut m, "description", o.description.as_ref().map(|d| json!(d)));
+    put(
+        &mut m,
+        "description",
+        o.description.as_ref().map(|d| json!(d)),
+    );
     let args: Vec<Value> = o
         .args
         .iter()
         .map(|a| {
             let mut e = Map::new();
             e.insert("name".into(), json!(a.name));
-            put(&mut e, "description", a.description.as_ref().map(|d| json!(d)));
+            put(
+                &mut e,
+                "description",
+                a.description.as_ref().map(|d| json!(d)),
+            );
             put(&mut e, "value", a.value.as_ref().map(|d| json!(d)));
             put(&mut e, "location", location(a.span));
             Value::Object(e)
@@ -128,7 +144,11 @@ pub fn outline_text(o: &Outline) -> String {
     out.push_str(&table(&head, 1));
     out.push('\n');
     if !o.args.is_empty() {
-        let mut rows = vec![vec!["BUILD ARG".into(), "VALUE".into(), "DESCRIPTION".into()]];
+        let mut rows = vec![vec![
+            "BUILD ARG".into(),
+            "VALUE".into(),
+            "DESCRIPTION".into(),
+        ]];
         for a in &o.args {
             rows.push(vec![
                 a.name.clone(),
@@ -145,7 +165,14 @@ pub fn outline_text(o: &Outline) -> String {
         }
         let mut rows = vec![vec![title.to_string(), "REQUIRED".to_string()]];
         for s in list.iter() {
-            rows.push(vec![s.id.clone(), if s.required { "true".into() } else { String::new() }]);
+            rows.push(vec![
+                s.id.clone(),
+                if s.required {
+                    "true".into()
+                } else {
+                    String::new()
+                },
+            ]);
         }
         out.push_str(&table(&rows, 3));
         out.push('\n');
@@ -156,7 +183,7 @@ pub fn outline_text(o: &Outline) -> String {
 /// Rows of cells laid out as Go's tabwriter does with cells separated by
 /// tabs (minwidth 0, padding `pad`, spaces): every cell but the last of a
 /// row is padded to its column's widest cell plus `pad`.
-fn table(rows: &[Vec<String>], pad: usize) -> String {
+pub fn table(rows: &[Vec<String>], pad: usize) -> String {
     let cols = rows.iter().map(|r| r.len()).max().unwrap_or(0);
     let mut width = vec![0usize; cols];
     for r in rows {
@@ -189,6 +216,9 @@ mod tests {
             vec!["a".to_string(), String::new()],
             vec!["longer-name".to_string(), "x".to_string()],
         ];
-        assert_eq!(table(&rows, 1), "TARGET      DESCRIPTION\na           \nlonger-name x\n");
+        assert_eq!(
+            table(&rows, 1),
+            "TARGET      DESCRIPTION\na           \nlonger-name x\n"
+        );
     }
 }

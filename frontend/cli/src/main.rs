@@ -5,6 +5,10 @@
 //! - `slipway compile`: spec → marshaled `pb.Definition` (what `buildctl build`
 //!   reads on stdin) or a readable JSON dump, offline.
 //! - `slipway check`: validate a spec, print every diagnostic, exit 1 on errors.
+//! - `slipway targets` / `slipway outline`: what buildx `--call targets|outline`
+//!   shows, offline (listing.rs).
+
+mod listing;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -62,6 +66,26 @@ enum Command {
         #[arg(long)]
         target: Option<String>,
     },
+    /// List the stages and groups a build can target, and the default.
+    Targets {
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = listing::ListFormat::Text)]
+        format: listing::ListFormat,
+    },
+    /// The build args (values, descriptions), secrets and SSH ids a target uses.
+    Outline {
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        /// Stage or group (default: `default:`, else the last stage).
+        #[arg(long)]
+        target: Option<String>,
+        /// Build argument NAME=VALUE (repeatable).
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        #[arg(long, value_enum, default_value_t = listing::ListFormat::Text)]
+        format: listing::ListFormat,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,6 +116,18 @@ fn main() -> ExitCode {
             print_config,
         )),
         Command::Check { file, target } => report(check(file, target)),
+        Command::Targets { file, format } => report(listing::targets(&file, format)),
+        Command::Outline {
+            file,
+            target,
+            build_args,
+            format,
+        } => report(listing::outline(
+            &file,
+            target.as_deref(),
+            &build_args,
+            format,
+        )),
     }
 }
 

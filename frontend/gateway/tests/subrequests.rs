@@ -185,30 +185,31 @@ async fn a_frontend_cap_slipway_lacks_is_refused_as_buildkit_does() {
 async fn without_warn_each_warning_is_a_progress_vertex_outside_the_build() {
     let f = fake(SPEC);
     assert_eq!(drive(&f, &["target=test"]).await, Outcome::Success);
-    let st = f.state();
-    assert!(st.warns.is_empty());
-    assert_eq!(st.solves.len(), 4, "{:?}", st.calls);
-    let wsolve = &st.solves[2];
-    assert!(wsolve.evaluate, "evaluated, so the vertex runs and shows");
-    let d = wsolve.definition.as_ref().unwrap().decode().unwrap();
-    let names: Vec<&String> = d
-        .metadata
-        .values()
-        .filter_map(|m| m.description.get("llb.customname"))
-        .collect();
-    assert_eq!(names.len(), 1);
-    assert!(
-        names[0].starts_with("[warning] slipway.yaml:19:15: `biuld` is not a stage"),
-        "{}",
-        names[0]
-    );
-    assert!(
-        names[0].contains("did you mean the stage `build`?"),
-        "{}",
-        names[0]
-    );
-    let build_def = st.solves[3].definition.clone().unwrap();
-    drop(st);
+    let build_def = {
+        let st = f.state();
+        assert!(st.warns.is_empty());
+        assert_eq!(st.solves.len(), 4, "{:?}", st.calls);
+        let wsolve = &st.solves[2];
+        assert!(wsolve.evaluate, "evaluated, so the vertex runs and shows");
+        let d = wsolve.definition.as_ref().unwrap().decode().unwrap();
+        let names: Vec<&String> = d
+            .metadata
+            .values()
+            .filter_map(|m| m.description.get("llb.customname"))
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert!(
+            names[0].starts_with("[warning] slipway.yaml:19:15: `biuld` is not a stage"),
+            "{}",
+            names[0]
+        );
+        assert!(
+            names[0].contains("did you mean the stage `build`?"),
+            "{}",
+            names[0]
+        );
+        st.solves[3].definition.clone().unwrap()
+    };
 
     let f = fake(SPEC).with_frontend_cap("gateway.warnings");
     assert_eq!(drive(&f, &["target=test"]).await, Outcome::Success);
@@ -229,15 +230,16 @@ async fn compile_warnings_carry_their_yaml_range() {
     let spec = "stages:\n  app:\n    from: alpine:3.20\n    steps:\n      - copy: a.txt\n        link: true\n";
     let f = fake(spec).with_frontend_cap("gateway.warnings");
     assert_eq!(drive(&f, &[]).await, Outcome::Success);
-    let st = f.state();
-    assert_eq!(st.warns.len(), 1, "{:?}", st.calls);
-    let w = &st.warns[0];
-    let short = String::from_utf8_lossy(&w.short);
-    assert!(short.contains("`link: true` needs merge ops"), "{short}");
-    assert!(short.contains("slipway.yaml:5"), "{short}");
-    assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);
-    assert_eq!(w.info.as_ref().unwrap().filename, "slipway.yaml");
-    drop(st);
+    {
+        let st = f.state();
+        assert_eq!(st.warns.len(), 1, "{:?}", st.calls);
+        let w = &st.warns[0];
+        let short = String::from_utf8_lossy(&w.short);
+        assert!(short.contains("`link: true` needs merge ops"), "{short}");
+        assert!(short.contains("slipway.yaml:5"), "{short}");
+        assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);
+        assert_eq!(w.info.as_ref().unwrap().filename, "slipway.yaml");
+    }
 
     // And as a vertex without Warn.
     let f = fake(spec);

@@ -179,3 +179,33 @@ fn unknown_target_is_a_located_error() {
     assert!(r.contains("tset"), "{r}");
     assert!(r.contains("test"), "{r}");
 }
+
+/// Listings stay linear: 5,000 stages take about as long per stage as 500
+/// (a quadratic lookup would take ~10× longer per stage).
+#[test]
+fn listings_scale_linearly() {
+    let time = |n: usize| {
+        let text = slipway_compiler::generated_spec(n);
+        let p = plan("big.yaml", &text, &[]);
+        let t = std::time::Instant::now();
+        let o = listing::outline(&p, None).unwrap();
+        let list = listing::targets(&p);
+        let d = t.elapsed().as_secs_f64();
+        assert_eq!(list.len(), n);
+        assert_eq!(o.args.len(), 1, "BASE, used by every stage");
+        d / n as f64
+    };
+    let small = time(500);
+    let large = time(5_000);
+    eprintln!(
+        "listing per stage: {:.2} µs at 500, {:.2} µs at 5,000",
+        small * 1e6,
+        large * 1e6
+    );
+    assert!(
+        large < small * 4.0 + 20e-6,
+        "per stage: {:.1} µs at 500 stages, {:.1} µs at 5,000",
+        small * 1e6,
+        large * 1e6
+    );
+}

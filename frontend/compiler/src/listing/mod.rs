@@ -16,13 +16,13 @@ pub use targets::{default_target, targets, TargetEntry, TargetKind};
 
 /// The comment that documents a mapping entry: the block of `#` lines right
 /// above its key (no blank line between), else a comment after its value on
-/// the same line. `None` when there is neither.
+/// the same line. `None` when there is neither. `lines`: the spec's lines
+/// (split once per listing, so a listing stays linear in the spec's size).
 pub(crate) fn doc_comment(
-    source: &str,
+    lines: &[&str],
     key_line: u32,
     value_end: Option<(u32, u32)>,
 ) -> Option<String> {
-    let lines: Vec<&str> = source.lines().collect();
     let idx = key_line.checked_sub(1)? as usize;
     let mut above = Vec::new();
     let mut i = idx;
@@ -74,7 +74,9 @@ fn char_offset(line: &str, n: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::doc_comment;
+    fn doc_comment(src: &str, line: u32, end: Option<(u32, u32)>) -> Option<String> {
+        super::doc_comment(&src.lines().collect::<Vec<_>>(), line, end)
+    }
 
     #[test]
     fn comments_above_and_after() {

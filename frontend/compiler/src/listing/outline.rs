@@ -70,13 +70,22 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     let stages = sel::closure(plan, &idx, &roots);
 
     let parsed = yaml::parse(&plan.source);
+    let lines: Vec<&str> = plan.source.lines().collect();
     let root = parsed.root.as_ref();
-    let stage_nodes = root.and_then(|r| get(r, "stages"));
+    // Stage name → its YAML node (one lookup table: specs may have
+    // thousands of stages).
+    let stage_nodes: std::collections::HashMap<&str, &Node> = root
+        .and_then(|r| get(r, "stages"))
+        .map(entries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.scalar()?, v)))
+        .collect();
 
     // Names the target's stages mention.
     let mut mentioned = BTreeSet::new();
     for &i in &stages {
-        if let Some(n) = stage_nodes.and_then(|s| get(s, &plan.stages[i].name.value)) {
+        if let Some(n) = stage_nodes.get(plan.stages[i].name.value.as_str()) {
             mentions_in(n, &mut mentioned);
         }
     }
@@ -107,7 +116,7 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
         let name = k.scalar().unwrap_or_default();
         if seen.insert(name.to_string()) {
             args.push(arg_entry(
-                plan,
+                &lines,
                 k,
                 v,
                 values.get(name).map(|s| s.to_string()),
@@ -117,7 +126,7 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     }
     for &i in &stages {
         let st = &plan.stages[i];
-        let node = stage_nodes.and_then(|s| get(s, &st.name.value));
+        let node = stage_nodes.get(st.name.value.as_str()).copied();
         let decl = node
             .and_then(|n| get(n, "args"))
             .map(entries)
@@ -130,25 +139,24 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
                     .iter()
                     .find(|(n, _)| n == name)
                     .map(|(_, v)| v.clone());
-                args.push(arg_entry(plan, k, v, value, Some(st.name.value.clone())));
+                args.push(arg_entry(&lines, k, v, value, Some(st.name.value.clone())));
             }
         }
     }
     args.sort_by_key(|a| a.span.start);
 
-    let mut secrets: Vec<MountEntry> = Vec::new();
-    let mut ssh: Vec<MountEntry> = Vec::new();
-    let add = |list: &mut Vec<MountEntry>, id: &str, required: bool, span: Span| match list
-        .iter_mut()
-        .find(|m| m.id == id)
-    {
-        Some(m) => m.required |= required,
-        None => list.push(MountEntry {
-            id: id.to_string(),
-            required,
-            span,
-        }),
-    };
+    // By id: the first mount's place; required if any mount requires it.
+    let mut secrets: BTreeMap<&str, MountEntry> = BTreeMap::new();
+    let mut ssh: BTreeMap<&str, MountEntry> = BTreeMap::new();
+    fn add<'p>(list: &mut BTreeMap<&'p str, MountEntry>, id: &'p str, required: bool, span: Span) {
+        list.entry(id)
+            .and_modify(|m| m.required |= required)
+            .or_insert_with(|| MountEntry {
+                id: id.to_string(),
+                required,
+                span,
+            });
+    }
     for &i in &stages {
         for step in &plan.stages[i].steps {
             if let StepKind::Run(r) = &step.kind {
@@ -161,6 +169,8 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
             }
         }
     }
+    let mut secrets: Vec<MountEntry> = secrets.into_values().collect();
+    let mut ssh: Vec<MountEntry> = ssh.into_values().collect();
     secrets.sort_by_key(|m| m.span.start);
     ssh.sort_by_key(|m| m.span.start);
     Ok(Outline {
@@ -173,7 +183,7 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
 }
 
 fn arg_entry(
-    plan: &Plan,
+    lines: &[&str],
     k: &Node,
     v: &Node,
     value: Option<String>,
@@ -185,7 +195,7 @@ fn arg_entry(
     ArgEntry {
         name: k.scalar().unwrap_or_default().to_string(),
         value,
-        description: doc_comment(&plan.source, k.span.start.line, value_end),
+        description: doc_comment(lines, k.span.start.line, value_end),
         stage,
         span: k.span,
     }

@@ -72,20 +72,27 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     let parsed = yaml::parse(&plan.source);
     let lines: Vec<&str> = plan.source.lines().collect();
     let root = parsed.root.as_ref();
-    // Stage name → its YAML node (one lookup table: specs may have
+    // Stage name → its YAML node (sorted once, binary search: specs may have
     // thousands of stages).
-    let stage_nodes: std::collections::HashMap<&str, &Node> = root
+    let mut stage_nodes: Vec<(&str, &Node)> = root
         .and_then(|r| get(r, "stages"))
         .map(entries)
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(k, v)| Some((k.scalar()?, v)))
         .collect();
+    stage_nodes.sort_unstable_by_key(|(k, _)| *k);
+    let stage_node = |name: &str| {
+        stage_nodes
+            .binary_search_by_key(&name, |(k, _)| *k)
+            .ok()
+            .map(|i| stage_nodes[i].1)
+    };
 
     // Names the target's stages mention.
     let mut mentioned = BTreeSet::new();
     for &i in &stages {
-        if let Some(n) = stage_nodes.get(plan.stages[i].name.value.as_str()) {
+        if let Some(n) = stage_node(&plan.stages[i].name.value) {
             mentions_in(n, &mut mentioned);
         }
     }
@@ -126,7 +133,7 @@ pub fn outline(plan: &Plan, target: Option<&str>) -> Result<Outline, Diagnostics
     }
     for &i in &stages {
         let st = &plan.stages[i];
-        let node = stage_nodes.get(st.name.value.as_str()).copied();
+        let node = stage_node(&st.name.value);
         let decl = node
             .and_then(|n| get(n, "args"))
             .map(entries)

@@ -13,11 +13,14 @@
 # Which stage provides /slipway: "source" (build in RUST_IMAGE) or "host" (from the context).
 ARG BINARY=source
 ARG RUST_IMAGE=rust:1-alpine
-# The frontend caps Slipway declares: exactly what it implements. The ONE place
-# to adjust the list. `contexts`: named contexts (`context:NAME=docker-image://…,
-# local:…, git/http URLs`). Not `inputs`: a frontend input cannot be used as a
+# The frontend caps Slipway declares: exactly what it implements (BuildKit refuses a
+# client's `frontend.caps` request for any cap this label lacks). Kept equal to
+# frontend/gateway/src/frontendcaps.rs SUPPORTED (a unit test compares them).
+# `contexts`: named contexts (`context:NAME=docker-image://…, local:…, git/http URLs`).
+# `subrequests`: buildx `--call targets|outline|check` (frontend.targets, .outline,
+# .lint, .subrequests.describe). Not `inputs`: a frontend input cannot be used as a
 # context yet, so claiming it would only move the failure later.
-ARG FRONTEND_CAPS=moby.buildkit.frontend.contexts
+ARG FRONTEND_CAPS=moby.buildkit.frontend.contexts,moby.buildkit.frontend.subrequests
 
 FROM ${RUST_IMAGE} AS bin-source
 RUN apk add --no-cache musl-dev

@@ -5,6 +5,10 @@
 //! - `slipway compile`: spec → marshaled `pb.Definition` (what `buildctl build`
 //!   reads on stdin) or a readable JSON dump, offline.
 //! - `slipway check`: validate a spec, print every diagnostic, exit 1 on errors.
+//! - `slipway targets` / `slipway outline`: what buildx `--call targets|outline`
+//!   shows, offline (listing.rs).
+
+mod listing;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -67,6 +71,26 @@ enum Command {
     },
     /// Print the JSON Schema of slipway.yaml (for editors: `# yaml-language-server: $schema=…`).
     Schema,
+    /// List the stages and groups a build can target, and the default.
+    Targets {
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = listing::ListFormat::Text)]
+        format: listing::ListFormat,
+    },
+    /// The build args (values, descriptions), secrets and SSH ids a target uses.
+    Outline {
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        /// Stage or group (default: `default:`, else the last stage).
+        #[arg(long)]
+        target: Option<String>,
+        /// Build argument NAME=VALUE (repeatable).
+        #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+        build_args: Vec<String>,
+        #[arg(long, value_enum, default_value_t = listing::ListFormat::Text)]
+        format: listing::ListFormat,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -105,6 +129,18 @@ fn main() -> ExitCode {
             print!("{}", slipway_spec::schema::COMMITTED);
             ExitCode::SUCCESS
         }
+        Command::Targets { file, format } => report(listing::targets(&file, format)),
+        Command::Outline {
+            file,
+            target,
+            build_args,
+            format,
+        } => report(listing::outline(
+            &file,
+            target.as_deref(),
+            &build_args,
+            format,
+        )),
     }
 }
 
@@ -193,7 +229,7 @@ fn compile(
     let compiled = slipway_compiler::compile(&loaded.plan, &opts, &eval.target_platform)
         .map_err(|d| Failure(d.render()))?;
     for w in &compiled.warnings {
-        eprintln!("warning: {w}");
+        eprint!("{}", w.render(&name, &text));
     }
     let images = slipway_compiler::images_to_resolve(&loaded.plan, &opts, &eval.target_platform)
         .map_err(|d| Failure(d.render()))?;

@@ -13,6 +13,7 @@ mod context;
 mod env;
 pub mod imageconfig;
 mod images;
+pub mod listing;
 mod lower;
 pub mod paths;
 pub mod remote;
@@ -130,8 +131,8 @@ pub struct Compiled {
     /// Stages that were compiled (the target and what it depends on), in
     /// file order.
     pub stages: Vec<String>,
-    /// Non-fatal findings (e.g. a feature degraded for an old daemon).
-    pub warnings: Vec<String>,
+    /// Non-fatal findings (e.g. a feature degraded for an old daemon), located.
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Check that `target` names a stage or group of the plan.

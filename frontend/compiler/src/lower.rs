@@ -64,7 +64,8 @@ pub(crate) struct Lowering<'a> {
     /// config is dropped when done (memory of large builds).
     image_used: Vec<bool>,
     pub errors: Vec<Diagnostic>,
-    pub warnings: Vec<String>,
+    /// Non-fatal findings, located (severity Warning).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Lowering<'a> {
@@ -720,9 +721,11 @@ impl<'a> Lowering<'a> {
         for t in &run.tmpfs {
             let mut size = t.size.unwrap_or(0) as i64;
             if size > 0 && !self.caps.has("exec.mount.tmpfs.size") {
-                self.warnings.push(format!(
-                    "{}:{}: tmpfs size ignored: this BuildKit lacks exec.mount.tmpfs.size (needs v0.10)",
-                    self.plan.filename, t.span.start.line
+                self.warnings.push(warning(
+                    "tmpfs-size-ignored",
+                    t.span,
+                    "tmpfs `size` ignored: this BuildKit lacks exec.mount.tmpfs.size",
+                    "the mount has no size limit here; BuildKit v0.10 (Docker 23) applies it",
                 ));
                 size = 0;
             }
@@ -841,9 +844,11 @@ impl<'a> Lowering<'a> {
         }
         let use_link = c.link && self.caps.has("mergeop");
         if c.link && !use_link {
-            self.warnings.push(format!(
-                "{}:{}: `link: true` needs merge ops (BuildKit v0.10); copying into the stage instead",
-                self.plan.filename, step.verb_span.start.line
+            self.warnings.push(warning(
+                "link-fallback",
+                step.verb_span,
+                "`link: true` needs merge ops, which this BuildKit lacks; copying into the stage instead",
+                "the copy works but its layer is rebuilt when earlier steps change; BuildKit v0.10 (Docker 23) links it",
             ));
         }
         let base = if use_link { None } else { st.fs };
@@ -1242,4 +1247,11 @@ fn split_git_fragment(u: &str) -> (String, String) {
         Some((a, b)) => (a.to_string(), b.to_string()),
         None => (u.to_string(), String::new()),
     }
+}
+
+/// A located warning (the spec's diagnostics, severity Warning).
+fn warning(code: &'static str, span: slipway_spec::Span, message: &str, help: &str) -> Diagnostic {
+    let mut d = Diagnostic::error(code, span, message).with_help(help);
+    d.severity = slipway_spec::Severity::Warning;
+    d
 }

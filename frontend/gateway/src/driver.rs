@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use serde_json::json;
 use slipway_compiler::{CompileOptions, Compiled, ImageRequest, NamedContext, ResolvedImage};
 use slipway_proto::gateway as gw;
 use slipway_proto::pb;
@@ -18,6 +17,7 @@ use crate::dockerignore;
 use crate::errors::{self, FrontendError};
 use crate::localsrc::{local_definition, LocalSource};
 use crate::options::{platform_from_parts, FrontendOptions, NamedContextRef, OptionError, Worker};
+use crate::{frontendcaps, subrequest, warnings};
 
 /// The pure pieces the driver calls (the spec loader and the compiler).
 /// A trait so that protocol tests can substitute them.
@@ -161,20 +161,19 @@ pub async fn serve<P: Pipeline>(
     }
 }
 
-const DESCRIBE: &str = "frontend.subrequests.describe";
-
 /// The build itself, without Return.
 pub async fn run<P: Pipeline>(
     bridge: &LlbBridge,
     mut opts: FrontendOptions,
     pipeline: Arc<P>,
 ) -> Result<gw::Result, FrontendError> {
-    if let Some(req) = opts.request_id.clone() {
+    frontendcaps::check(opts.raw.get("frontend.caps").map(String::as_str))?;
+    if let Some(answer) = opts.request_id.as_deref().and_then(subrequest::early) {
         bridge
             .ping()
             .await
             .map_err(|s| FrontendError::from_status("BuildKit did not answer Ping", &s))?;
-        return subrequest(&req);
+        return answer;
     }
     // Ping and the spec/.dockerignore transfers do not depend on each other:
     // one round trip instead of two on every build.
@@ -244,6 +243,14 @@ pub async fn run<P: Pipeline>(
     };
     let loaded = load(eval.clone()).await?;
     let mut plan = Arc::new(loaded.plan);
+    if let Some(req) = opts.request_id.as_deref() {
+        return subrequest::answer(req, opts.target.as_deref(), &plan, &loaded.warnings);
+    }
+    // Reported once (not again per platform), from this pass, so they show
+    // even when a base image then fails to resolve.
+    if !opts.quiet {
+        warnings::report(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
+    }
 
     // 3. Named contexts that are frontend inputs.
     let named_contexts = named_contexts(bridge, &server, &opts, &target_platform).await?;
@@ -299,9 +306,6 @@ pub async fn run<P: Pipeline>(
     })
     .await?;
     plan = Arc::new(loaded.plan);
-    if !opts.quiet {
-        warn_all(bridge, &server, &spec_vertex, &plan, &loaded.warnings).await;
-    }
 
     // 5. Compile.
     let compiled = {
@@ -311,8 +315,8 @@ pub async fn run<P: Pipeline>(
             .map_err(|d| FrontendError::from_diagnostics(&d))?
     };
     marks.push(("compile", t0.elapsed()));
-    for w in &compiled.warnings {
-        eprintln!("slipway: warning: {w}");
+    if !opts.quiet {
+        warnings::report(bridge, &server, &spec_vertex, &plan, &compiled.warnings).await;
     }
 
     // 6. Solve (and evaluate, so failures can be mapped to the spec), unless
@@ -394,62 +398,6 @@ pub async fn run<P: Pipeline>(
     })
 }
 
-/// Spec warnings go to the user through the Warn RPC (v0.10+, shown with
-/// the spec snippet under the vertex that loaded the spec); on older daemons
-/// they can only be logged.
-async fn warn_all(
-    bridge: &LlbBridge,
-    server: &ServerInfo,
-    vertex: &str,
-    plan: &Plan,
-    warnings: &[slipway_spec::Diagnostic],
-) {
-    for w in warnings {
-        let line = w.span.start.line;
-        eprintln!("slipway: warning: {}:{line}: {}", plan.filename, w.message);
-        if !server.has("gateway.warnings") {
-            continue;
-        }
-        let mut short = w.message.clone();
-        let mut ranges = Vec::new();
-        if !w.span.is_unknown() {
-            short = format!("{short} ({}:{line})", plan.filename);
-            let end = if w.span.end.line == 0 {
-                w.span.start
-            } else {
-                w.span.end
-            };
-            ranges.push(pb::Range {
-                start: Some(pb::Position {
-                    line: line as i32,
-                    character: w.span.start.col.saturating_sub(1) as i32,
-                }),
-                end: Some(pb::Position {
-                    line: end.line as i32,
-                    character: end.col.saturating_sub(1) as i32,
-                }),
-            });
-        }
-        let req = gw::WarnRequest {
-            digest: vertex.to_string(),
-            level: 1,
-            short: short.into_bytes(),
-            detail: w.help.iter().map(|h| h.clone().into_bytes()).collect(),
-            url: String::new(),
-            info: Some(pb::SourceInfo {
-                filename: plan.filename.clone(),
-                data: plan.source.clone().into_bytes(),
-                definition: None,
-                language: "YAML".into(),
-            }),
-            ranges,
-        };
-        if let Err(e) = bridge.warn(req).await {
-            eprintln!("slipway: Warn failed: {e}");
-        }
-    }
-}
-
 /// Run a pure, possibly slow (and possibly panicking) step off the runtime
 /// threads; a panic there becomes an error (with panic=unwind) instead of
 /// killing the connection.
@@ -472,30 +420,6 @@ where
             };
             FrontendError::new(errors::CODE_INTERNAL, errors::panic_message(&what))
         })
-}
-
-fn subrequest(name: &str) -> Result<gw::Result, FrontendError> {
-    if name != DESCRIBE {
-        return Err(errors::unsupported_subrequest(name));
-    }
-    let list = json!([{
-        "name": DESCRIBE,
-        "version": "1.0.0",
-        "type": "rpc",
-        "description": "List available subrequest types",
-    }]);
-    let txt = format!(
-        "NAME{:27}VERSION DESCRIPTION\n{DESCRIBE:<31}1.0.0   List available subrequest types\n",
-        ""
-    );
-    let mut metadata = BTreeMap::new();
-    metadata.insert("result.json".into(), list.to_string().into_bytes());
-    metadata.insert("result.txt".into(), txt.into_bytes());
-    metadata.insert("version".into(), b"1.0.0".to_vec());
-    Ok(gw::Result {
-        result: None,
-        metadata,
-    })
 }
 
 fn solve_local_req(def: pb::Definition) -> gw::SolveRequest {

@@ -11,12 +11,15 @@ pub mod client;
 pub mod dockerignore;
 pub mod driver;
 pub mod errors;
+pub mod frontendcaps;
 mod localsrc;
 pub mod ocilayout;
 pub mod options;
 pub mod platforms;
 pub mod remote;
+pub mod subrequest;
 pub mod transport;
+pub mod warnings;
 
 use std::process::ExitCode;
 use std::sync::Arc;

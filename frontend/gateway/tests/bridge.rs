@@ -374,14 +374,28 @@ async fn describe_subrequest_and_unsupported_ones() {
     let r = fake.returned().result.unwrap();
     assert!(r.result.is_none());
     let v: serde_json::Value = serde_json::from_slice(&r.metadata["result.json"]).unwrap();
-    assert_eq!(v[0]["name"], "frontend.subrequests.describe");
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "frontend.outline",
+            "frontend.targets",
+            "frontend.lint",
+            "frontend.subrequests.describe"
+        ]
+    );
     assert_eq!(r.metadata["version"], b"1.0.0");
 
     let fake = Fake::new();
-    drive(&fake, &["requestid=frontend.outline"], Slipway).await;
+    drive(&fake, &["requestid=frontend.convertllb"], Slipway).await;
     let e = fake.returned_error();
     assert_ne!(e.code, 0);
-    assert_eq!(e.message, "unsupported request frontend.outline");
+    assert_eq!(e.message, "unsupported request frontend.convertllb");
     assert!(e.details[0].type_url.ends_with("errdefs.Subrequest+json"));
 }
 
@@ -429,13 +443,19 @@ async fn spec_warnings_go_through_warn_when_supported() {
     assert!(local_digests.contains(&w.digest), "{d:?}");
     drop(st);
 
-    // Docker 20.10 has no Warn: the build still succeeds.
+    // Docker 20.10 has no Warn: the build still succeeds, and the warning
+    // is a vertex of its own Solve (subrequests.rs tests that in detail).
     let fake = Fake::new()
         .file("slipway.yaml", spec)
         .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG)
         .image("buidl", "sha256:bbbb", ALPINE_CONFIG);
     assert_eq!(drive(&fake, &[], Slipway).await, Outcome::Success);
     assert!(!fake.state().calls.iter().any(|c| c == "Warn"));
+    assert_eq!(
+        fake.state().solves.len(),
+        4,
+        "spec, .dockerignore, warning, build"
+    );
 }
 
 /// Every way a build can fail Returns exactly one error with a non-zero code.

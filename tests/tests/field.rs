@@ -437,3 +437,197 @@ fn named_contexts_image_oci_layout_and_dir() {
     );
     assert!(out.join("tools-busybox").exists());
 }
+
+/// A service this test started (git daemon, http server), killed when dropped.
+struct Service(std::process::Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A free 127.0.0.1 port (the listener is closed again at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Start PROGRAM ARGS listening on `port`; wait until it accepts connections.
+fn start_service(program: &str, args: &[&str], port: u16) -> Service {
+    let child = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let svc = Service(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{program} did not listen on 127.0.0.1:{port}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    svc
+}
+
+/// A small app: spec + a file, the spec copying the file and printing it at build time.
+fn remote_app(dir: &Path, n: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("hello.txt"), format!("remote-{n}\n")).unwrap();
+    std::fs::write(
+        dir.join("slipway.yaml"),
+        spec("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - copy: hello.txt\n        to: /hello.txt\n      - run: cat /hello.txt && cp /hello.txt /seen\n"),
+    )
+    .unwrap();
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let mut a = vec!["-C", dir.to_str().unwrap(), "-c", "user.email=t@e", "-c", "user.name=t"];
+    a.extend_from_slice(args);
+    cmd("git", &a).ok();
+}
+
+/// buildctl with a remote context (`--opt context=URL`, no locals) into a local directory.
+fn buildctl_remote(url: &str, out: &Path) -> Run {
+    cmd(
+        "buildctl",
+        &[
+            "build",
+            "--progress=plain",
+            "--frontend",
+            "gateway.v0",
+            "--opt",
+            &source_opt(),
+            "--opt",
+            &format!("context={url}"),
+            "--opt",
+            "filename=slipway.yaml",
+            "--output",
+            &format!("type=local,dest={}", s(out)),
+        ],
+    )
+}
+
+/// buildx with a remote context URL and the spec inside it.
+fn buildx_remote(url: &str, out: &Path) -> Run {
+    cmd(
+        "buildx",
+        &[
+            "build",
+            "--progress=plain",
+            "-f",
+            "slipway.yaml",
+            "--output",
+            &format!("type=local,dest={}", s(out)),
+            url,
+        ],
+    )
+}
+
+/// Issue 9 item 6: spec and context from a git repository served by `git daemon` on 127.0.0.1,
+/// through buildctl (`--opt context=git://…#main`) and buildx (`git://…` as the context).
+#[test]
+fn spec_and_context_from_git() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("git");
+    let n = nonce();
+    let work = tmp.join("work");
+    remote_app(&work, &n);
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "app"]);
+    let served = tmp.join("srv");
+    std::fs::create_dir_all(&served).unwrap();
+    cmd("git", &["clone", "-q", "--bare", &s(&work), &s(&served.join("app.git"))]).ok();
+    let port = free_port();
+    let _daemon = start_service(
+        "git",
+        &[
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            &format!("--port={port}"),
+            &format!("--base-path={}", s(&served)),
+            &s(&served),
+        ],
+        port,
+    );
+    let url = format!("git://127.0.0.1:{port}/app.git#main");
+    for (client, run, out) in [
+        ("buildctl", buildctl_remote as fn(&str, &Path) -> Run, tmp.join("out-buildctl")),
+        ("buildx", buildx_remote, tmp.join("out-buildx")),
+    ] {
+        let r = run(&url, &out).ok();
+        // The first client runs the step (and prints the file); the second finds it cached.
+        let want = if client == "buildctl" {
+            format!("remote-{n}")
+        } else {
+            "[app 3/3] RUN cat /hello.txt".to_string()
+        };
+        assert!(r.all().contains(&want), "{client}: {}", r.all());
+        assert_eq!(
+            std::fs::read_to_string(out.join("seen")).unwrap(),
+            format!("remote-{n}\n"),
+            "{client}"
+        );
+    }
+}
+
+/// Issue 9 item 6: spec and context from a tarball served over HTTP on 127.0.0.1.
+#[test]
+fn spec_and_context_from_an_http_tarball() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("http");
+    let n = nonce();
+    let app = tmp.join("app");
+    remote_app(&app, &n);
+    let served = tmp.join("srv");
+    std::fs::create_dir_all(&served).unwrap();
+    cmd(
+        "tar",
+        &["-czf", &s(&served.join("ctx.tar.gz")), "-C", &s(&app), "."],
+    )
+    .ok();
+    let port = free_port();
+    let _http = start_service(
+        "python3",
+        &[
+            "-m",
+            "http.server",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--directory",
+            &s(&served),
+        ],
+        port,
+    );
+    let url = format!("http://127.0.0.1:{port}/ctx.tar.gz");
+    for (client, run, out) in [
+        ("buildctl", buildctl_remote as fn(&str, &Path) -> Run, tmp.join("out-buildctl")),
+        ("buildx", buildx_remote, tmp.join("out-buildx")),
+    ] {
+        let r = run(&url, &out).ok();
+        // The first client runs the step (and prints the file); the second finds it cached.
+        let want = if client == "buildctl" {
+            format!("remote-{n}")
+        } else {
+            "[app 3/3] RUN cat /hello.txt".to_string()
+        };
+        assert!(r.all().contains(&want), "{client}: {}", r.all());
+        assert_eq!(
+            std::fs::read_to_string(out.join("seen")).unwrap(),
+            format!("remote-{n}\n"),
+            "{client}"
+        );
+    }
+}

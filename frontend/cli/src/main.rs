@@ -5,6 +5,8 @@
 //! - `slipway compile`: spec → marshaled `pb.Definition` (what `buildctl build`
 //!   reads on stdin) or a readable JSON dump, offline.
 //! - `slipway check`: validate a spec, print every diagnostic, exit 1 on errors.
+//! - `slipway convert`: a Dockerfile → slipway.yaml on stdout (feature `convert`).
+//! - `slipway graph`: the stage graph as Graphviz dot or Mermaid.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -62,6 +64,16 @@ enum Command {
         #[arg(long)]
         target: Option<String>,
     },
+    /// Convert a Dockerfile to a slipway.yaml (printed on stdout; warnings on stderr).
+    #[cfg(feature = "convert")]
+    Convert {
+        /// The Dockerfile.
+        #[arg(default_value = "Dockerfile")]
+        file: PathBuf,
+        /// Frontend image for the output's `# syntax=` line.
+        #[arg(long, default_value = "slipway:dev")]
+        syntax: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -92,6 +104,8 @@ fn main() -> ExitCode {
             print_config,
         )),
         Command::Check { file, target } => report(check(file, target)),
+        #[cfg(feature = "convert")]
+        Command::Convert { file, syntax } => report(convert(file, syntax)),
     }
 }
 
@@ -217,4 +231,26 @@ fn check(file: PathBuf, target: Option<String>) -> Result<(), Failure> {
     }
     eprintln!("{name}: ok ({} stages)", loaded.plan.stages.len());
     Ok(())
+}
+
+#[cfg(feature = "convert")]
+fn convert(file: PathBuf, syntax: String) -> Result<(), Failure> {
+    let (name, text) = read_spec(&file)?;
+    let opts = slipway_convert::Options { syntax };
+    let out = slipway_convert::convert(&name, &text, &opts).map_err(|d| Failure(d.render()))?;
+    for w in &out.warnings {
+        eprint!("{}", w.render(&name, &text));
+    }
+    if !out.warnings.is_empty() {
+        eprintln!(
+            "{name}: converted with {} warning{} (each also noted in the output where something was left out)",
+            out.warnings.len(),
+            if out.warnings.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.yaml.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure(format!("error: writing output: {e}")))
 }

@@ -95,7 +95,17 @@ fn write_key_value(key: &str, v: &Node, n: usize, out: &mut String) {
         Node::Seq(s) if s.is_empty() => out.push_str(" []\n"),
         Node::Map(m) => {
             out.push('\n');
-            write_map_block(m, n + 2, out);
+            if key == "stages" && n == 0 {
+                // one blank line between stages
+                for (i, e) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    write_map_block(std::slice::from_ref(e), n + 2, out);
+                }
+            } else {
+                write_map_block(m, n + 2, out);
+            }
         }
         Node::FlowMap(m) => {
             if let Some(f) = flow(v, n + key.len() + 2) {
@@ -337,9 +347,10 @@ fn looks_typed(s: &str) -> bool {
     }
     let first = s.chars().next().unwrap();
     if first.is_ascii_digit() || ((first == '-' || first == '+' || first == '.') && s.len() > 1) {
-        if s
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || "xXoO._:+-".contains(c))
+        if s.chars().any(|c| c.is_ascii_digit())
+            && s
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || "xXoO._:+-".contains(c))
         {
             return true;
         }

@@ -617,10 +617,18 @@ impl Conv<'_> {
                 "use a label: `image: {labels: {org.opencontainers.image.authors: …}}`",
             ),
             "FROM" => unreachable!("stages are split at FROM"),
-            other => self.diags.push(
-                Diagnostic::error("unknown-instruction", ins.kw_span, format!("unknown instruction `{other}`"))
-                    .with_help("Dockerfile instructions: FROM, ARG, ENV, RUN, COPY, ADD, WORKDIR, USER, EXPOSE, VOLUME, LABEL, ENTRYPOINT, CMD, HEALTHCHECK, STOPSIGNAL, SHELL, ONBUILD"),
-            ),
+            other => {
+                let near = KEYWORDS.iter().find(|k| close(k, other));
+                let help = match near {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => format!("Dockerfile instructions: {}", KEYWORDS.join(", ")),
+                };
+                self.diags.push(
+                    Diagnostic::error("unknown-instruction", ins.kw_span, format!("unknown instruction `{other}`"))
+                        .with_label("not a Dockerfile instruction")
+                        .with_help(help),
+                )
+            }
         }
     }
 
@@ -1059,6 +1067,22 @@ impl Conv<'_> {
             info,
         )
     }
+}
+
+const KEYWORDS: &[&str] = &[
+    "FROM", "ARG", "ENV", "RUN", "COPY", "ADD", "WORKDIR", "USER", "EXPOSE", "VOLUME", "LABEL",
+    "ENTRYPOINT", "CMD", "HEALTHCHECK", "STOPSIGNAL", "SHELL", "ONBUILD", "MAINTAINER",
+];
+
+/// Within one edit (insertion, deletion, substitution) of each other.
+fn close(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let s = a[p..].iter().rev().zip(b[p..].iter().rev()).take_while(|(x, y)| x == y).count();
+    a.len().max(b.len()) - p - s <= 1
 }
 
 fn checksum_or_git(mods: &[Entry]) -> bool {

@@ -49,7 +49,12 @@ struct Res<'a> {
 
 impl Resolve for Res<'_> {
     fn known(&self, name: &str) -> Known {
-        self.scope.get(name).copied().unwrap_or(Known::Unknown)
+        match self.scope.get(name).copied().unwrap_or(Known::Unknown) {
+            // In `FROM`, an arg without a default is a required build arg (Docker
+            // fails on the empty image name): keep `${NAME}`, Slipway says it is unset.
+            Known::NoDefault if !self.in_stage => Known::Value,
+            k => k,
+        }
     }
     fn unknown(&mut self, name: &str) -> Option<String> {
         if !self.in_stage {

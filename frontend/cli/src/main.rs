@@ -64,6 +64,18 @@ enum Command {
         #[arg(long)]
         target: Option<String>,
     },
+    /// Print the stage graph (stages, from/copy/bind/cache edges, groups, what the target prunes).
+    Graph {
+        /// The spec file.
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        /// Stage or group whose build is shown (default: `default:`, else the last stage).
+        #[arg(long)]
+        target: Option<String>,
+        /// Output format: Graphviz dot or Mermaid.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
     /// Convert a Dockerfile to a slipway.yaml (printed on stdout; warnings on stderr).
     #[cfg(feature = "convert")]
     Convert {
@@ -74,6 +86,12 @@ enum Command {
         #[arg(long, default_value = "slipway:dev")]
         syntax: String,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -104,6 +122,11 @@ fn main() -> ExitCode {
             print_config,
         )),
         Command::Check { file, target } => report(check(file, target)),
+        Command::Graph {
+            file,
+            target,
+            format,
+        } => report(graph(file, target, format)),
         #[cfg(feature = "convert")]
         Command::Convert { file, syntax } => report(convert(file, syntax)),
     }
@@ -253,4 +276,18 @@ fn convert(file: PathBuf, syntax: String) -> Result<(), Failure> {
         .write_all(out.yaml.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|e| Failure(format!("error: writing output: {e}")))
+}
+
+fn graph(file: PathBuf, target: Option<String>, format: GraphFormat) -> Result<(), Failure> {
+    let (name, text) = read_spec(&file)?;
+    let eval = eval_options(BTreeMap::new(), None)?;
+    let loaded = slipway_spec::load(&name, &text, &eval).map_err(|d| Failure(d.render()))?;
+    let format = match format {
+        GraphFormat::Dot => slipway_compiler::graph::GraphFormat::Dot,
+        GraphFormat::Mermaid => slipway_compiler::graph::GraphFormat::Mermaid,
+    };
+    let out = slipway_compiler::graph::graph(&loaded.plan, target.as_deref(), format)
+        .map_err(|d| Failure(d.render(&name, &text)))?;
+    print!("{out}");
+    Ok(())
 }

@@ -9,7 +9,9 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use slipway_e2e::examples::{ensure_substitutes, file_list, inspect, tail, Builder, Example, CONFIG_KEYS};
+use slipway_e2e::examples::{
+    ensure_substitutes, file_list, inspect, tail, Builder, Example, CONFIG_KEYS,
+};
 use slipway_e2e::{docker, engine, frontend_image, repo_root};
 
 /// Env as a set, and a missing field equal to an empty one (as the examples suite compares).
@@ -33,10 +35,16 @@ fn converted_twin_equals_twin(name: &str) {
     let ex = Example::load(name);
     let twin = ex.dir.join(ex.file(Builder::Dockerfile));
     let text = std::fs::read_to_string(&twin).unwrap();
-    let opts = slipway_convert::Options { syntax: frontend_image() };
+    let opts = slipway_convert::Options {
+        syntax: frontend_image(),
+    };
     let conv = slipway_convert::convert("Dockerfile", &text, &opts)
         .unwrap_or_else(|d| panic!("{name}: conversion failed:\n{d}"));
-    assert!(conv.warnings.is_empty(), "{name}: warnings: {:?}", conv.warnings);
+    assert!(
+        conv.warnings.is_empty(),
+        "{name}: warnings: {:?}",
+        conv.warnings
+    );
     // Outside the checkout's tracked files: target/ is ignored.
     let out_dir = repo_root().join("target/convert-e2e");
     std::fs::create_dir_all(&out_dir).unwrap();
@@ -53,16 +61,41 @@ fn converted_twin_equals_twin(name: &str) {
     for t in &targets {
         let twin_tag = format!("slipway-e2e/convert-{name}-{t}:dockerfile");
         let conv_tag = format!("slipway-e2e/convert-{name}-{t}:converted");
-        let b = ex.build(&ex.dir, Builder::Dockerfile, Some(t), Some(&twin_tag), &[], &[]);
-        assert!(b.success, "{name}/{t}: twin build failed:\n{}", tail(&b, 40));
-        let mut args: Vec<String> = vec!["build".into(), "--progress=plain".into(), "-f".into(), spec.display().to_string(), "--target".into(), t.clone(), "-t".into(), conv_tag.clone()];
+        let b = ex.build(
+            &ex.dir,
+            Builder::Dockerfile,
+            Some(t),
+            Some(&twin_tag),
+            &[],
+            &[],
+        );
+        assert!(
+            b.success,
+            "{name}/{t}: twin build failed:\n{}",
+            tail(&b, 40)
+        );
+        let mut args: Vec<String> = vec![
+            "build".into(),
+            "--progress=plain".into(),
+            "-f".into(),
+            spec.display().to_string(),
+            "--target".into(),
+            t.clone(),
+            "-t".into(),
+            conv_tag.clone(),
+        ];
         for (k, v) in ex.build_args() {
             args.extend(["--build-arg".into(), format!("{k}={v}")]);
         }
         args.push(ex.dir.display().to_string());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let c = docker(&refs);
-        assert!(c.success, "{name}/{t}: converted spec build failed:\n{}\n--- spec ---\n{}", tail(&c, 40), conv.yaml);
+        assert!(
+            c.success,
+            "{name}/{t}: converted spec build failed:\n{}\n--- spec ---\n{}",
+            tail(&c, 40),
+            conv.yaml
+        );
         let (a, d) = (inspect(&conv_tag), inspect(&twin_tag));
         for key in CONFIG_KEYS {
             let (va, vd) = (&a["Config"][key], &d["Config"][key]);
@@ -76,9 +109,15 @@ fn converted_twin_equals_twin(name: &str) {
         if fa != fd {
             let only_a: Vec<_> = fa.difference(&fd).take(20).collect();
             let only_d: Vec<_> = fd.difference(&fa).take(20).collect();
-            failures.push(format!("{t}: file lists differ; only converted: {only_a:?}; only twin: {only_d:?}"));
+            failures.push(format!(
+                "{t}: file lists differ; only converted: {only_a:?}; only twin: {only_d:?}"
+            ));
         }
-        eprintln!("[convert {name}] {t}: config ({} keys) and {} files compared", CONFIG_KEYS.len(), fa.len());
+        eprintln!(
+            "[convert {name}] {t}: config ({} keys) and {} files compared",
+            CONFIG_KEYS.len(),
+            fa.len()
+        );
     }
     assert!(failures.is_empty(), "{name}:\n- {}", failures.join("\n- "));
 }

@@ -65,7 +65,10 @@ fn model(plan: &Plan) -> Model {
         });
         NodeId::External(n)
     };
-    let mut add = |src: NodeId, dst: usize, kind: EdgeKind, edges: &mut Vec<(NodeId, usize, EdgeKind, usize)>| {
+    let mut add = |src: NodeId,
+                   dst: usize,
+                   kind: EdgeKind,
+                   edges: &mut Vec<(NodeId, usize, EdgeKind, usize)>| {
         match seen.get(&(src.clone(), dst, kind)) {
             Some(&i) => edges[i].3 += 1,
             None => {
@@ -87,20 +90,26 @@ fn model(plan: &Plan) -> Model {
                 add(n, i, EdgeKind::From, &mut edges);
             }
         }
-        let mut source = |f: Option<&From>, kind: EdgeKind, externals: &mut Vec<String>, edges: &mut Vec<_>| {
-            let node = match f {
-                Some(From::Stage(s)) => match idx.get(s.as_str()) {
-                    Some(&j) => NodeId::Stage(j),
-                    None => return,
-                },
-                Some(From::Other(o)) => ext(o, externals),
-                None => ext("context", externals),
+        let mut source =
+            |f: Option<&From>, kind: EdgeKind, externals: &mut Vec<String>, edges: &mut Vec<_>| {
+                let node = match f {
+                    Some(From::Stage(s)) => match idx.get(s.as_str()) {
+                        Some(&j) => NodeId::Stage(j),
+                        None => return,
+                    },
+                    Some(From::Other(o)) => ext(o, externals),
+                    None => ext("context", externals),
+                };
+                add(node, i, kind, edges);
             };
-            add(node, i, kind, edges);
-        };
         for step in &st.steps {
             match &step.kind {
-                StepKind::Copy(c) => source(c.from.as_ref().map(|f| &f.value), EdgeKind::Copy, &mut externals, &mut edges),
+                StepKind::Copy(c) => source(
+                    c.from.as_ref().map(|f| &f.value),
+                    EdgeKind::Copy,
+                    &mut externals,
+                    &mut edges,
+                ),
                 StepKind::Run(r) => {
                     for b in &r.binds {
                         source(b.from.as_ref(), EdgeKind::Bind, &mut externals, &mut edges);
@@ -130,7 +139,12 @@ pub fn graph(plan: &Plan, target: Option<&str>, format: GraphFormat) -> Result<S
             .default
             .as_ref()
             .map(|d| d.value.clone())
-            .unwrap_or_else(|| plan.stages.last().map(|s| s.name.value.clone()).unwrap_or_default()),
+            .unwrap_or_else(|| {
+                plan.stages
+                    .last()
+                    .map(|s| s.name.value.clone())
+                    .unwrap_or_default()
+            }),
     };
     // An external node is pruned when every stage reading it is.
     let mut ext_used: BTreeSet<usize> = BTreeSet::new();
@@ -190,7 +204,11 @@ fn dot(
     let mut o = String::new();
     let _ = writeln!(o, "digraph slipway {{");
     let _ = writeln!(o, "  rankdir=LR;");
-    let _ = writeln!(o, "  label={}; labelloc=t; fontname=\"Helvetica\";", dot_str(title));
+    let _ = writeln!(
+        o,
+        "  label={}; labelloc=t; fontname=\"Helvetica\";",
+        dot_str(title)
+    );
     let _ = writeln!(o, "  node [fontname=\"Helvetica\", fontsize=11];");
     let _ = writeln!(o, "  edge [fontname=\"Helvetica\", fontsize=9];");
     for (e, name) in m.externals.iter().enumerate() {
@@ -200,7 +218,11 @@ fn dot(
         } else {
             "color=\"#bbbbbb\", fontcolor=\"#bbbbbb\", style=dashed".to_string()
         };
-        let _ = writeln!(o, "  x{e} [label={}, shape={shape}, {style}];", dot_str(name));
+        let _ = writeln!(
+            o,
+            "  x{e} [label={}, shape={shape}, {style}];",
+            dot_str(name)
+        );
     }
     for (i, st) in plan.stages.iter().enumerate() {
         let mut label = st.name.value.clone();
@@ -225,7 +247,11 @@ fn dot(
         let pruned = !kept.contains(dst);
         let mut attrs = vec![format!(
             "label={}",
-            dot_str(&if *n > 1 { format!("{} ×{n}", kind.label()) } else { kind.label().to_string() })
+            dot_str(&if *n > 1 {
+                format!("{} ×{n}", kind.label())
+            } else {
+                kind.label().to_string()
+            })
         )];
         match kind {
             EdgeKind::From => attrs.push("penwidth=2".into()),
@@ -243,7 +269,11 @@ fn dot(
         let _ = writeln!(o, "  {} -> s{dst} [{}];", node_name(src), attrs.join(", "));
     }
     for (g, grp) in plan.groups.iter().enumerate() {
-        let bold = if grp.name.value == target { ", penwidth=2" } else { "" };
+        let bold = if grp.name.value == target {
+            ", penwidth=2"
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
             "  g{g} [label={}, shape=component, style=filled, fillcolor=\"#fff4d6\"{bold}];",
@@ -251,9 +281,15 @@ fn dot(
         );
         for mem in &grp.members {
             if let Some(i) = targets::stage_index(plan, &mem.value) {
-                let _ = writeln!(o, "  g{g} -> s{i} [style=dotted, arrowhead=odot, color=\"#c9a227\"];");
+                let _ = writeln!(
+                    o,
+                    "  g{g} -> s{i} [style=dotted, arrowhead=odot, color=\"#c9a227\"];"
+                );
             } else if let Some(h) = plan.groups.iter().position(|x| x.name.value == mem.value) {
-                let _ = writeln!(o, "  g{g} -> g{h} [style=dotted, arrowhead=odot, color=\"#c9a227\"];");
+                let _ = writeln!(
+                    o,
+                    "  g{g} -> g{h} [style=dotted, arrowhead=odot, color=\"#c9a227\"];"
+                );
             }
         }
     }
@@ -295,12 +331,20 @@ fn mermaid(
         let _ = writeln!(o, "  s{i}({})", mm_str(&st.name.value));
     }
     for (g, grp) in plan.groups.iter().enumerate() {
-        let _ = writeln!(o, "  g{g}{{{{{}}}}}", mm_str(&format!("group {}", grp.name.value)));
+        let _ = writeln!(
+            o,
+            "  g{g}{{{{{}}}}}",
+            mm_str(&format!("group {}", grp.name.value))
+        );
     }
     let mut link = 0usize;
     let mut pruned_links = Vec::new();
     for (src, dst, kind, n) in &m.edges {
-        let label = if *n > 1 { format!("{} ×{n}", kind.label()) } else { kind.label().to_string() };
+        let label = if *n > 1 {
+            format!("{} ×{n}", kind.label())
+        } else {
+            kind.label().to_string()
+        };
         let arrow = match kind {
             EdgeKind::From => "==>",
             EdgeKind::Copy => "-->",
@@ -324,9 +368,15 @@ fn mermaid(
             let _ = writeln!(o, "  g{g} -.-o {to}");
         }
     }
-    let _ = writeln!(o, "  classDef target fill:#d8ecff,stroke:#1f5f99,stroke-width:3px;");
+    let _ = writeln!(
+        o,
+        "  classDef target fill:#d8ecff,stroke:#1f5f99,stroke-width:3px;"
+    );
     let _ = writeln!(o, "  classDef kept fill:#eef6ff,stroke:#1f5f99;");
-    let _ = writeln!(o, "  classDef pruned fill:#ffffff,stroke:#bbbbbb,color:#999999,stroke-dasharray:5 5;");
+    let _ = writeln!(
+        o,
+        "  classDef pruned fill:#ffffff,stroke:#bbbbbb,color:#999999,stroke-dasharray:5 5;"
+    );
     let _ = writeln!(o, "  classDef external fill:#f6f6f6,stroke:#555555;");
     let _ = writeln!(o, "  classDef group fill:#fff4d6,stroke:#c9a227;");
     let class = |o: &mut String, name: &str, ids: Vec<String>| {
@@ -334,12 +384,45 @@ fn mermaid(
             let _ = writeln!(o, "  class {} {name};", ids.join(","));
         }
     };
-    class(&mut o, "target", roots.iter().map(|i| format!("s{i}")).collect());
-    class(&mut o, "kept", kept.iter().filter(|i| !roots.contains(i)).map(|i| format!("s{i}")).collect());
-    class(&mut o, "pruned", (0..plan.stages.len()).filter(|i| !kept.contains(i)).map(|i| format!("s{i}")).collect());
-    class(&mut o, "external", ext_used.iter().map(|e| format!("x{e}")).collect());
-    class(&mut o, "pruned", (0..m.externals.len()).filter(|e| !ext_used.contains(e)).map(|e| format!("x{e}")).collect());
-    class(&mut o, "group", (0..plan.groups.len()).map(|g| format!("g{g}")).collect());
+    class(
+        &mut o,
+        "target",
+        roots.iter().map(|i| format!("s{i}")).collect(),
+    );
+    class(
+        &mut o,
+        "kept",
+        kept.iter()
+            .filter(|i| !roots.contains(i))
+            .map(|i| format!("s{i}"))
+            .collect(),
+    );
+    class(
+        &mut o,
+        "pruned",
+        (0..plan.stages.len())
+            .filter(|i| !kept.contains(i))
+            .map(|i| format!("s{i}"))
+            .collect(),
+    );
+    class(
+        &mut o,
+        "external",
+        ext_used.iter().map(|e| format!("x{e}")).collect(),
+    );
+    class(
+        &mut o,
+        "pruned",
+        (0..m.externals.len())
+            .filter(|e| !ext_used.contains(e))
+            .map(|e| format!("x{e}"))
+            .collect(),
+    );
+    class(
+        &mut o,
+        "group",
+        (0..plan.groups.len()).map(|g| format!("g{g}")).collect(),
+    );
     if let Some(g) = plan.groups.iter().position(|x| x.name.value == target) {
         let _ = writeln!(o, "  style g{g} stroke-width:3px");
     }

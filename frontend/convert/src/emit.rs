@@ -224,7 +224,9 @@ fn write_scalar_node(v: &Node, n: usize, out: &mut String) {
             out.push('\n');
         }
         Node::Null => out.push('\n'),
-        Node::Seq(_) | Node::Map(_) | Node::FlowMap(_) => unreachable!("collections are written by the caller"),
+        Node::Seq(_) | Node::Map(_) | Node::FlowMap(_) => {
+            unreachable!("collections are written by the caller")
+        }
     }
 }
 
@@ -348,8 +350,7 @@ fn looks_typed(s: &str) -> bool {
     let first = s.chars().next().unwrap();
     if first.is_ascii_digit() || ((first == '-' || first == '+' || first == '.') && s.len() > 1) {
         if s.chars().any(|c| c.is_ascii_digit())
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_hexdigit() || "xXoO._:+-".contains(c))
         {
             return true;
@@ -384,7 +385,10 @@ mod tests {
     fn document() {
         let doc = vec![
             Entry::new("args", Node::Map(vec![Entry::new("V", Node::str("1.0"))])),
-            Entry::new("m", Node::FlowMap(vec![Entry::new("target", Node::str("/c"))])),
+            Entry::new(
+                "m",
+                Node::FlowMap(vec![Entry::new("target", Node::str("/c"))]),
+            ),
             Entry::new(
                 "steps",
                 Node::seq([
@@ -392,7 +396,10 @@ mod tests {
                         Entry::new("run", Node::str("echo hi\necho there\n")),
                         Entry::new("cache", Node::strs(["/a", "/b"])),
                     ]),
-                    Node::Map(vec![Entry::new("run", Node::Folded(vec!["a".into(), "&& b".into()]))]),
+                    Node::Map(vec![Entry::new(
+                        "run",
+                        Node::Folded(vec!["a".into(), "&& b".into()]),
+                    )]),
                 ]),
             ),
         ];

@@ -164,7 +164,10 @@ pub fn lex(src: &str) -> Lexed {
                         _ => lx.errors.push(
                             Diagnostic::error(
                                 "dockerfile-syntax",
-                                Span::new(pos_of(&lines[i], 0), pos_of(&lines[i], lines[i].text.len())),
+                                Span::new(
+                                    pos_of(&lines[i], 0),
+                                    pos_of(&lines[i], lines[i].text.len()),
+                                ),
                                 format!("invalid escape directive `{v}`"),
                             )
                             .with_help("the escape character is `\\` or a backtick"),
@@ -202,9 +205,14 @@ pub fn lex(src: &str) -> Lexed {
             let piece = &ph.text[piece_start..];
             let body = piece.trim_end_matches([' ', '\t']);
             let cont = body.ends_with(esc);
-            let keep = if cont { &body[..body.len() - esc.len_utf8()] } else { piece };
+            let keep = if cont {
+                &body[..body.len() - esc.len_utf8()]
+            } else {
+                piece
+            };
             let lstart = lg.text.len();
-            lg.segs.push((lstart, pos_of(ph, piece_start), lstart + keep.len()));
+            lg.segs
+                .push((lstart, pos_of(ph, piece_start), lstart + keep.len()));
             lg.text.push_str(keep);
             cur += 1;
             if !cont {
@@ -227,12 +235,18 @@ pub fn lex(src: &str) -> Lexed {
         }
         i = cur;
         // Keyword and arguments.
-        let kw_end = lg.text.find(|c: char| c.is_whitespace()).unwrap_or(lg.text.len());
+        let kw_end = lg
+            .text
+            .find(|c: char| c.is_whitespace())
+            .unwrap_or(lg.text.len());
         let keyword = lg.text[..kw_end].to_ascii_uppercase();
         let kw_span = lg.span(0, kw_end);
         let mut a = skip_ws(&lg.text, kw_end);
         let mut flags = Vec::new();
-        if matches!(keyword.as_str(), "FROM" | "RUN" | "COPY" | "ADD" | "HEALTHCHECK") {
+        if matches!(
+            keyword.as_str(),
+            "FROM" | "RUN" | "COPY" | "ADD" | "HEALTHCHECK"
+        ) {
             while lg.text[a..].starts_with("--") {
                 let end = word_end(&lg.text, a, esc);
                 let raw = &lg.text[a + 2..end];
@@ -440,7 +454,8 @@ mod tests {
 
     #[test]
     fn escape_directive_and_heredoc() {
-        let src = "# escape=`\nFROM x\nRUN a `\n b\nCOPY <<EOF <<-'E2' /d/\nhi $X\nEOF\n\tyo\n\tE2\n";
+        let src =
+            "# escape=`\nFROM x\nRUN a `\n b\nCOPY <<EOF <<-'E2' /d/\nhi $X\nEOF\n\tyo\n\tE2\n";
         let lx = lex(src);
         assert_eq!(lx.escape, '`');
         assert_eq!(lx.instrs[1].args(), "a  b");

@@ -74,7 +74,9 @@ pub fn to_slipway(
     let allowed: &[&str];
     let key = match m.kind.as_str() {
         "cache" => {
-            allowed = &["target", "id", "sharing", "from", "source", "mode", "uid", "gid"];
+            allowed = &[
+                "target", "id", "sharing", "from", "source", "mode", "uid", "gid",
+            ];
             let Some(Some(t)) = get("target") else {
                 return Err("a cache mount needs `target`".into());
             };
@@ -82,7 +84,10 @@ pub fn to_slipway(
             for k in ["id", "sharing", "from", "source", "mode", "uid", "gid"] {
                 if let Some(Some(v)) = get(k) {
                     let n = match k {
-                        "uid" | "gid" => v.parse::<u64>().map(Node::Int).unwrap_or(Node::Str(conv(&v))),
+                        "uid" | "gid" => v
+                            .parse::<u64>()
+                            .map(Node::Int)
+                            .unwrap_or(Node::Str(conv(&v))),
                         _ => Node::Str(conv(&v)),
                     };
                     push(&mut obj, k, n);
@@ -111,7 +116,10 @@ pub fn to_slipway(
             for k in ["mode", "uid", "gid"] {
                 if let Some(Some(v)) = get(k) {
                     let n = match k {
-                        "uid" | "gid" => v.parse::<u64>().map(Node::Int).unwrap_or(Node::Str(conv(&v))),
+                        "uid" | "gid" => v
+                            .parse::<u64>()
+                            .map(Node::Int)
+                            .unwrap_or(Node::Str(conv(&v))),
                         _ => Node::Str(conv(&v)),
                     };
                     push(&mut obj, k, n);
@@ -121,7 +129,13 @@ pub fn to_slipway(
         }
         "ssh" => {
             allowed = &["id", "target", "required"];
-            push(&mut obj, "id", Node::Str(conv(&get("id").flatten().unwrap_or_else(|| "default".into()))));
+            push(
+                &mut obj,
+                "id",
+                Node::Str(conv(
+                    &get("id").flatten().unwrap_or_else(|| "default".into()),
+                )),
+            );
             if let Some(Some(t)) = get("target") {
                 push(&mut obj, "target", Node::Str(conv(&t)));
             }

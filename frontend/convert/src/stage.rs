@@ -106,7 +106,9 @@ enum DraftKind {
     /// A shell-form run: its command and the shell in effect (None: inherited).
     ShellRun(String, Option<Vec<String>>),
     Run,
-    Copy { has_to: bool },
+    Copy {
+        has_to: bool,
+    },
     /// A `WORKDIR`: a `mkdir:` unless it is the stage's final workdir.
     Workdir(String),
     Other,
@@ -209,7 +211,10 @@ pub fn convert(lx: &Lexed, opts: &Options, diags: &mut Vec<Diagnostic>) -> Strin
     }
     let mut doc = Vec::new();
     if !c.global_args.is_empty() {
-        doc.push(Entry::new("args", Node::Map(std::mem::take(&mut c.global_args))));
+        doc.push(Entry::new(
+            "args",
+            Node::Map(std::mem::take(&mut c.global_args)),
+        ));
     }
     doc.push(Entry::new("stages", Node::Map(stages_out)));
     let mut out = format!("# syntax={}\n", opts.syntax);
@@ -291,7 +296,14 @@ impl Conv<'_> {
             Some(s) => (s.scope.clone(), s.parent.image_root, true),
             None => (self.globals.clone(), false, false),
         };
-        let mut r = Self::res(&scope, &mut warned, self.diags, image_root, in_stage, ins.args_span());
+        let mut r = Self::res(
+            &scope,
+            &mut warned,
+            self.diags,
+            image_root,
+            in_stage,
+            ins.args_span(),
+        );
         let pairs = words::pairs(ins.args(), self.esc, false, &mut r);
         if pairs.is_empty() {
             self.diags.push(
@@ -322,7 +334,11 @@ impl Conv<'_> {
         for &fi in froms {
             let ins = &lx.instrs[fi];
             let w: Vec<&str> = ins.args().split_whitespace().collect();
-            images.push(w.first().map(|s| s.to_ascii_lowercase()).unwrap_or_default());
+            images.push(
+                w.first()
+                    .map(|s| s.to_ascii_lowercase())
+                    .unwrap_or_default(),
+            );
             let name = if w.len() >= 3 && w[1].eq_ignore_ascii_case("as") {
                 Some(w[2].to_ascii_lowercase())
             } else {
@@ -345,15 +361,20 @@ impl Conv<'_> {
                 Some(n) => {
                     let clash = matches!(n.as_str(), "scratch" | "context")
                         || images[..=i].iter().any(|im| im == n)
+                        || !n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
                         || !n
                             .chars()
-                            .next()
-                            .is_some_and(|c| c.is_ascii_alphanumeric())
-                        || !n.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+                            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
                     if clash {
                         let mut k: String = n
                             .chars()
-                            .map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '-' })
+                            .map(|c| {
+                                if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                                    c
+                                } else {
+                                    '-'
+                                }
+                            })
                             .collect();
                         k.push_str("-stage");
                         while used.contains(&k) {
@@ -402,16 +423,24 @@ impl Conv<'_> {
             match (f.name.as_str(), &f.value) {
                 ("platform", Some(v)) => platform = Some(words::word(v, self.esc, &mut r)),
                 _ => self.diags.push(
-                    warning("no-slipway-form", f.span, format!("`FROM --{}` has no Slipway form; ignored", f.name))
-                        .with_help("a stage takes `platform:` only"),
+                    warning(
+                        "no-slipway-form",
+                        f.span,
+                        format!("`FROM --{}` has no Slipway form; ignored", f.name),
+                    )
+                    .with_help("a stage takes `platform:` only"),
                 ),
             }
         }
         let w: Vec<&str> = ins.args().split_whitespace().collect();
         if w.is_empty() || (w.len() != 1 && w.len() != 3) {
             self.diags.push(
-                Diagnostic::error("dockerfile-syntax", ins.args_span(), "`FROM` takes `image [AS name]`")
-                    .with_help("write `FROM image` or `FROM image AS name`"),
+                Diagnostic::error(
+                    "dockerfile-syntax",
+                    ins.args_span(),
+                    "`FROM` takes `image [AS name]`",
+                )
+                .with_help("write `FROM image` or `FROM image AS name`"),
             );
         }
         let raw = w.first().copied().unwrap_or("scratch");
@@ -427,7 +456,14 @@ impl Conv<'_> {
             parent = self.infos[idx].clone();
             s
         } else {
-            let mut r = Self::res(&globals, &mut warned, self.diags, false, false, ins.args_span());
+            let mut r = Self::res(
+                &globals,
+                &mut warned,
+                self.diags,
+                false,
+                false,
+                ins.args_span(),
+            );
             words::word(raw, self.esc, &mut r)
         };
         let mut scope: HashMap<String, Known> = HashMap::new();
@@ -436,7 +472,11 @@ impl Conv<'_> {
         }
         Stage {
             name: self.names[si].clone(),
-            comments: if first_is_header { Vec::new() } else { ins.comments.clone() },
+            comments: if first_is_header {
+                Vec::new()
+            } else {
+                ins.comments.clone()
+            },
             notes: Vec::new(),
             from,
             platform,
@@ -471,7 +511,14 @@ impl Conv<'_> {
         ));
     }
 
-    fn draft(&self, st: &mut Stage, ins: &Instr, entries: Vec<Entry>, rel: Vec<usize>, kind: DraftKind) {
+    fn draft(
+        &self,
+        st: &mut Stage,
+        ins: &Instr,
+        entries: Vec<Entry>,
+        rel: Vec<usize>,
+        kind: DraftKind,
+    ) {
         let mut comments = std::mem::take(&mut st.pending);
         comments.extend(ins.comments.iter().cloned());
         st.drafts.push(Draft {
@@ -508,8 +555,12 @@ impl Conv<'_> {
                 for (k, v) in pairs {
                     let Some(mut v) = v else {
                         self.diags.push(
-                            Diagnostic::error("dockerfile-syntax", ins.args_span(), format!("`ENV {k}` has no value"))
-                                .with_help("write `ENV NAME=value`"),
+                            Diagnostic::error(
+                                "dockerfile-syntax",
+                                ins.args_span(),
+                                format!("`ENV {k}` has no value"),
+                            )
+                            .with_help("write `ENV NAME=value`"),
                         );
                         continue;
                     };
@@ -528,8 +579,12 @@ impl Conv<'_> {
                 let p = words::word(ins.args(), esc, &mut r);
                 if p.is_empty() {
                     self.diags.push(
-                        Diagnostic::error("dockerfile-syntax", ins.kw_span, "`WORKDIR` needs a path")
-                            .with_help("write `WORKDIR /app`"),
+                        Diagnostic::error(
+                            "dockerfile-syntax",
+                            ins.kw_span,
+                            "`WORKDIR` needs a path",
+                        )
+                        .with_help("write `WORKDIR /app`"),
                     );
                     return;
                 }
@@ -539,7 +594,11 @@ impl Conv<'_> {
                     .or_else(|| st.parent.workdir.clone())
                     .unwrap_or_else(|| "/".into());
                 let abs = join_path(&base, &p);
-                let abs = if abs.len() > 1 { abs.trim_end_matches('/').to_string() } else { abs };
+                let abs = if abs.len() > 1 {
+                    abs.trim_end_matches('/').to_string()
+                } else {
+                    abs
+                };
                 st.wd = Some(abs.clone());
                 self.draft(st, ins, Vec::new(), Vec::new(), DraftKind::Workdir(abs));
             }
@@ -551,8 +610,12 @@ impl Conv<'_> {
             "SHELL" => match is_json_array(ins.args()) {
                 Some(v) if !v.is_empty() => st.shell = Some(v),
                 _ => self.diags.push(
-                    Diagnostic::error("dockerfile-syntax", ins.args_span(), "`SHELL` takes a JSON array")
-                        .with_help("write `SHELL [\"/bin/bash\", \"-c\"]`"),
+                    Diagnostic::error(
+                        "dockerfile-syntax",
+                        ins.args_span(),
+                        "`SHELL` takes a JSON array",
+                    )
+                    .with_help("write `SHELL [\"/bin/bash\", \"-c\"]`"),
                 ),
             },
             "RUN" => self.run(st, ins),
@@ -588,7 +651,11 @@ impl Conv<'_> {
                 if !st.image.iter().any(|e| e.key == "labels") {
                     st.image.push(Entry::new("labels", Node::Map(Vec::new())));
                 }
-                let Some(Entry { value: Node::Map(m), .. }) = st.image.iter_mut().find(|e| e.key == "labels") else {
+                let Some(Entry {
+                    value: Node::Map(m),
+                    ..
+                }) = st.image.iter_mut().find(|e| e.key == "labels")
+                else {
                     unreachable!()
                 };
                 for (k, v) in pairs {
@@ -629,9 +696,13 @@ impl Conv<'_> {
                     None => format!("Dockerfile instructions: {}", KEYWORDS.join(", ")),
                 };
                 self.diags.push(
-                    Diagnostic::error("unknown-instruction", ins.kw_span, format!("unknown instruction `{other}`"))
-                        .with_label("not a Dockerfile instruction")
-                        .with_help(help),
+                    Diagnostic::error(
+                        "unknown-instruction",
+                        ins.kw_span,
+                        format!("unknown instruction `{other}`"),
+                    )
+                    .with_label("not a Dockerfile instruction")
+                    .with_help(help),
                 )
             }
         }
@@ -651,14 +722,20 @@ impl Conv<'_> {
                 && rest == ins.line.text[ins.heredocs[0].start..ins.heredocs[0].end].trim();
             let h = &ins.heredocs[0];
             if only && !h.body.starts_with("#!") {
-                (Node::Str(h.body.clone()), DraftKind::ShellRun(h.body.clone(), st.shell.clone()))
+                (
+                    Node::Str(h.body.clone()),
+                    DraftKind::ShellRun(h.body.clone(), st.shell.clone()),
+                )
             } else if only {
                 // A script with its own interpreter: write it out and run it.
                 let script = format!(
                     "f=$(mktemp) && cat > \"$f\" <<'SLIPWAY_EOF'\n{}SLIPWAY_EOF\nchmod +x \"$f\" && \"$f\"; s=$?; rm -f \"$f\"; exit $s\n",
                     h.body
                 );
-                (Node::Str(script.clone()), DraftKind::ShellRun(script, st.shell.clone()))
+                (
+                    Node::Str(script.clone()),
+                    DraftKind::ShellRun(script, st.shell.clone()),
+                )
             } else {
                 let mut full = rest.to_string();
                 full.push('\n');
@@ -667,7 +744,10 @@ impl Conv<'_> {
                     full.push_str(&h.name);
                     full.push('\n');
                 }
-                (Node::Str(full.clone()), DraftKind::ShellRun(full, st.shell.clone()))
+                (
+                    Node::Str(full.clone()),
+                    DraftKind::ShellRun(full, st.shell.clone()),
+                )
             }
         } else {
             let (node, cmd) = shell_command(ins);
@@ -705,7 +785,14 @@ impl Conv<'_> {
                             warning(
                                 "no-slipway-form",
                                 f.span,
-                                format!("mount option(s) {} have no Slipway form; left out", dropped.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", ")),
+                                format!(
+                                    "mount option(s) {} have no Slipway form; left out",
+                                    dropped
+                                        .iter()
+                                        .map(|d| format!("`{d}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
                             )
                             .with_help("see the mount keys in docs/spec.md (run modifiers)"),
                         );
@@ -714,13 +801,23 @@ impl Conv<'_> {
                 ("network", Some(v)) => entries.push(Entry::new("network", Node::Str(v.clone()))),
                 ("security", Some(v)) => entries.push(Entry::new("security", Node::Str(v.clone()))),
                 (name, _) => self.diags.push(
-                    warning("no-slipway-form", f.span, format!("`RUN --{name}` has no Slipway form; left out"))
-                        .with_help("a `run` step takes cache, secret, ssh, bind, tmpfs, network and security"),
+                    warning(
+                        "no-slipway-form",
+                        f.span,
+                        format!("`RUN --{name}` has no Slipway form; left out"),
+                    )
+                    .with_help(
+                        "a `run` step takes cache, secret, ssh, bind, tmpfs, network and security",
+                    ),
                 ),
             }
         }
         for (key, mut nodes) in groups {
-            let v = if nodes.len() == 1 { nodes.remove(0) } else { Node::seq(nodes) };
+            let v = if nodes.len() == 1 {
+                nodes.remove(0)
+            } else {
+                Node::seq(nodes)
+            };
             entries.push(Entry::new(key, v));
         }
         if let Some(u) = &st.user {
@@ -735,15 +832,29 @@ impl Conv<'_> {
         let scope = st.scope.clone();
         let esc = self.esc;
         let image_root = st.parent.image_root;
-        let mut r = Self::res(&scope, &mut st.warned, self.diags, image_root, true, ins.args_span());
+        let mut r = Self::res(
+            &scope,
+            &mut st.warned,
+            self.diags,
+            image_root,
+            true,
+            ins.args_span(),
+        );
         let mut list = match is_json_array(ins.args()) {
-            Some(v) => v.into_iter().map(|s| words::word(&format!("'{}'", s.replace('\'', "'\"'\"'")), esc, &mut r)).collect(),
+            Some(v) => v
+                .into_iter()
+                .map(|s| words::word(&format!("'{}'", s.replace('\'', "'\"'\"'")), esc, &mut r))
+                .collect(),
             None => words::words(ins.args(), esc, &mut r),
         };
         if list.len() < 2 {
             self.diags.push(
-                Diagnostic::error("dockerfile-syntax", ins.args_span(), format!("`{}` needs a source and a destination", ins.keyword))
-                    .with_help(format!("write `{} src dest`", ins.keyword)),
+                Diagnostic::error(
+                    "dockerfile-syntax",
+                    ins.args_span(),
+                    format!("`{}` needs a source and a destination", ins.keyword),
+                )
+                .with_help(format!("write `{} src dest`", ins.keyword)),
             );
             return;
         }
@@ -753,7 +864,11 @@ impl Conv<'_> {
         let mut mods: Vec<Entry> = Vec::new();
         let mut excludes = Vec::new();
         let mut link = false;
-        let si = self.names.iter().position(|n| *n == st.name).unwrap_or(usize::MAX);
+        let si = self
+            .names
+            .iter()
+            .position(|n| *n == st.name)
+            .unwrap_or(usize::MAX);
         let from_stage = ins
             .flags
             .iter()
@@ -769,8 +884,14 @@ impl Conv<'_> {
                         None => words::word(&val, esc, &mut r),
                     });
                 }
-                "chown" => mods.push(Entry::new("chown", Node::Str(words::word(&val, esc, &mut r)))),
-                "chmod" => mods.push(Entry::new("chmod", Node::Str(words::word(&val, esc, &mut r)))),
+                "chown" => mods.push(Entry::new(
+                    "chown",
+                    Node::Str(words::word(&val, esc, &mut r)),
+                )),
+                "chmod" => mods.push(Entry::new(
+                    "chmod",
+                    Node::Str(words::word(&val, esc, &mut r)),
+                )),
                 "link" => link = f.value.as_deref().is_none_or(|v| v == "true"),
                 "exclude" => excludes.push(words::word(&val, esc, &mut r)),
                 "parents" if !add => {
@@ -778,15 +899,22 @@ impl Conv<'_> {
                         mods.push(Entry::new("parents", Node::Bool(true)));
                     }
                 }
-                "checksum" if add => mods.push(Entry::new("checksum", Node::Str(words::word(&val, esc, &mut r)))),
+                "checksum" if add => mods.push(Entry::new(
+                    "checksum",
+                    Node::Str(words::word(&val, esc, &mut r)),
+                )),
                 "keep-git-dir" if add => {
                     if f.value.as_deref().is_none_or(|v| v == "true") {
                         mods.push(Entry::new("keep-git-dir", Node::Bool(true)));
                     }
                 }
                 name => self.diags.push(
-                    warning("no-slipway-form", f.span, format!("`{} --{name}` has no Slipway form; left out", ins.keyword))
-                        .with_help("see `copy`/`add` modifiers in docs/spec.md"),
+                    warning(
+                        "no-slipway-form",
+                        f.span,
+                        format!("`{} --{name}` has no Slipway form; left out", ins.keyword),
+                    )
+                    .with_help("see `copy`/`add` modifiers in docs/spec.md"),
                 ),
             }
         }
@@ -813,7 +941,14 @@ impl Conv<'_> {
             let content = if h.quoted {
                 words::escape_dollars(&h.body)
             } else {
-                let mut r = Self::res(&scope, &mut st.warned, self.diags, image_root, true, ins.args_span());
+                let mut r = Self::res(
+                    &scope,
+                    &mut st.warned,
+                    self.diags,
+                    image_root,
+                    true,
+                    ins.args_span(),
+                );
                 // Docker expands the body of an unquoted heredoc.
                 let mut out = String::new();
                 for (k, line) in h.body.split_inclusive('\n').enumerate() {
@@ -845,26 +980,42 @@ impl Conv<'_> {
         }
         if add && link {
             self.diags.push(
-                warning("no-slipway-form", ins.kw_span, "`ADD --link`: an `add` step has no `link`; it is added into the stage")
-                    .with_help("the result is the same; only the layer is not independent"),
+                warning(
+                    "no-slipway-form",
+                    ins.kw_span,
+                    "`ADD --link`: an `add` step has no `link`; it is added into the stage",
+                )
+                .with_help("the result is the same; only the layer is not independent"),
             );
         }
         let is_remote = |s: &str| {
-            s.starts_with("http://") || s.starts_with("https://") || s.starts_with("git@") || s.starts_with("git://") || s.starts_with("ssh://")
+            s.starts_with("http://")
+                || s.starts_with("https://")
+                || s.starts_with("git@")
+                || s.starts_with("git://")
+                || s.starts_with("ssh://")
         };
-        let (remote, local): (Vec<String>, Vec<String>) = sources.into_iter().partition(|s| is_remote(s));
+        let (remote, local): (Vec<String>, Vec<String>) =
+            sources.into_iter().partition(|s| is_remote(s));
         for url in remote {
             let mut e = vec![Entry::new("add", Node::Str(url))];
             e.push(Entry::new("to", Node::Str(dest.clone())));
             for m in &mods {
-                if matches!(m.key.as_str(), "chown" | "chmod" | "checksum" | "keep-git-dir") {
+                if matches!(
+                    m.key.as_str(),
+                    "chown" | "chmod" | "checksum" | "keep-git-dir"
+                ) {
                     e.push(m.clone());
                 }
             }
             if !excludes.is_empty() {
                 self.diags.push(
-                    warning("no-slipway-form", ins.kw_span, "`ADD --exclude` on a URL has no Slipway form; left out")
-                        .with_help("filter in a later `run` step"),
+                    warning(
+                        "no-slipway-form",
+                        ins.kw_span,
+                        "`ADD --exclude` on a URL has no Slipway form; left out",
+                    )
+                    .with_help("filter in a later `run` step"),
                 );
             }
             self.draft(st, ins, e, vec![1], DraftKind::Copy { has_to: true });
@@ -874,9 +1025,11 @@ impl Conv<'_> {
         }
         if add {
             let archive = local.iter().any(|s| {
-                [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"]
-                    .iter()
-                    .any(|x| s.to_ascii_lowercase().ends_with(x))
+                [
+                    ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst",
+                ]
+                .iter()
+                .any(|x| s.to_ascii_lowercase().ends_with(x))
             });
             if archive {
                 self.diags.push(
@@ -886,8 +1039,12 @@ impl Conv<'_> {
             }
             if checksum_or_git(&mods) {
                 self.diags.push(
-                    warning("no-slipway-form", ins.kw_span, "`--checksum`/`--keep-git-dir` apply to URLs only; left out")
-                        .with_help("remove the flag"),
+                    warning(
+                        "no-slipway-form",
+                        ins.kw_span,
+                        "`--checksum`/`--keep-git-dir` apply to URLs only; left out",
+                    )
+                    .with_help("remove the flag"),
                 );
             }
         }
@@ -915,7 +1072,11 @@ impl Conv<'_> {
             e.push(Entry::new("link", Node::Bool(true)));
         }
         if !excludes.is_empty() {
-            let v = if excludes.len() == 1 { Node::Str(excludes.remove(0)) } else { Node::strs(excludes) };
+            let v = if excludes.len() == 1 {
+                Node::Str(excludes.remove(0))
+            } else {
+                Node::strs(excludes)
+            };
             e.push(Entry::new("exclude", v));
         }
         self.draft(st, ins, e, rel, DraftKind::Copy { has_to });
@@ -933,8 +1094,12 @@ impl Conv<'_> {
             .map(|_| args[3..].trim())
         else {
             self.diags.push(
-                Diagnostic::error("dockerfile-syntax", ins.args_span(), "`HEALTHCHECK` takes `NONE` or `CMD command`")
-                    .with_help("write `HEALTHCHECK --interval=30s CMD curl -f http://localhost/`"),
+                Diagnostic::error(
+                    "dockerfile-syntax",
+                    ins.args_span(),
+                    "`HEALTHCHECK` takes `NONE` or `CMD command`",
+                )
+                .with_help("write `HEALTHCHECK --interval=30s CMD curl -f http://localhost/`"),
             );
             return;
         };
@@ -946,11 +1111,22 @@ impl Conv<'_> {
         for f in &ins.flags {
             let v = f.value.clone().unwrap_or_default();
             match f.name.as_str() {
-                "interval" | "timeout" | "start-period" => h.push(Entry::new(f.name.clone(), Node::Str(v))),
-                "retries" => h.push(Entry::new("retries", v.parse::<u64>().map(Node::Int).unwrap_or(Node::Str(v)))),
+                "interval" | "timeout" | "start-period" => {
+                    h.push(Entry::new(f.name.clone(), Node::Str(v)))
+                }
+                "retries" => h.push(Entry::new(
+                    "retries",
+                    v.parse::<u64>().map(Node::Int).unwrap_or(Node::Str(v)),
+                )),
                 name => self.diags.push(
-                    warning("no-slipway-form", f.span, format!("`HEALTHCHECK --{name}` has no Slipway form; left out"))
-                        .with_help("a healthcheck takes test, interval, timeout, start-period and retries"),
+                    warning(
+                        "no-slipway-form",
+                        f.span,
+                        format!("`HEALTHCHECK --{name}` has no Slipway form; left out"),
+                    )
+                    .with_help(
+                        "a healthcheck takes test, interval, timeout, start-period and retries",
+                    ),
                 ),
             }
         }
@@ -1004,7 +1180,11 @@ impl Conv<'_> {
                 DraftKind::Copy { has_to } => {
                     if differs && !has_to {
                         let to = join_path(&step_wd, "./");
-                        let at = if entries.get(1).is_some_and(|e| e.key == "from") { 2 } else { 1 };
+                        let at = if entries.get(1).is_some_and(|e| e.key == "from") {
+                            2
+                        } else {
+                            1
+                        };
                         entries.insert(at, Entry::new("to", Node::Str(to)));
                     }
                 }
@@ -1042,7 +1222,10 @@ impl Conv<'_> {
             m.push(Entry::new("workdir", Node::Str(w.clone())));
         }
         if let Some(s) = &st.shell {
-            m.push(Entry::new("shell", Node::strs(s.iter().map(|x| words::escape_dollars(x)))));
+            m.push(Entry::new(
+                "shell",
+                Node::strs(s.iter().map(|x| words::escape_dollars(x))),
+            ));
         }
         if !steps.is_empty() {
             m.push(Entry::new("steps", Node::Seq(steps)));
@@ -1075,8 +1258,24 @@ impl Conv<'_> {
 }
 
 const KEYWORDS: &[&str] = &[
-    "FROM", "ARG", "ENV", "RUN", "COPY", "ADD", "WORKDIR", "USER", "EXPOSE", "VOLUME", "LABEL",
-    "ENTRYPOINT", "CMD", "HEALTHCHECK", "STOPSIGNAL", "SHELL", "ONBUILD", "MAINTAINER",
+    "FROM",
+    "ARG",
+    "ENV",
+    "RUN",
+    "COPY",
+    "ADD",
+    "WORKDIR",
+    "USER",
+    "EXPOSE",
+    "VOLUME",
+    "LABEL",
+    "ENTRYPOINT",
+    "CMD",
+    "HEALTHCHECK",
+    "STOPSIGNAL",
+    "SHELL",
+    "ONBUILD",
+    "MAINTAINER",
 ];
 
 /// Within one edit (insertion, deletion, substitution) of each other.
@@ -1086,12 +1285,18 @@ fn close(a: &str, b: &str) -> bool {
         return false;
     }
     let p = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let s = a[p..].iter().rev().zip(b[p..].iter().rev()).take_while(|(x, y)| x == y).count();
+    let s = a[p..]
+        .iter()
+        .rev()
+        .zip(b[p..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
     a.len().max(b.len()) - p - s <= 1
 }
 
 fn checksum_or_git(mods: &[Entry]) -> bool {
-    mods.iter().any(|m| m.key == "checksum" || m.key == "keep-git-dir")
+    mods.iter()
+        .any(|m| m.key == "checksum" || m.key == "keep-git-dir")
 }
 
 fn image_list<'a>(image: &'a mut Vec<Entry>, key: &str) -> &'a mut Vec<Item> {
@@ -1099,7 +1304,10 @@ fn image_list<'a>(image: &'a mut Vec<Entry>, key: &str) -> &'a mut Vec<Item> {
         image.push(Entry::new(key, Node::Seq(Vec::new())));
     }
     match image.iter_mut().find(|e| e.key == key) {
-        Some(Entry { value: Node::Seq(v), .. }) => v,
+        Some(Entry {
+            value: Node::Seq(v),
+            ..
+        }) => v,
         _ => unreachable!("image lists are sequences"),
     }
 }

@@ -81,7 +81,12 @@ pub fn escape_dollars(s: &str) -> String {
 
 /// `NAME=value` pairs (ENV, LABEL, ARG): keys with quotes removed, values
 /// converted; the legacy `NAME value` form when the first word has no `=`.
-pub fn pairs(s: &str, esc: char, legacy: bool, r: &mut dyn Resolve) -> Vec<(String, Option<String>)> {
+pub fn pairs(
+    s: &str,
+    esc: char,
+    legacy: bool,
+    r: &mut dyn Resolve,
+) -> Vec<(String, Option<String>)> {
     let s = s.trim();
     let first_end = s.find(char::is_whitespace).unwrap_or(s.len());
     if legacy && !s[..first_end].contains('=') && first_end < s.len() {
@@ -341,12 +346,29 @@ mod tests {
     fn quoting_and_expansion() {
         let mut t = T(vec![]);
         assert_eq!(
-            words(r#"a "b c" 'd $A' \$A $A ${N} ${A:-x$N} $Z $PATH"#, '\\', &mut t),
-            vec!["a", "b c", "d $$A", "$$A", "${A}", "${N:-}", "${A:-x${N:-}}", "${Z:-}", "/usr/bin"]
+            words(
+                r#"a "b c" 'd $A' \$A $A ${N} ${A:-x$N} $Z $PATH"#,
+                '\\',
+                &mut t
+            ),
+            vec![
+                "a",
+                "b c",
+                "d $$A",
+                "$$A",
+                "${A}",
+                "${N:-}",
+                "${A:-x${N:-}}",
+                "${Z:-}",
+                "/usr/bin"
+            ]
         );
         assert_eq!(t.0, vec!["Z", "PATH"]);
         assert_eq!(word(r#" "a b"c "#, '\\', &mut t), "a bc");
-        assert_eq!(words("${A%.*} $1 50$", '\\', &mut t), vec!["${A}", "$$1", "50$$"]);
+        assert_eq!(
+            words("${A%.*} $1 50$", '\\', &mut t),
+            vec!["${A}", "$$1", "50$$"]
+        );
         assert_eq!(t.0.last().unwrap(), "${A%.*}");
     }
 
@@ -355,9 +377,16 @@ mod tests {
         let mut t = T(vec![]);
         assert_eq!(
             pairs(r#"A=1 B="x y" C"#, '\\', true, &mut t),
-            vec![("A".into(), Some("1".into())), ("B".into(), Some("x y".into())), ("C".into(), None)]
+            vec![
+                ("A".into(), Some("1".into())),
+                ("B".into(), Some("x y".into())),
+                ("C".into(), None)
+            ]
         );
-        assert_eq!(pairs("K some value", '\\', true, &mut t), vec![("K".into(), Some("some value".into()))]);
+        assert_eq!(
+            pairs("K some value", '\\', true, &mut t),
+            vec![("K".into(), Some("some value".into()))]
+        );
     }
 }
 

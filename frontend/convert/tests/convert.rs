@@ -12,7 +12,9 @@ mod convert_check {
 use convert_check::check;
 
 fn run(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.Dockerfile"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.Dockerfile"));
     let text = std::fs::read_to_string(&path).unwrap();
     let file = format!("{name}.Dockerfile");
     match convert(&file, &text, &Options::default()) {
@@ -23,7 +25,10 @@ fn run(name: &str) -> String {
                 out.push_str(&w.render(&file, &text));
             }
             if let Err(e) = check(&c.yaml) {
-                panic!("{name}: the converted spec does not pass check:\n{e}\n{}", c.yaml);
+                panic!(
+                    "{name}: the converted spec does not pass check:\n{e}\n{}",
+                    c.yaml
+                );
             }
             out
         }
@@ -49,7 +54,10 @@ fn escape_directive() {
 #[test]
 fn unknown_instruction_is_a_located_error() {
     let out = run("bad");
-    assert!(out.contains("error[unknown-instruction]: unknown instruction `FROOM`"), "{out}");
+    assert!(
+        out.contains("error[unknown-instruction]: unknown instruction `FROOM`"),
+        "{out}"
+    );
     assert!(out.contains("bad.Dockerfile:3:1"), "{out}");
     insta::assert_snapshot!(out);
 }
@@ -62,7 +70,10 @@ fn instruction_before_from() {
 /// Same input, same bytes.
 #[test]
 fn deterministic() {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features.Dockerfile")).unwrap();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/features.Dockerfile"),
+    )
+    .unwrap();
     let a = convert("f", &text, &Options::default()).unwrap().yaml;
     let b = convert("f", &text, &Options::default()).unwrap().yaml;
     assert_eq!(a, b);
@@ -80,7 +91,8 @@ fn example_twins_convert_and_check() {
             continue;
         }
         let text = std::fs::read_to_string(&p).unwrap();
-        let c = convert("Dockerfile", &text, &Options::default()).unwrap_or_else(|d| panic!("{}: {d}", p.display()));
+        let c = convert("Dockerfile", &text, &Options::default())
+            .unwrap_or_else(|d| panic!("{}: {d}", p.display()));
         assert!(c.warnings.is_empty(), "{}: {:?}", p.display(), c.warnings);
         let stages = check(&c.yaml).unwrap_or_else(|e| panic!("{}: {e}\n{}", p.display(), c.yaml));
         let froms = text.lines().filter(|l| l.starts_with("FROM ")).count();

@@ -29,7 +29,11 @@ fn corpus_converts_and_checks() {
             Err(d) => failures.push(format!("{name}: conversion failed:\n{}", d.render())),
             Ok(c) => {
                 for w in &c.warnings {
-                    assert!(!w.span.is_unknown(), "{name}: warning without a place: {}", w.message);
+                    assert!(
+                        !w.span.is_unknown(),
+                        "{name}: warning without a place: {}",
+                        w.message
+                    );
                     *by_code.entry(w.code).or_default() += 1;
                 }
                 if c.warnings.is_empty() {
@@ -48,6 +52,10 @@ fn corpus_converts_and_checks() {
         entries.len(),
         failures.len()
     );
-    assert!(entries.len() >= 30, "the corpus has {} files, fewer than 30", entries.len());
+    assert!(
+        entries.len() >= 30,
+        "the corpus has {} files, fewer than 30",
+        entries.len()
+    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

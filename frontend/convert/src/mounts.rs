@@ -146,9 +146,8 @@ pub fn to_slipway(
         }
         "bind" => {
             allowed = &["from", "source", "target", "rw", "ro"];
-            let Some(Some(t)) = get("target") else {
-                return Err("a bind mount needs `target`".into());
-            };
+            // Docker mounts at the workdir when no target is given.
+            let t = get("target").flatten().unwrap_or_else(|| ".".into());
             if let Some(Some(f)) = get("from") {
                 push(&mut obj, "from", Node::Str(conv(&f)));
             }

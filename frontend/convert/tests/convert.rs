@@ -101,3 +101,56 @@ fn example_twins_convert_and_check() {
     }
     assert!(n >= 9, "only {n} example twins found");
 }
+
+/// What the converted spec means, read back through the evaluator: heredoc
+/// scripts, file contents, env and paths come out as Docker would use them.
+#[test]
+fn converted_values_round_trip() {
+    use slipway_spec::{Command, StepKind};
+    let src = "FROM alpine AS a\nARG V\nENV A=1 B=\"x $A\" C=$V\nWORKDIR /src\nRUN <<EOF\n  indented\nplain \"$HOME\"\nEOF\nCOPY <<'EOT' /etc/x.sh\necho $PATH \\$1\nEOT\nCOPY <<EOT /etc/y\nv=${A}\nEOT\nWORKDIR /app\nRUN cd .. && \\\n  ls\nRUN echo 'a \\\n  b'\nCOPY f rel/\n";
+    let c = convert("Dockerfile", src, &Options::default()).unwrap();
+    let plan = slipway_spec::load("s.yaml", &c.yaml, &Default::default())
+        .unwrap_or_else(|d| panic!("{d}\n{}", c.yaml))
+        .plan;
+    let st = &plan.stages[0];
+    assert_eq!(
+        st.env,
+        vec![
+            ("A".into(), "1".into()),
+            ("B".into(), "x 1".into()),
+            ("C".into(), "".into())
+        ]
+    );
+    assert_eq!(st.workdir.as_ref().unwrap().value, "/app");
+    let cmds: Vec<&StepKind> = st.steps.iter().map(|s| &s.kind).collect();
+    assert!(
+        matches!(cmds[0], StepKind::Mkdir(m) if m.path == "/src"),
+        "{:?}",
+        cmds[0]
+    );
+    let StepKind::Run(r) = cmds[1] else {
+        panic!("{:?}", cmds[1])
+    };
+    assert_eq!(
+        r.command,
+        Command::Shell("  indented\nplain \"$HOME\"\n".into())
+    );
+    assert_eq!(r.workdir.as_deref(), Some("/src"));
+    let StepKind::File(f) = cmds[2] else { panic!() };
+    assert_eq!(
+        (f.path.as_str(), f.content.as_str()),
+        ("/etc/x.sh", "echo $PATH \\$1\n")
+    );
+    let StepKind::File(f) = cmds[3] else { panic!() };
+    assert_eq!(f.content, "v=1\n");
+    let StepKind::Run(r) = cmds[4] else { panic!() };
+    assert_eq!(r.command, Command::Shell("cd .. && ls".into()));
+    assert_eq!(r.workdir, None);
+    // a continuation inside quotes keeps Docker's exact joined string
+    let StepKind::Run(r) = cmds[5] else { panic!() };
+    assert_eq!(r.command, Command::Shell("echo 'a   b'".into()));
+    let StepKind::Copy(cp) = cmds[6] else {
+        panic!()
+    };
+    assert_eq!(cp.to.as_deref(), Some("rel/"));
+}

@@ -957,7 +957,7 @@ impl Conv<'_> {
                         Some(b) => (b, "\n"),
                         None => (line, ""),
                     };
-                    out.push_str(&expand_only(body, esc, &mut r));
+                    out.push_str(&expand_only(body, &mut r));
                     out.push_str(nl);
                 }
                 out
@@ -1312,19 +1312,19 @@ fn image_list<'a>(image: &'a mut Vec<Entry>, key: &str) -> &'a mut Vec<Item> {
     }
 }
 
-/// `$VAR` expansion only (no quote removal): a heredoc body's line.
-fn expand_only(s: &str, esc: char, r: &mut dyn Resolve) -> String {
-    // Protect quotes from the word rules by escaping them.
+/// A heredoc body line as Docker expands it for `COPY <<EOF` (unquoted
+/// delimiter): `$VAR` expanded, quotes kept as written, `\\` escapes the next
+/// character (always the backslash, whatever `# escape=` says).
+fn expand_only(s: &str, r: &mut dyn Resolve) -> String {
+    // Quotes are literal: escape them so the word rules keep them.
     let mut protected = String::with_capacity(s.len());
     for c in s.chars() {
-        if c == '"' || c == '\'' || c == esc {
-            protected.push(esc);
+        if c == '"' || c == '\'' {
+            protected.push('\\');
         }
         protected.push(c);
     }
-    let chars: Vec<char> = protected.chars().collect();
-    let _ = chars;
-    words::word_keep_ws(&protected, esc, r)
+    words::word_keep_ws(&protected, '\\', r)
 }
 
 /// A shell-form command as Docker runs it, and its YAML form: folded lines

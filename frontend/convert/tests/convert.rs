@@ -107,7 +107,7 @@ fn example_twins_convert_and_check() {
 #[test]
 fn converted_values_round_trip() {
     use slipway_spec::{Command, StepKind};
-    let src = "FROM alpine AS a\nARG V\nENV A=1 B=\"x $A\" C=$V\nWORKDIR /src\nRUN <<EOF\n  indented\nplain \"$HOME\"\nEOF\nCOPY <<'EOT' /etc/x.sh\necho $PATH \\$1\nEOT\nCOPY <<EOT /etc/y\nv=${A}\nEOT\nWORKDIR /app\nRUN cd .. && \\\n  ls\nRUN echo 'a \\\n  b'\nCOPY f rel/\n";
+    let src = "FROM alpine AS a\nARG V\nENV A=1 B=\"x $A\" C=$V\nWORKDIR /src\nRUN <<EOF\n  indented\nplain \"$HOME\"\nEOF\nCOPY <<'EOT' /etc/x.sh\necho $PATH \\$1\nEOT\nCOPY <<EOT /etc/y\nv=${A} say \"hi\" \\\\$A \\$B 'q'\nEOT\nWORKDIR /app\nRUN cd .. && \\\n  ls\nRUN echo 'a \\\n  b'\nCOPY f rel/\n";
     let c = convert("Dockerfile", src, &Options::default()).unwrap();
     let plan = slipway_spec::load("s.yaml", &c.yaml, &Default::default())
         .unwrap_or_else(|d| panic!("{d}\n{}", c.yaml))
@@ -142,7 +142,7 @@ fn converted_values_round_trip() {
         ("/etc/x.sh", "echo $PATH \\$1\n")
     );
     let StepKind::File(f) = cmds[3] else { panic!() };
-    assert_eq!(f.content, "v=1\n");
+    assert_eq!(f.content, "v=1 say \"hi\" \\1 $B 'q'\n");
     let StepKind::Run(r) = cmds[4] else { panic!() };
     assert_eq!(r.command, Command::Shell("cd .. && ls".into()));
     assert_eq!(r.workdir, None);

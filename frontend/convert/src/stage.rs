@@ -978,7 +978,7 @@ impl Conv<'_> {
         if sources.is_empty() {
             return;
         }
-        if add && link {
+        if add && link && sources.iter().any(|s| is_remote_src(s)) {
             self.diags.push(
                 warning(
                     "no-slipway-form",
@@ -988,15 +988,8 @@ impl Conv<'_> {
                 .with_help("the result is the same; only the layer is not independent"),
             );
         }
-        let is_remote = |s: &str| {
-            s.starts_with("http://")
-                || s.starts_with("https://")
-                || s.starts_with("git@")
-                || s.starts_with("git://")
-                || s.starts_with("ssh://")
-        };
         let (remote, local): (Vec<String>, Vec<String>) =
-            sources.into_iter().partition(|s| is_remote(s));
+            sources.into_iter().partition(|s| is_remote_src(s));
         for url in remote {
             let mut e = vec![Entry::new("add", Node::Str(url))];
             e.push(Entry::new("to", Node::Str(dest.clone())));
@@ -1136,8 +1129,23 @@ impl Conv<'_> {
     /// The stage's YAML entry, with workdir and shell fix-ups, and what its
     /// children need.
     fn finish(&mut self, mut st: Stage) -> (Entry, Info) {
-        let final_wd = st.wd.clone();
+        // The last WORKDIR becomes the stage's `workdir:` (created when the stage
+        // starts) unless a `run` step comes before the first WORKDIR: that step
+        // could create or populate the directory itself (`useradd -m`, `git
+        // clone`), so then each WORKDIR stays a `mkdir:` where it was, and the
+        // image gets `image.workdir`.
+        let first_wd = st
+            .drafts
+            .iter()
+            .position(|d| matches!(d.kind, DraftKind::Workdir(_)));
+        let first_run = st
+            .drafts
+            .iter()
+            .position(|d| matches!(d.kind, DraftKind::Run | DraftKind::ShellRun(..)));
+        let hoist = !matches!((first_wd, first_run), (Some(w), Some(r)) if r < w);
+        let final_wd = if hoist { st.wd.clone() } else { None };
         let inherited_wd = st.parent.workdir.clone().unwrap_or_else(|| "/".into());
+        let stage_wd = final_wd.clone().unwrap_or_else(|| inherited_wd.clone());
         let inherited_shell: Vec<String> = st
             .parent
             .shell
@@ -1146,11 +1154,11 @@ impl Conv<'_> {
         let mut steps = Vec::new();
         for d in std::mem::take(&mut st.drafts) {
             let step_wd = d.wd.clone().unwrap_or_else(|| inherited_wd.clone());
-            let differs = final_wd.as_ref().is_some_and(|f| *f != step_wd);
+            let differs = step_wd != stage_wd;
             let mut entries = d.entries;
             match &d.kind {
                 DraftKind::Workdir(p) => {
-                    if Some(p) != final_wd.as_ref() {
+                    if Some(p) != final_wd.as_ref() && p != "/" {
                         steps.push(Item {
                             comments: d.comments,
                             value: Node::Map(vec![Entry::new("mkdir", Node::Str(p.clone()))]),
@@ -1231,6 +1239,11 @@ impl Conv<'_> {
             m.push(Entry::new("steps", Node::Seq(steps)));
         }
         let mut image = std::mem::take(&mut st.image);
+        if !hoist {
+            if let Some(w) = &st.wd {
+                image.push(Entry::new("workdir", Node::Str(w.clone())));
+            }
+        }
         if let Some(u) = &st.user {
             image.insert(0, Entry::new("user", Node::Str(u.clone())));
         }
@@ -1241,7 +1254,7 @@ impl Conv<'_> {
         comments.extend(st.notes);
         comments.extend(st.pending);
         let info = Info {
-            workdir: final_wd.or(st.parent.workdir.clone()),
+            workdir: st.wd.clone().or(st.parent.workdir.clone()),
             env: env_names,
             shell: st.shell.or(st.parent.shell.clone()),
             image_root: st.parent.image_root,
@@ -1292,6 +1305,12 @@ fn close(a: &str, b: &str) -> bool {
         .take_while(|(x, y)| x == y)
         .count();
     a.len().max(b.len()) - p - s <= 1
+}
+
+fn is_remote_src(s: &str) -> bool {
+    ["http://", "https://", "git@", "git://", "ssh://"]
+        .iter()
+        .any(|p| s.starts_with(p))
 }
 
 fn checksum_or_git(mods: &[Entry]) -> bool {

@@ -313,12 +313,6 @@ pub fn lex(src: &str) -> Lexed {
     } else {
         lx.trailing = pending;
     }
-    // The header: comments before the first instruction.
-    if let Some(first) = lx.instrs.first_mut() {
-        if first.keyword != "FROM" || !first.comments.is_empty() {
-            // keep with the instruction; the converter decides
-        }
-    }
     lx
 }
 

@@ -761,7 +761,6 @@ impl Conv<'_> {
             (node, DraftKind::ShellRun(cmd, st.shell.clone()))
         };
         entries.push(Entry::new("run", cmd_node));
-        let mut rel = Vec::new();
         let mut groups: Vec<(&'static str, Vec<Node>)> = Vec::new();
         for f in &ins.flags {
             let mut r = Self::res(&scope, &mut st.warned, self.diags, image_root, true, f.span);
@@ -823,8 +822,7 @@ impl Conv<'_> {
         if let Some(u) = &st.user {
             entries.push(Entry::new("user", Node::Str(u.clone())));
         }
-        rel.clear();
-        self.draft(st, ins, entries, rel, kind);
+        self.draft(st, ins, entries, Vec::new(), kind);
     }
 
     fn copy(&mut self, st: &mut Stage, ins: &Instr) {
@@ -951,8 +949,7 @@ impl Conv<'_> {
                 );
                 // Docker expands the body of an unquoted heredoc.
                 let mut out = String::new();
-                for (k, line) in h.body.split_inclusive('\n').enumerate() {
-                    let _ = k;
+                for line in h.body.split_inclusive('\n') {
                     let (body, nl) = match line.strip_suffix('\n') {
                         Some(b) => (b, "\n"),
                         None => (line, ""),

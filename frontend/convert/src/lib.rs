@@ -1,7 +1,7 @@
 //! `slipway convert`: a Dockerfile → a `slipway.yaml` that builds the same image.
 //!
 //! Pure (text in, YAML text and diagnostics out). The pipeline: [`lexer`]
-//! (directives, continuations, heredocs, flags) → [`stage`] (each instruction
+//! (directives, continuations, heredocs, flags) → `stage` (each instruction
 //! rewritten into a stage's keys and steps, with Docker's `WORKDIR`, `USER`,
 //! `SHELL`, `ENV` and `ARG` scoping) → [`emit`] (a deterministic YAML writer).
 //! Instructions with no Slipway form are warnings with their place, and a note

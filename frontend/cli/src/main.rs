@@ -6,7 +6,7 @@
 //!   reads on stdin) or a readable JSON dump, offline.
 //! - `slipway check`: validate a spec, print every diagnostic, exit 1 on errors.
 //! - `slipway convert`: a Dockerfile → slipway.yaml on stdout (feature `convert`).
-//! - `slipway graph`: the stage graph as Graphviz dot or Mermaid.
+//! - `slipway graph`: the stage graph as Graphviz dot or Mermaid (feature `graph`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -65,6 +65,7 @@ enum Command {
         target: Option<String>,
     },
     /// Print the stage graph (stages, from/copy/bind/cache edges, groups, what the target prunes).
+    #[cfg(feature = "graph")]
     Graph {
         /// The spec file.
         #[arg(default_value = "slipway.yaml")]
@@ -88,6 +89,7 @@ enum Command {
     },
 }
 
+#[cfg(feature = "graph")]
 #[derive(Clone, Copy, ValueEnum)]
 enum GraphFormat {
     Dot,
@@ -122,6 +124,7 @@ fn main() -> ExitCode {
             print_config,
         )),
         Command::Check { file, target } => report(check(file, target)),
+        #[cfg(feature = "graph")]
         Command::Graph {
             file,
             target,
@@ -278,6 +281,7 @@ fn convert(file: PathBuf, syntax: String) -> Result<(), Failure> {
         .map_err(|e| Failure(format!("error: writing output: {e}")))
 }
 
+#[cfg(feature = "graph")]
 fn graph(file: PathBuf, target: Option<String>, format: GraphFormat) -> Result<(), Failure> {
     let (name, text) = read_spec(&file)?;
     let eval = eval_options(BTreeMap::new(), None)?;

@@ -44,6 +44,7 @@ fn convert_error_exits_1_without_output() {
     assert!(err.contains("did you mean `FROM`?"), "{err}");
 }
 
+#[cfg(feature = "graph")]
 #[test]
 fn graph_formats_and_unknown_target() {
     let dot = slipway()

@@ -53,7 +53,7 @@ substitutes: image base-images
 # it runs as the only process of a FROM-scratch, network-less frontend container.
 STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 binary:
-	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TRIPLE) -p slipway
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TRIPLE) -p slipway --no-default-features
 	@if ! file -L $(BIN) | grep -Eq 'static(-pie)? linked|statically linked'; then \
 	  file -L $(BIN); echo "error: $(BIN) is not statically linked" >&2; exit 1; fi
 	@echo "binary: $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"

@@ -490,7 +490,14 @@ fn remote_app(dir: &Path, n: &str) {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let mut a = vec!["-C", dir.to_str().unwrap(), "-c", "user.email=t@e", "-c", "user.name=t"];
+    let mut a = vec![
+        "-C",
+        dir.to_str().unwrap(),
+        "-c",
+        "user.email=t@e",
+        "-c",
+        "user.name=t",
+    ];
     a.extend_from_slice(args);
     cmd("git", &a).ok();
 }
@@ -546,7 +553,17 @@ fn spec_and_context_from_git() {
     git(&work, &["commit", "-q", "-m", "app"]);
     let served = tmp.join("srv");
     std::fs::create_dir_all(&served).unwrap();
-    cmd("git", &["clone", "-q", "--bare", &s(&work), &s(&served.join("app.git"))]).ok();
+    cmd(
+        "git",
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &s(&work),
+            &s(&served.join("app.git")),
+        ],
+    )
+    .ok();
     let port = free_port();
     let _daemon = start_service(
         "git",
@@ -563,7 +580,11 @@ fn spec_and_context_from_git() {
     );
     let url = format!("git://127.0.0.1:{port}/app.git#main");
     for (client, run, out) in [
-        ("buildctl", buildctl_remote as fn(&str, &Path) -> Run, tmp.join("out-buildctl")),
+        (
+            "buildctl",
+            buildctl_remote as fn(&str, &Path) -> Run,
+            tmp.join("out-buildctl"),
+        ),
         ("buildx", buildx_remote, tmp.join("out-buildx")),
     ] {
         let r = run(&url, &out).ok();
@@ -613,7 +634,11 @@ fn spec_and_context_from_an_http_tarball() {
     );
     let url = format!("http://127.0.0.1:{port}/ctx.tar.gz");
     for (client, run, out) in [
-        ("buildctl", buildctl_remote as fn(&str, &Path) -> Run, tmp.join("out-buildctl")),
+        (
+            "buildctl",
+            buildctl_remote as fn(&str, &Path) -> Run,
+            tmp.join("out-buildctl"),
+        ),
         ("buildx", buildx_remote, tmp.join("out-buildx")),
     ] {
         let r = run(&url, &out).ok();

@@ -7,6 +7,8 @@
 //! - `slipway check`: validate a spec, print every diagnostic, exit 1 on errors.
 //! - `slipway targets` / `slipway outline`: what buildx `--call targets|outline`
 //!   shows, offline (listing.rs).
+//! - `slipway convert`: a Dockerfile → slipway.yaml on stdout (feature `convert`).
+//! - `slipway graph`: the stage graph as Graphviz dot or Mermaid (feature `graph`).
 
 mod listing;
 
@@ -91,6 +93,36 @@ enum Command {
         #[arg(long, value_enum, default_value_t = listing::ListFormat::Text)]
         format: listing::ListFormat,
     },
+    /// Print the stage graph (stages, from/copy/bind/cache edges, groups, what the target prunes).
+    #[cfg(feature = "graph")]
+    Graph {
+        /// The spec file.
+        #[arg(default_value = "slipway.yaml")]
+        file: PathBuf,
+        /// Stage or group whose build is shown (default: `default:`, else the last stage).
+        #[arg(long)]
+        target: Option<String>,
+        /// Output format: Graphviz dot or Mermaid.
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+    },
+    /// Convert a Dockerfile to a slipway.yaml (printed on stdout; warnings on stderr).
+    #[cfg(feature = "convert")]
+    Convert {
+        /// The Dockerfile.
+        #[arg(default_value = "Dockerfile")]
+        file: PathBuf,
+        /// Frontend image for the output's `# syntax=` line.
+        #[arg(long, default_value = "slipway:dev")]
+        syntax: String,
+    },
+}
+
+#[cfg(feature = "graph")]
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    Dot,
+    Mermaid,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -141,6 +173,14 @@ fn main() -> ExitCode {
             &build_args,
             format,
         )),
+        #[cfg(feature = "graph")]
+        Command::Graph {
+            file,
+            target,
+            format,
+        } => report(graph(file, target, format)),
+        #[cfg(feature = "convert")]
+        Command::Convert { file, syntax } => report(convert(file, syntax)),
     }
 }
 
@@ -316,4 +356,41 @@ fn context_info(file: &std::path::Path, context: Option<PathBuf>) -> slipway_spe
         spec_path,
         entries: Some(entries),
     }
+}
+
+#[cfg(feature = "convert")]
+fn convert(file: PathBuf, syntax: String) -> Result<(), Failure> {
+    let (name, text) = read_spec(&file)?;
+    let opts = slipway_convert::Options { syntax };
+    let out = slipway_convert::convert(&name, &text, &opts).map_err(|d| Failure(d.render()))?;
+    for w in &out.warnings {
+        eprint!("{}", w.render(&name, &text));
+    }
+    if !out.warnings.is_empty() {
+        eprintln!(
+            "{name}: converted with {} warning{} (each also noted in the output where something was left out)",
+            out.warnings.len(),
+            if out.warnings.len() == 1 { "" } else { "s" }
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.yaml.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure(format!("error: writing output: {e}")))
+}
+
+#[cfg(feature = "graph")]
+fn graph(file: PathBuf, target: Option<String>, format: GraphFormat) -> Result<(), Failure> {
+    let (name, text) = read_spec(&file)?;
+    let eval = eval_options(BTreeMap::new(), None)?;
+    let loaded = slipway_spec::load(&name, &text, &eval).map_err(|d| Failure(d.render()))?;
+    let format = match format {
+        GraphFormat::Dot => slipway_compiler::graph::GraphFormat::Dot,
+        GraphFormat::Mermaid => slipway_compiler::graph::GraphFormat::Mermaid,
+    };
+    let out = slipway_compiler::graph::graph(&loaded.plan, target.as_deref(), format)
+        .map_err(|d| Failure(d.render(&name, &text)))?;
+    print!("{out}");
+    Ok(())
 }

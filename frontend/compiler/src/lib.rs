@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 mod caps;
 mod context;
 mod env;
+pub mod graph;
 pub mod imageconfig;
 mod images;
 pub mod listing;

@@ -3,8 +3,8 @@
 #   docker build -t slipway:dev .                          # build the binary in a Rust (musl) image
 #   docker build -t slipway:dev --build-arg BINARY=host .  # take a host-built static binary instead
 #
-# BINARY=host expects target/x86_64-unknown-linux-gnu/release/slipway, built with
-#   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --target x86_64-unknown-linux-gnu -p slipway
+# BINARY=host expects target/x86_64-unknown-linux-gnu/release/slipway-frontend (the image-only binary), built with
+#   RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --target x86_64-unknown-linux-gnu -p slipway --no-default-features --bin slipway-frontend
 # (`make image` does that and sends a context holding only the binary). The rust image is then never
 # needed, so the host path works offline. Both paths end in the same final stage.
 #
@@ -29,13 +29,13 @@ COPY . .
 # The musl target links statically by default. Target dir and registry live in cache mounts.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
-    cargo build --release --locked -p slipway \
- && cp target/release/slipway /slipway
+    cargo build --release --locked -p slipway --no-default-features --bin slipway-frontend \
+ && cp target/release/slipway-frontend /slipway
 
 FROM scratch AS bin-host
 # Host build context: either the repo root (.dockerignore lets this one binary through) or a
 # directory holding only `slipway` (see Makefile: image). HOST_BINARY says where it is.
-ARG HOST_BINARY=target/x86_64-unknown-linux-gnu/release/slipway
+ARG HOST_BINARY=target/x86_64-unknown-linux-gnu/release/slipway-frontend
 COPY ${HOST_BINARY} /slipway
 
 FROM bin-${BINARY} AS bin

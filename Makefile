@@ -18,7 +18,8 @@ DOCKER := /usr/bin/docker
 CARGO ?= cargo
 
 TRIPLE := x86_64-unknown-linux-gnu
-BIN := target/$(TRIPLE)/release/slipway
+# The image's binary: `slipway frontend` only (frontend/cli/src/bin/slipway-frontend.rs).
+BIN := target/$(TRIPLE)/release/slipway-frontend
 IMAGE_CONTEXT := .state/frontend-context
 # Upper bound for the frontend image: the gzip-compressed size of its one layer (what a user pulls
 # from a registry), in bytes (1.5 MB). The uncompressed size is printed too.
@@ -53,7 +54,7 @@ substitutes: image base-images
 # it runs as the only process of a FROM-scratch, network-less frontend container.
 STATIC_RUSTFLAGS := -C target-feature=+crt-static -C relocation-model=static
 binary:
-	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TRIPLE) -p slipway --no-default-features
+	RUSTFLAGS="$(STATIC_RUSTFLAGS)" $(CARGO) build --release --target $(TRIPLE) -p slipway --no-default-features --bin slipway-frontend
 	@if ! file -L $(BIN) | grep -Eq 'static(-pie)? linked|statically linked'; then \
 	  file -L $(BIN); echo "error: $(BIN) is not statically linked" >&2; exit 1; fi
 	@echo "binary: $(BIN) ($$(stat -c %s $(BIN)) bytes, static)"

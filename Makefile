@@ -25,7 +25,7 @@ IMAGE_CONTEXT := .state/frontend-context
 # from a registry), in bytes (1.5 MB). The uncompressed size is printed too.
 IMAGE_MAX_GZ_BYTES ?= 1500000
 
-.PHONY: help up down status base-images substitutes binary image demo test e2e examples-table bench
+.PHONY: test-deps help up down status base-images substitutes binary image demo test e2e examples-table bench
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# *//'
@@ -73,7 +73,11 @@ demo: image base-images
 	$(DOCKER) build -f examples/hello/slipway.yaml -t slipway-example/hello examples/hello
 	$(DOCKER) run --rm slipway-example/hello
 
-test: image base-images
+# The schema test runs a real JSON Schema validator (Python jsonschema + PyYAML, from PyPI).
+test-deps:
+	python3 -c 'import jsonschema, yaml' 2>/dev/null || python3 -m pip install --quiet jsonschema pyyaml
+
+test: image base-images test-deps
 	$(CARGO) test --workspace --no-fail-fast
 
 # Rewrite the results table of examples/README.md from a run of the examples suite (tracked file:

@@ -24,20 +24,15 @@ pub const MAX_STEPS: usize = 100_000;
 pub const MAX_GROUP_MEMBERS: usize = 10_000;
 /// Most `env` entries one stage may set (its own, not inherited).
 pub const MAX_ENV_ENTRIES: usize = 1_000;
-/// Most environment entries a stage's image config may hold, inherited
-/// ones included (they are copied into every `run` of the stage).
-pub const MAX_STAGE_ENV: usize = 2_000;
 
 /// Longest value `${…}` interpolation may produce.
 pub const MAX_VALUE_BYTES: usize = 1024 * 1024;
 /// Most bytes interpolation may produce in a whole spec.
 pub const MAX_EXPANDED_BYTES: usize = 16 * 1024 * 1024;
 
-/// Most LLB ops in a build (one per step, base image and workdir, at
-/// most).
-pub const MAX_OPS: usize = 200_000;
-/// Most bytes of the LLB Definition and image config together.
-pub const MAX_OUTPUT_BYTES: usize = 256 * 1024 * 1024;
+/// Most bytes of environment all `run` ops of a build carry together
+/// (each carries its stage's whole env, so env size × steps).
+pub const MAX_RUN_ENV_BYTES: usize = 64 * 1024 * 1024;
 /// Most image-config history entries and env entries copied from a base
 /// stage into the stages built on it, over a whole build (a long `from:`
 /// chain copies nothing: a base used once is handed over).

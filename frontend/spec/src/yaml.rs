@@ -12,7 +12,7 @@ use serde_saphyr::granit_parser::{self as gp, Event, ScalarStyle};
 use crate::diag::{Diagnostic, Pos, Span};
 
 pub use crate::limits::{MAX_ALIAS_NODES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES};
-use crate::limits::MAX_MERGED_KEYS;
+use crate::limits::{MAX_MERGED_KEYS, MAX_STAGES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -305,6 +305,8 @@ struct Builder<'i, 's> {
     alias_nodes: usize,
     root: Option<Node<'s>>,
     docs: usize,
+    /// Keys of the top-level `stages:` mapping seen (`MAX_STAGES`).
+    stage_keys: usize,
     errors: Vec<Diagnostic>,
 }
 
@@ -318,6 +320,7 @@ impl<'i, 's> Builder<'i, 's> {
             alias_nodes: 0,
             root: None,
             docs: 0,
+            stage_keys: 0,
             errors: Vec::new(),
         }
     }
@@ -565,8 +568,42 @@ impl<'i, 's> Builder<'i, 's> {
                     Some(k) => entries.push((k, node)),
                 },
             }
+            if let Some(d) = self.too_many_stages() {
+                return fatal(&mut self.errors, d);
+            }
         }
         None
+    }
+
+    /// More stages than `MAX_STAGES` under the top-level `stages:` (checked
+    /// as each is added): the parse stops there instead of building a tree
+    /// that evaluation would refuse anyway.
+    fn too_many_stages(&mut self) -> Option<Diagnostic> {
+        let [Frame::Map {
+            pending_key: Some(top),
+            ..
+        }, Frame::Map {
+            entries,
+            pending_key: None,
+            ..
+        }] = self.stack.as_slice()
+        else {
+            return None;
+        };
+        let (k, _) = entries.last()?;
+        if top.scalar() != Some("stages") || k.scalar().is_some_and(|s| s.starts_with("x-")) {
+            return None;
+        }
+        self.stage_keys += 1;
+        (self.stage_keys > MAX_STAGES).then(|| {
+            Diagnostic::error(
+                "too-large",
+                k.span,
+                format!("the spec has more than {MAX_STAGES} stages"),
+            )
+            .with_label("over the limit here")
+            .with_help("split the build into several specs")
+        })
     }
 }
 

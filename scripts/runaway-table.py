@@ -87,16 +87,17 @@ ROWS = [
 
 def run(cmd, path):
     with tempfile.TemporaryFile() as out:
-        p = subprocess.run(["/usr/bin/time", "-f", "%e %M", BIN, cmd, path], stdout=out,
+        p = subprocess.run(["/usr/bin/time", "-f", "%e %U %S %M", BIN, cmd, path], stdout=out,
                            stderr=subprocess.PIPE, text=True, timeout=900)
         out.seek(0)
         text = out.read(1 << 20).decode("utf-8", "replace") + p.stderr
-    secs, kb = p.stderr.strip().splitlines()[-1].split()
+    wall, user, sys_, kb = p.stderr.strip().splitlines()[-1].split()
     m = re.search(r"error\[([a-z-]+)\]", text)
     res = "ok" if p.returncode == 0 else (m.group(1) if m else f"exit {p.returncode}")
-    return res, float(secs), int(kb) / 1024
+    return res, float(user) + float(sys_), float(wall), int(kb) / 1024
 
 
+print(f"load average before: {os.getloadavg()[0]:.1f}")
 print(f"| input | bytes | check | compile |")
 print(f"|---|---:|---|---|")
 for name, text in ROWS:
@@ -104,7 +105,7 @@ for name, text in ROWS:
         f.write(text)
     cells = []
     for cmd in ("check", "compile"):
-        res, s, mb = run(cmd, f.name)
-        cells.append(f"{res}, {s:.2f} s, {mb:.0f} MB")
+        res, cpu, wall, mb = run(cmd, f.name)
+        cells.append(f"{res}, {cpu:.2f} s CPU ({wall:.2f} s wall), {mb:.0f} MB")
     os.unlink(f.name)
     print(f"| {name} | {len(text):,} | {cells[0]} | {cells[1]} |", flush=True)

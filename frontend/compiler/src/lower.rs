@@ -879,7 +879,15 @@ impl<'a> Lowering<'a> {
             to.push('/');
         }
         let dest = paths::resolve(&cwd, &to);
-        let owner = self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some());
+        // A `link: true` copy is made on an empty layer: no /etc/passwd
+        // there to look an owner name up (issue 11: this reached the
+        // marshal as an unlocated `llb` error).
+        let linked = c.link && self.caps.has("mergeop");
+        let owner = if linked && st.fs.is_some() {
+            self.chown_linked(c.chown.as_deref(), step.verb_span)
+        } else {
+            self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some())
+        };
         let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
         if (!c.include.is_empty() || !c.exclude.is_empty())
             && !self.caps.has("file.copy.includeexcludepatterns")
@@ -1036,6 +1044,25 @@ impl<'a> Lowering<'a> {
 
     /// `chown: user[:group]` → owner for file actions. Names resolve against
     /// the stage's own /etc/passwd, which scratch does not have.
+    /// [`Self::chown`] for a `link: true` copy (made on an empty layer).
+    fn chown_linked(&mut self, chown: Option<&str>, span: Span) -> Option<llb::Chown> {
+        let c = chown?;
+        let named = c.split(':').any(|p| p.parse::<u32>().is_err());
+        if named {
+            self.errors.push(
+                Diagnostic::error(
+                    "chown-needs-passwd",
+                    span,
+                    format!("`chown: {c}` uses a name, but a `link: true` copy is made on an empty layer, without the stage's /etc/passwd"),
+                )
+                .with_label("a name with `link: true`")
+                .with_help("use numeric ids, e.g. `chown: \"0:0\"`, or drop `link: true`"),
+            );
+            return None;
+        }
+        self.chown(Some(c), span, true)
+    }
+
     fn chown(&mut self, chown: Option<&str>, span: Span, has_fs: bool) -> Option<llb::Chown> {
         let c = chown?;
         let (u, g) = match c.split_once(':') {

@@ -542,6 +542,9 @@ pub struct Ev<'a> {
     known_names: Vec<String>,
     /// Work left for "did you mean" hints over the spec's own names.
     hint_budget: usize,
+    /// Hints over the stage names by word, found once (thousands of
+    /// `from: alpine` ask the same question).
+    stage_hints: HashMap<String, Option<String>>,
     /// Bytes interpolation has produced so far (`MAX_EXPANDED_BYTES`).
     expanded: usize,
     /// Scope entries copied into stages and steps so far
@@ -572,11 +575,28 @@ impl<'a> Ev<'a> {
             stage_index: HashMap::new(),
             known_names: vec![],
             hint_budget: MAX_HINT_WORK,
+            stage_hints: HashMap::new(),
             expanded: 0,
             copied: 0,
             dropped: None,
             aborted: false,
         }
+    }
+
+    /// The stage name closest to `word`, if close enough (cached per word,
+    /// within the hint budget).
+    fn stage_hint(&mut self, word: &str) -> Option<String> {
+        if let Some(h) = self.stage_hints.get(word) {
+            return h.clone();
+        }
+        let h = did_you_mean_within(
+            word,
+            self.stage_names.iter().map(|s| s.as_str()),
+            &mut self.hint_budget,
+        )
+        .map(String::from);
+        self.stage_hints.insert(word.to_string(), h.clone());
+        h
     }
 
     fn err(&mut self, d: Diagnostic) {
@@ -1139,12 +1159,7 @@ impl<'a> Ev<'a> {
                 span: n.span,
             });
         }
-        let close = did_you_mean_within(
-            &v,
-            self.stage_names.iter().map(|s| s.as_str()),
-            &mut self.hint_budget,
-        )
-        .map(String::from);
+        let close = self.stage_hint(&v);
         if v == "scratch" {
             self.err(
                 Diagnostic::error(
@@ -1602,6 +1617,11 @@ impl<'a> Ev<'a> {
             }
         }
         for (m, ctx) in unknown {
+            if self.errors.len() >= MAX_ERRORS {
+                // Not shown (only counted): no hint to look for.
+                self.err(Diagnostic::error("unknown-target", m.span, String::new()));
+                continue;
+            }
             let close = did_you_mean_within(
                 &m.value,
                 targets.iter().map(|s| s.as_str()),
@@ -1740,13 +1760,7 @@ impl<'a> Ev<'a> {
         } else if is_valid_image_ref(&v) {
             let plain = !v.contains(['/', ':', '@']);
             if let Some(c) = plain
-                .then(|| {
-                    did_you_mean_within(
-                        &v,
-                        self.stage_names.iter().map(|s| s.as_str()),
-                        &mut self.hint_budget,
-                    )
-                })
+                .then(|| self.stage_hint(&v))
                 .flatten()
             {
                 {
@@ -1766,11 +1780,7 @@ impl<'a> Ev<'a> {
             }
             Base::Image(v)
         } else {
-            let close = did_you_mean_within(
-                &v,
-                self.stage_names.iter().map(|s| s.as_str()),
-                &mut self.hint_budget,
-            );
+            let close = self.stage_hint(&v);
             let mut help = match close {
                 Some(s) => format!("did you mean the stage `{s}`? "),
                 None => String::new(),

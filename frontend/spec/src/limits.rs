@@ -40,7 +40,7 @@ pub const MAX_INHERITED_ENTRIES: usize = 4_000_000;
 
 /// Edit-distance cells spent on "did you mean" hints in one spec; beyond,
 /// hints are left out (the errors stay).
-pub const MAX_HINT_WORK: usize = 20_000_000;
+pub const MAX_HINT_WORK: usize = 2_000_000;
 /// Names a "valid targets" or "stages" list in a hint shows.
 pub const MAX_LISTED_NAMES: usize = 20;
 /// Dependency cycles (stages, groups) reported for one spec.

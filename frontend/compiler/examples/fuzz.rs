@@ -45,14 +45,37 @@ impl Rng {
 
 const NAMES: &[&str] = &["base", "build", "app", "test", "é", "a.b", "x-y", "s1"];
 const VALUES: &[&str] = &[
-    "alpine", "scratch", "debian:12", "${BASE}", "${BASE:-alpine}", "$$x", "é${X}", "!!str é${X}",
-    "\"${A}\"", "'q'", "\u{202e}${X}", "${A:+${B}}", "${", "[a, b]", "{k: v}", "*a", "~", "0755",
+    "alpine",
+    "scratch",
+    "debian:12",
+    "${BASE}",
+    "${BASE:-alpine}",
+    "$$x",
+    "é${X}",
+    "!!str é${X}",
+    "\"${A}\"",
+    "'q'",
+    "\u{202e}${X}",
+    "${A:+${B}}",
+    "${",
+    "[a, b]",
+    "{k: v}",
+    "*a",
+    "~",
+    "0755",
 ];
 
 /// Values that are valid nearly everywhere (half the generated specs use
 /// only these, so that many compile and the two-runs oracle compares
 /// Definitions).
-const CLEAN: &[&str] = &["alpine", "debian:12", "${BASE}", "${BASE:-alpine}", "'q'", "${A:+${B}}"];
+const CLEAN: &[&str] = &[
+    "alpine",
+    "debian:12",
+    "${BASE}",
+    "${BASE:-alpine}",
+    "'q'",
+    "${A:+${B}}",
+];
 
 /// A spec built from the language's shapes, then its line breaks and
 /// byte-order mark varied.
@@ -71,10 +94,20 @@ fn generate(r: &mut Rng) -> String {
     s.push_str("stages:\n");
     let n = 1 + r.below(5);
     for i in 0..n {
-        let name = if !clean && r.below(3) == 0 { r.pick(NAMES).to_string() } else { format!("s{i}") };
+        let name = if !clean && r.below(3) == 0 {
+            r.pick(NAMES).to_string()
+        } else {
+            format!("s{i}")
+        };
         s.push_str(&format!("  {name}:\n"));
         // Clean specs refer only to earlier stages (no cycle).
-        let earlier = |r: &mut Rng| if clean && i > 0 { r.below(i) } else { r.below(n) };
+        let earlier = |r: &mut Rng| {
+            if clean && i > 0 {
+                r.below(i)
+            } else {
+                r.below(n)
+            }
+        };
         if (anchor || !clean) && r.below(6) == 0 {
             s.push_str("    <<: *a\n");
         } else {
@@ -86,17 +119,48 @@ fn generate(r: &mut Rng) -> String {
             s.push_str(&format!("    from: {from}\n"));
         }
         if r.below(2) == 0 {
-            s.push_str(&format!("    env:\n      K: {}\n      L: {}\n", r.pick(values), r.pick(values)));
+            s.push_str(&format!(
+                "    env:\n      K: {}\n      L: {}\n",
+                r.pick(values),
+                r.pick(values)
+            ));
         }
         if r.below(3) == 0 {
-            s.push_str(&format!("    workdir: {}\n", if clean { "/w" } else { r.pick(&["/w", "w/../..", "/${A}", "é"]) }));
+            s.push_str(&format!(
+                "    workdir: {}\n",
+                if clean {
+                    "/w"
+                } else {
+                    r.pick(&["/w", "w/../..", "/${A}", "é"])
+                }
+            ));
         }
         s.push_str("    steps:\n");
         for _ in 0..r.below(4) {
             let step = match r.below(7) {
-                0 => format!("      - run: echo {}\n        cache: [/c]\n", r.pick(values)),
-                1 => if clean && i == 0 { "      - mkdir: /m\n".to_string() } else { format!("      - copy: a\n        from: s{}\n        to: /x/\n", earlier(r)) },
-                2 => format!("      - copy: {}\n        to: ./\n        chown: {}\n        link: true\n", r.pick(values), if clean { "1:1" } else { r.pick(&["root", "1:1", "${A}"]) }),
+                0 => format!(
+                    "      - run: echo {}\n        cache: [/c]\n",
+                    r.pick(values)
+                ),
+                1 => {
+                    if clean && i == 0 {
+                        "      - mkdir: /m\n".to_string()
+                    } else {
+                        format!(
+                            "      - copy: a\n        from: s{}\n        to: /x/\n",
+                            earlier(r)
+                        )
+                    }
+                }
+                2 => format!(
+                    "      - copy: {}\n        to: ./\n        chown: {}\n        link: true\n",
+                    r.pick(values),
+                    if clean {
+                        "1:1"
+                    } else {
+                        r.pick(&["root", "1:1", "${A}"])
+                    }
+                ),
                 3 => format!("      - mkdir: {}\n", r.pick(values)),
                 4 => format!("      - file: /f\n        content: {}\n", r.pick(values)),
                 5 => "      - link: /l\n        target: /t\n".to_string(),
@@ -106,7 +170,11 @@ fn generate(r: &mut Rng) -> String {
         }
     }
     if r.below(3) == 0 {
-        let m = if clean { format!("s{}", r.below(n)) } else { r.pick(NAMES).to_string() };
+        let m = if clean {
+            format!("s{}", r.below(n))
+        } else {
+            r.pick(NAMES).to_string()
+        };
         s.push_str(&format!("groups:\n  all: [s0, {m}]\n"));
     }
     if !clean && r.below(4) == 0 {
@@ -191,7 +259,10 @@ fn check(src: &str) -> Result<(), String> {
                         if (p.line, p.col) != expected(src, off) {
                             return Err(format!(
                                 "{}: {}:{} but offset {off} is at {:?}",
-                                i.code, p.line, p.col, expected(src, off)
+                                i.code,
+                                p.line,
+                                p.col,
+                                expected(src, off)
                             ));
                         }
                     }
@@ -199,13 +270,19 @@ fn check(src: &str) -> Result<(), String> {
                 return Ok(Err(d.render()));
             }
         };
-        Ok(match compile(&loaded.plan, &CompileOptions::default(), &Platform::default()) {
-            Ok(c) => {
-                COMPILED.fetch_add(1, Relaxed);
-                Ok(c.definition.0.clone())
-            }
-            Err(d) => Err(d.render()),
-        })
+        Ok(
+            match compile(
+                &loaded.plan,
+                &CompileOptions::default(),
+                &Platform::default(),
+            ) {
+                Ok(c) => {
+                    COMPILED.fetch_add(1, Relaxed);
+                    Ok(c.definition.0.clone())
+                }
+                Err(d) => Err(d.render()),
+            },
+        )
     };
     let t = Instant::now();
     let a = catch_unwind(AssertUnwindSafe(once)).map_err(|_| "panic".to_string())??;
@@ -220,7 +297,9 @@ fn check(src: &str) -> Result<(), String> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -234,14 +313,25 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let mut args = std::env::args().skip(1);
     let cases: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
-    let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0x9e37_79b9_7f4a_7c15);
+    let seed: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(0x9e37_79b9_7f4a_7c15);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
-    for d in ["examples", "tests/fixtures", "frontend/spec/tests", "frontend/compiler/tests"] {
+    for d in [
+        "examples",
+        "tests/fixtures",
+        "frontend/spec/tests",
+        "frontend/compiler/tests",
+    ] {
         walk(&root.join(d), &mut files);
     }
     files.sort();
-    let seeds: Vec<String> = files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect();
+    let seeds: Vec<String> = files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect();
     assert!(seeds.len() > 60, "only {} seed specs", seeds.len());
     // Panics are findings, reported once each below, not printed twice.
     std::panic::set_hook(Box::new(|_| {}));

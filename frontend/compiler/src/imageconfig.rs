@@ -264,8 +264,9 @@ mod tests {
     #[test]
     fn set_envs_matches_set_env_one_by_one() {
         let base: Vec<String> = (0..100).map(|i| format!("K{}={i}", i % 70)).collect();
-        let pairs: Vec<(String, String)> =
-            (0..50).map(|i| (format!("K{}", i * 3), format!("v{i}"))).collect();
+        let pairs: Vec<(String, String)> = (0..50)
+            .map(|i| (format!("K{}", i * 3), format!("v{i}")))
+            .collect();
         let mut a = base.clone();
         for (k, v) in &pairs {
             set_env_in(&mut a, k, v);

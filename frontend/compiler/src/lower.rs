@@ -19,8 +19,8 @@ use std::fmt::Write as _;
 use crate::caps::ServerCaps;
 use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
-use slipway_spec::limits::MAX_RUN_ENV_BYTES;
 use crate::{CompileOptions, NamedContext, NoCache};
+use slipway_spec::limits::MAX_RUN_ENV_BYTES;
 
 /// Estimated ops from which the graph encodes ops on a second thread while
 /// lowering goes on (same bytes). Below it the thread's start and hand-off
@@ -175,7 +175,9 @@ impl<'a> Lowering<'a> {
                     ),
                 )
                 .with_label("over the limit here")
-                .with_help("a build spec should be small: build fewer stages on one long-built stage"),
+                .with_help(
+                    "a build spec should be small: build fewer stages on one long-built stage",
+                ),
             );
         }
         r.clone()
@@ -661,14 +663,21 @@ impl<'a> Lowering<'a> {
                 .iter()
                 .filter_map(|e| e.split_once('=').map(|(k, _)| k))
                 .collect();
-            visible.into_iter().filter(|(k, _)| !names.contains(k)).collect()
+            visible
+                .into_iter()
+                .filter(|(k, _)| !names.contains(k))
+                .collect()
         } else {
             visible
                 .into_iter()
                 .filter(|(k, _)| imageconfig::get_env(image_env, k).is_none())
                 .collect()
         };
-        env.extend(visible.into_iter().map(|(k, v)| imageconfig::env_entry(k, v)));
+        env.extend(
+            visible
+                .into_iter()
+                .map(|(k, v)| imageconfig::env_entry(k, v)),
+        );
         imageconfig::set_envs_in(
             &mut env,
             run.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),

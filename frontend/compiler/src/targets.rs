@@ -25,12 +25,20 @@ pub fn resolve_target(plan: &Plan, target: Option<&str>) -> Result<Vec<usize>, D
                     return Err(Diagnostic::error(
                         "no-stages",
                         Span::new(
-                            slipway_spec::Pos { line: 1, col: 1, offset: 0 },
-                            slipway_spec::Pos { line: 1, col: 1, offset: 0 },
+                            slipway_spec::Pos {
+                                line: 1,
+                                col: 1,
+                                offset: 0,
+                            },
+                            slipway_spec::Pos {
+                                line: 1,
+                                col: 1,
+                                offset: 0,
+                            },
                         ),
                         "the spec has no stages, so there is nothing to build",
                     )
-                    .with_help("add a `stages:` map with at least one stage"))
+                    .with_help("add a `stages:` map with at least one stage"));
                 }
             },
         },
@@ -100,7 +108,12 @@ fn unknown_target(plan: &Plan, name: &str) -> Diagnostic {
 /// The first `MAX_LISTED_NAMES` names, and how many more there are.
 fn some(names: &[String]) -> String {
     let max = slipway_spec::limits::MAX_LISTED_NAMES;
-    let mut s = names.iter().take(max).cloned().collect::<Vec<_>>().join(", ");
+    let mut s = names
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if names.len() > max {
         s.push_str(&format!(" and {} more", names.len() - max));
     }

@@ -7,9 +7,13 @@ use slipway_spec::{load, EvalOptions, Platform};
 
 fn compile_err(src: &str) -> slipway_spec::Diagnostics {
     let loaded = load("slipway.yaml", src, &EvalOptions::default()).expect("loads");
-    compile(&loaded.plan, &CompileOptions::default(), &Platform::default())
-        .err()
-        .expect("compile must fail")
+    compile(
+        &loaded.plan,
+        &CompileOptions::default(),
+        &Platform::default(),
+    )
+    .err()
+    .expect("compile must fail")
 }
 
 /// Issue 11: `chown: root` + `link: true` passed `check` and failed
@@ -53,7 +57,12 @@ fn shared_bases_copy_within_budget() {
         s.push_str(&format!("  c{i}: {{from: base}}\n"));
     }
     s.push_str("groups:\n  all: [");
-    s.push_str(&(0..children).map(|i| format!("c{i}")).collect::<Vec<_>>().join(", "));
+    s.push_str(
+        &(0..children)
+            .map(|i| format!("c{i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     s.push_str("]\ndefault: all\n");
     let d = compile_err(&s);
     assert_eq!(d.items[0].code, "too-large", "{}", d.render());
@@ -66,10 +75,18 @@ fn a_long_from_chain_hands_its_config_over() {
     // has one history entry per step, and nothing is copied on the way.
     let mut s = String::from("stages:\n  s0: {from: alpine}\n");
     for i in 1..5_000 {
-        s.push_str(&format!("  s{i}:\n    from: s{}\n    steps:\n      - run: echo {i}\n", i - 1));
+        s.push_str(&format!(
+            "  s{i}:\n    from: s{}\n    steps:\n      - run: echo {i}\n",
+            i - 1
+        ));
     }
     let loaded = load("slipway.yaml", &s, &EvalOptions::default()).expect("loads");
-    let c = compile(&loaded.plan, &CompileOptions::default(), &Platform::default()).expect("compiles");
+    let c = compile(
+        &loaded.plan,
+        &CompileOptions::default(),
+        &Platform::default(),
+    )
+    .expect("compiles");
     let cfg: serde_json::Value = serde_json::from_slice(&c.image_config).unwrap();
     assert_eq!(cfg["history"].as_array().map(|h| h.len()), Some(4_999));
 }

@@ -121,7 +121,11 @@ impl Diagnostic {
                 let skip = (col - 1).saturating_sub(WINDOW / 4);
                 let shown: String = line.chars().skip(skip).take(WINDOW).collect();
                 let cut_left = skip > 0;
-                let line = if cut_left { format!("…{shown}") } else { shown };
+                let line = if cut_left {
+                    format!("…{shown}")
+                } else {
+                    shown
+                };
                 let col = col - skip + usize::from(cut_left);
                 let gutter = line_no.to_string().len();
                 let pad = " ".repeat(gutter);

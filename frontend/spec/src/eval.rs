@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diag::{Diagnostic, Severity, Span};
 use crate::interp::{interpolate_max, InterpError, InterpErrorKind, Scope};
+use crate::limits::*;
 use crate::plan::*;
 use crate::platform::parse_platform;
 use crate::yaml::{is_bool_str, is_null_str, span_text, Kind, Node, Style};
-use crate::limits::*;
 use crate::EvalOptions;
 
 pub const TOP_KEYS: &[&str] = &["version", "args", "default", "groups", "stages"];
@@ -742,7 +742,9 @@ impl<'a> Ev<'a> {
             && text.as_bytes()[text.len() - 1] == text.as_bytes()[0];
         let skip = match &n.kind {
             Kind::Scalar(..) if single && text == value => Some(0),
-            Kind::Scalar(_, Style::Quoted) if single && quoted && text[1..text.len() - 1] == *value => {
+            Kind::Scalar(_, Style::Quoted)
+                if single && quoted && text[1..text.len() - 1] == *value =>
+            {
                 Some(1)
             }
             _ => None,
@@ -1114,7 +1116,10 @@ impl<'a> Ev<'a> {
             let at = es[MAX_ENV_ENTRIES].0.span;
             self.too_large(
                 at,
-                format!("{what} has {} entries, more than {MAX_ENV_ENTRIES}", es.len()),
+                format!(
+                    "{what} has {} entries, more than {MAX_ENV_ENTRIES}",
+                    es.len()
+                ),
                 "a build spec should be small: pass large data as files of the build context",
             );
             return vec![];
@@ -1326,9 +1331,13 @@ impl<'a> Ev<'a> {
                         );
                     } else if es.iter().all(|(k, _)| is_x_key(k.scalar().unwrap_or(""))) {
                         self.err(
-                            Diagnostic::error("empty-value", s.span, "`stages` holds no stage, only `x-` keys")
-                                .with_label("keys starting with `x-` are ignored")
-                                .with_help("define at least one stage, e.g. `app: {from: alpine}`"),
+                            Diagnostic::error(
+                                "empty-value",
+                                s.span,
+                                "`stages` holds no stage, only `x-` keys",
+                            )
+                            .with_label("keys starting with `x-` are ignored")
+                            .with_help("define at least one stage, e.g. `app: {from: alpine}`"),
                         );
                     }
                 }
@@ -1356,15 +1365,24 @@ impl<'a> Ev<'a> {
             let at = stage_entries[stage_nodes[MAX_STAGES]].0.span;
             self.too_large(
                 at,
-                format!("the spec has {} stages, more than {MAX_STAGES}", stage_nodes.len()),
+                format!(
+                    "the spec has {} stages, more than {MAX_STAGES}",
+                    stage_nodes.len()
+                ),
                 "split the build into several specs",
             );
             return None;
         }
         let mut steps_seen = 0usize;
         for &e in &stage_nodes {
-            let Kind::Map(es) = &stage_entries[e].1.kind else { continue };
-            if let Some(Node { kind: Kind::Seq(items), .. }) = get(es, "steps") {
+            let Kind::Map(es) = &stage_entries[e].1.kind else {
+                continue;
+            };
+            if let Some(Node {
+                kind: Kind::Seq(items),
+                ..
+            }) = get(es, "steps")
+            {
                 if steps_seen + items.len() > MAX_STEPS {
                     let at = items[MAX_STEPS - steps_seen].span;
                     self.too_large(
@@ -1759,10 +1777,7 @@ impl<'a> Ev<'a> {
             Base::Scratch
         } else if is_valid_image_ref(&v) {
             let plain = !v.contains(['/', ':', '@']);
-            if let Some(c) = plain
-                .then(|| self.stage_hint(&v))
-                .flatten()
-            {
+            if let Some(c) = plain.then(|| self.stage_hint(&v)).flatten() {
                 {
                     let c = c.to_string();
                     self.warn(
@@ -1901,7 +1916,9 @@ impl<'a> Ev<'a> {
                     continue;
                 };
                 *mi += 1;
-                let Some(&w) = idx.get(m.value.as_str()) else { continue };
+                let Some(&w) = idx.get(m.value.as_str()) else {
+                    continue;
+                };
                 if color[w] == 1 {
                     let cyc: Vec<usize> = path[depth[w]..].to_vec();
                     let mut key = cyc.clone();
@@ -2298,9 +2315,7 @@ impl<'a> Ev<'a> {
                         }
                     }
                 }
-                "env" => {
-                    r.env = self.env_map_read(v, vars, "the `env` of a `run` step")
-                }
+                "env" => r.env = self.env_map_read(v, vars, "the `env` of a `run` step"),
                 "workdir" => r.workdir = self.path(v, vars, "`workdir`", wd),
                 "user" => r.user = self.owner(v, vars, "`user`"),
                 "network" => {

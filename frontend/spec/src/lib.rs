@@ -48,13 +48,17 @@ pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, 
     let Some(root) = parsed.root else {
         let mut errs = parsed.errors;
         if errs.is_empty() {
-            let start = Pos { line: 1, col: 1, offset: 0 };
+            let start = Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+            };
             errs.push(
                 Diagnostic::error("empty-file", Span::new(start, start), "the spec is empty")
                     .with_label("nothing but comments and blank lines")
                     .with_help(
-                    "a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`",
-                ),
+                        "a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`",
+                    ),
             );
         }
         return Err(fail(errs));

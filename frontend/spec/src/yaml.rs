@@ -265,7 +265,18 @@ pub fn parse(source: &str) -> Parsed<'_> {
     if source.len() > MAX_INPUT_BYTES {
         let errors = vec![Diagnostic::error(
             "too-large",
-            Span::new(Pos { line: 1, col: 1, offset: 0 }, Pos { line: 1, col: 1, offset: 0 }),
+            Span::new(
+                Pos {
+                    line: 1,
+                    col: 1,
+                    offset: 0,
+                },
+                Pos {
+                    line: 1,
+                    col: 1,
+                    offset: 0,
+                },
+            ),
             format!(
                 "the spec is {} bytes, more than the limit of {} bytes (16 MiB)",
                 source.len(),

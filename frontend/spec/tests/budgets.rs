@@ -134,7 +134,11 @@ fn errors_limit() {
         s.push_str(&format!("  s{i}: {{from: alpine, stpes: []}}\n"));
     }
     let d = load("slipway.yaml", &s, &EvalOptions::default()).expect_err("refused");
-    let errors = d.items.iter().filter(|i| i.severity == Severity::Error).count();
+    let errors = d
+        .items
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
     assert_eq!(errors, MAX_ERRORS + 1, "{} errors", errors);
     insta::assert_snapshot!(refused(&s, "too-many-errors"));
 }

@@ -1413,6 +1413,10 @@ impl<'a> Ev<'a> {
                 None => &[],
             };
             let mut vars = self.copy_vars(&globals, k.span);
+            if self.aborted {
+                // Over budget: no stage is evaluated with a truncated scope.
+                return None;
+            }
             let mut args = vec![];
             if let Some(a) = get(es, "args") {
                 args = self.args_common(
@@ -2863,6 +2867,9 @@ impl<'a> Ev<'a> {
         };
         self.check_keys(es, IMAGE_KEYS, "`image`", &[("a stage", STAGE_KEYS)]);
         let mut vars = self.copy_vars(vars, n.span);
+        if self.aborted {
+            return im;
+        }
         // image env first: it is visible to the other image fields
         if let Some(e) = get(es, "env") {
             im.env = self.env_map(e, &mut vars, "the `env` of `image`", true);

@@ -8,44 +8,92 @@
 
 use slipway_spec::{Command, Plan, Platform, Stage};
 
+/// Global and predefined args by name: (position of the name's first
+/// entry in `plan.args` then `predefined`, its last value). Built once per
+/// compile, so that a step's visible args cost what its command references,
+/// not the number of args.
+pub type ArgIndex = std::collections::HashMap<String, (usize, String)>;
+
+pub fn arg_index(plan: &Plan, predefined: &[(String, String)]) -> ArgIndex {
+    let mut idx = ArgIndex::with_capacity(plan.args.len() + predefined.len());
+    for (i, (k, v)) in plan.args.iter().chain(predefined).enumerate() {
+        idx.entry(k.clone())
+            .and_modify(|e| e.1 = v.clone())
+            .or_insert((i, v.clone()));
+    }
+    idx
+}
+
 /// (name, value) pairs in a fixed order: globals, predefined (as computed
 /// once by [`predefined`]), then stage args.
 pub fn run_args<'a>(
-    plan: &'a Plan,
+    index: &'a ArgIndex,
     stage: &'a Stage,
     command: &Command,
-    predefined: &'a [(String, String)],
 ) -> Vec<(&'a str, &'a str)> {
-    // Only `$` references can name a global or predefined arg (an exec
-    // form's words are joined only then).
-    let any_ref = match command {
-        Command::Shell(s) => s.contains('$'),
-        Command::Exec(v) => v.iter().any(|w| w.contains('$')),
-    };
-    let text: std::borrow::Cow<str> = match command {
-        _ if !any_ref => "".into(),
-        Command::Shell(s) => s.as_str().into(),
-        Command::Exec(v) => v.join(" ").into(),
-    };
     let mut out: Vec<(&str, &str)> = Vec::new();
-    let mut push = |k: &'a str, v: &'a str| {
-        if let Some(e) = out.iter_mut().find(|(n, _)| *n == k) {
-            e.1 = v;
-        } else {
-            out.push((k, v));
+    // Only `$` references can name a global or predefined arg.
+    let mut refs: Vec<(usize, &str, &str)> = Vec::new();
+    let mut add_refs = |text: &str| {
+        for name in referenced(text) {
+            if let Some((k, (pos, v))) = index.get_key_value(name) {
+                refs.push((*pos, v.as_str(), k.as_str()));
+            }
         }
     };
-    if any_ref {
-        for (k, v) in plan.args.iter().chain(predefined) {
-            if mentions(&text, k) {
-                push(k, v);
+    match command {
+        Command::Shell(s) => add_refs(s),
+        Command::Exec(v) => v.iter().for_each(|w| add_refs(w)),
+    }
+    refs.sort_unstable();
+    refs.dedup_by_key(|r| r.0);
+    // `pos` is the first position: the key of `index`, so the name too.
+    out.extend(refs.into_iter().map(|(_, v, name)| (name, v)));
+    if out.len().saturating_mul(stage.args.len()) <= 1024 {
+        for (k, v) in &stage.args {
+            match out.iter_mut().find(|(n, _)| *n == k) {
+                Some(e) => e.1 = v,
+                None => out.push((k, v)),
+            }
+        }
+    } else {
+        let mut at: std::collections::HashMap<&str, usize> =
+            out.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+        for (k, v) in &stage.args {
+            match at.get(k.as_str()) {
+                Some(&i) => out[i].1 = v,
+                None => {
+                    at.insert(k, out.len());
+                    out.push((k, v));
+                }
             }
         }
     }
-    for (k, v) in &stage.args {
-        push(k, v);
-    }
     out
+}
+
+/// The names `text` references as `$NAME` or `${NAME…}`: the longest run of
+/// letters, digits and `_` after the `$` (or `${`), in one pass.
+fn referenced(text: &str) -> impl Iterator<Item = &str> {
+    let b = text.as_bytes();
+    memchr_dollar(b).filter_map(move |at| {
+        let mut i = at + 1;
+        if b.get(i) == Some(&b'{') {
+            i += 1;
+        }
+        let n = b[i.min(b.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+            .count();
+        (n > 0).then(|| &text[i..i + n])
+    })
+}
+
+fn memchr_dollar(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    b.iter()
+        .enumerate()
+        .filter(|(_, c)| **c == b'$')
+        .map(|(i, _)| i)
 }
 
 /// The predefined platform args, Docker's names.
@@ -73,25 +121,9 @@ pub fn predefined(target: &Platform, build: &Platform) -> Vec<(String, String)> 
 }
 
 /// Does shell text reference `$name` or `${name…}`?
+#[cfg(test)]
 fn mentions(text: &str, name: &str) -> bool {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(p) = text[i..].find('$') {
-        let at = i + p + 1;
-        let rest = &text[at..];
-        let rest = rest.strip_prefix('{').unwrap_or(rest);
-        if let Some(after) = rest.strip_prefix(name) {
-            let next = after.as_bytes().first().copied();
-            if !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_') {
-                return true;
-            }
-        }
-        i = at;
-        if i >= bytes.len() {
-            break;
-        }
-    }
-    false
+    referenced(text).any(|n| n == name)
 }
 
 #[cfg(test)]

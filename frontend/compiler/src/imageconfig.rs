@@ -173,6 +173,12 @@ impl Image {
         let env = self.config.env.get_or_insert_with(Vec::new);
         set_env_in(env, key, value);
     }
+
+    /// [`Self::set_env`] for many pairs, in one pass.
+    pub fn set_envs<'p>(&mut self, pairs: impl IntoIterator<Item = (&'p str, &'p str)>) {
+        let env = self.config.env.get_or_insert_with(Vec::new);
+        set_envs_in(env, pairs);
+    }
 }
 
 /// `KEY=value`, in one allocation.
@@ -193,6 +199,34 @@ pub fn set_env_in(env: &mut Vec<String>, key: &str, value: &str) {
     {
         Some(i) => env[i] = entry,
         None => env.push(entry),
+    }
+}
+
+/// [`set_env_in`] for many pairs: one pass to index the names when the
+/// lists are large (one scan per pair was quadratic), same result.
+pub fn set_envs_in<'p>(env: &mut Vec<String>, pairs: impl IntoIterator<Item = (&'p str, &'p str)>) {
+    let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+    if env.len().saturating_mul(pairs.len()) <= 1024 {
+        for (k, v) in pairs {
+            set_env_in(env, k, v);
+        }
+        return;
+    }
+    // Name → position of its first entry (what `set_env_in` replaces).
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (i, e) in env.iter().enumerate() {
+        let name = e.split_once('=').map_or(e.as_str(), |(k, _)| k);
+        at.entry(name.to_string()).or_insert(i);
+    }
+    for (k, v) in pairs {
+        let entry = env_entry(k, v);
+        match at.get(k) {
+            Some(&i) => env[i] = entry,
+            None => {
+                at.insert(k.to_string(), env.len());
+                env.push(entry);
+            }
+        }
     }
 }
 
@@ -225,5 +259,20 @@ mod tests {
         assert_eq!(env, vec!["A=3", "B=2", "C=4"]);
         assert_eq!(get_env(&env, "B"), Some("2"));
         assert_eq!(get_env(&env, "Z"), None);
+    }
+
+    #[test]
+    fn set_envs_matches_set_env_one_by_one() {
+        let base: Vec<String> = (0..100).map(|i| format!("K{}={i}", i % 70)).collect();
+        let pairs: Vec<(String, String)> = (0..50)
+            .map(|i| (format!("K{}", i * 3), format!("v{i}")))
+            .collect();
+        let mut a = base.clone();
+        for (k, v) in &pairs {
+            set_env_in(&mut a, k, v);
+        }
+        let mut b = base;
+        set_envs_in(&mut b, pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        assert_eq!(a, b);
     }
 }

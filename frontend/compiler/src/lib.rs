@@ -172,7 +172,7 @@ pub fn compile(
     let marshal = |low: &lower::Lowering, fs| {
         low.graph
             .marshal(fs, source(), opts.llb_caps.as_ref())
-            .map_err(|e| diagnostics(plan, vec![llb_error(e)]))
+            .map_err(|e| diagnostics(plan, vec![llb_error(plan, e)]))
     };
     // The image is the last root's; other group members are built alongside.
     let last = results
@@ -184,7 +184,7 @@ pub fn compile(
     let definition = if roots.len() == 1 {
         low.graph
             .marshal_owned(last.fs, source(), opts.llb_caps.as_ref())
-            .map_err(|e| diagnostics(plan, vec![llb_error(e)]))?
+            .map_err(|e| diagnostics(plan, vec![llb_error(plan, e)]))?
     } else {
         marshal(&low, last.fs)?
     };
@@ -214,9 +214,49 @@ pub fn compile(
     })
 }
 
-fn llb_error(e: slipway_llb::LlbError) -> Diagnostic {
-    Diagnostic::error("llb", Span::default(), e.to_string()).with_help(
-        "the daemon lacks a feature this build uses: upgrade BuildKit/Docker, or avoid the feature",
+fn llb_error(plan: &Plan, e: slipway_llb::LlbError) -> Diagnostic {
+    use slipway_llb::LlbError;
+    let (line, help) = match &e {
+        LlbError::UnsupportedCap { line, .. } => (
+            *line,
+            "the daemon lacks a feature this build uses: upgrade BuildKit/Docker, or avoid the feature",
+        ),
+        LlbError::Invalid { line, .. } => (
+            *line,
+            "this step cannot be expressed for the daemon: change the step as the message says",
+        ),
+    };
+    let span = line.map_or(Span::default(), |l| line_span(&plan.source, l));
+    Diagnostic::error("llb", span, e.to_string())
+        .with_label("in this step")
+        .with_help(help)
+}
+
+/// The span of 1-based line `line` of `source` (lines broken as YAML does:
+/// `\n`, `\r\n`, lone `\r`); the file's end past its last line.
+fn line_span(source: &str, line: u32) -> Span {
+    let b = source.as_bytes();
+    let (mut start, mut n) = (0usize, 1u32);
+    let mut i = 0;
+    while n < line && i < b.len() {
+        if b[i] == b'\n' || (b[i] == b'\r' && b.get(i + 1) != Some(&b'\n')) {
+            n += 1;
+            start = i + 1;
+        }
+        i += 1;
+    }
+    let end = b[start..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map_or(b.len(), |k| start + k);
+    let pos = |offset: usize, col: usize| slipway_spec::Pos {
+        line: n,
+        col: col as u32,
+        offset: offset as u32,
+    };
+    Span::new(
+        pos(start, 1),
+        pos(end, source[start..end].chars().count() + 1),
     )
 }
 

@@ -20,6 +20,7 @@ use crate::caps::ServerCaps;
 use crate::imageconfig::{self, History, Image, DEFAULT_PATH};
 use crate::paths;
 use crate::{remote, CompileOptions, NamedContext, NoCache};
+use slipway_spec::limits::MAX_RUN_ENV_BYTES;
 
 /// Estimated ops from which the graph encodes ops on a second thread while
 /// lowering goes on (same bytes). Below it the thread's start and hand-off
@@ -57,12 +58,25 @@ pub(crate) struct Lowering<'a> {
     /// the same base would otherwise parse it again (lookup only).
     normalized: std::collections::HashMap<String, Result<String, String>>,
     /// BUILDPLATFORM, TARGETARCH… (the same for every step).
-    predefined_args: Vec<(String, String)>,
+    /// Global and predefined args by name (`env::arg_index`).
+    arg_index: crate::env::ArgIndex,
     /// Per stage of the plan: whether its image config is used once it is
     /// lowered (a target, or the base of another stage). Other stages only
     /// hand on their filesystem: their history is not recorded and their
     /// config is dropped when done (memory of large builds).
     image_used: Vec<bool>,
+    /// Per stage of the plan: how many times its result is read whole (as
+    /// a base of a stage of the build, or as a target). A base read once
+    /// hands its image config over instead of copying it, so a `from:`
+    /// chain is linear (copying made memory grow with the square).
+    result_reads: Vec<u32>,
+    /// Image-config entries (history, env) copied from bases read more
+    /// than once (`MAX_INHERITED_ENTRIES`).
+    copied: usize,
+    /// Bytes of env carried by the run ops so far (`MAX_RUN_ENV_BYTES`).
+    run_env_bytes: usize,
+    /// A budget ran out: the remaining stages are not lowered.
+    pub aborted: bool,
     pub errors: Vec<Diagnostic>,
     /// Non-fatal findings, located (severity Warning).
     pub warnings: Vec<Diagnostic>,
@@ -78,13 +92,16 @@ impl<'a> Lowering<'a> {
         index: crate::targets::StageIndex<'a>,
     ) -> Self {
         let mut image_used = vec![false; plan.stages.len()];
+        let mut result_reads = vec![0u32; plan.stages.len()];
         for &r in roots {
             image_used[r] = true;
+            result_reads[r] += 1;
         }
         for &i in stages {
             if let Base::Stage(s) = &plan.stages[i].from.value {
                 if let Some(&j) = index.get(s.as_str()) {
                     image_used[j] = true;
+                    result_reads[j] += 1;
                 }
             }
         }
@@ -109,11 +126,18 @@ impl<'a> Lowering<'a> {
             in_progress: vec![false; plan.stages.len()],
             images: BTreeMap::new(),
             normalized: std::collections::HashMap::new(),
-            predefined_args: crate::env::predefined(
-                target_platform,
-                opts.build_platform.as_ref().unwrap_or(&Platform::default()),
+            arg_index: crate::env::arg_index(
+                plan,
+                &crate::env::predefined(
+                    target_platform,
+                    opts.build_platform.as_ref().unwrap_or(&Platform::default()),
+                ),
             ),
             image_used,
+            result_reads,
+            copied: 0,
+            run_env_bytes: 0,
+            aborted: false,
             errors: Vec::new(),
             warnings: Vec::new(),
         }
@@ -123,6 +147,41 @@ impl<'a> Lowering<'a> {
     pub fn stage(&mut self, i: usize) -> StageResult {
         self.ensure(i);
         self.results[i].clone().expect("ensured")
+    }
+
+    /// The result of stage `i` for a stage built on it: handed over when
+    /// this is its only reader (its filesystem stays for copies and
+    /// mounts), else copied and charged to `MAX_INHERITED_ENTRIES`.
+    fn base_result(&mut self, i: usize, span: Span) -> StageResult {
+        self.ensure(i);
+        self.result_reads[i] = self.result_reads[i].saturating_sub(1);
+        let r = self.results[i].as_mut().expect("ensured");
+        if self.result_reads[i] == 0 {
+            return StageResult {
+                fs: r.fs,
+                image: std::mem::take(&mut r.image),
+                platform: r.platform.clone(),
+            };
+        }
+        self.copied += r.image.history.len() + r.image.env().len();
+        if self.copied > slipway_spec::limits::MAX_INHERITED_ENTRIES && !self.aborted {
+            self.aborted = true;
+            self.errors.push(
+                Diagnostic::error(
+                    "too-large",
+                    span,
+                    format!(
+                        "stages built on other stages copy more than {} history and env entries",
+                        slipway_spec::limits::MAX_INHERITED_ENTRIES
+                    ),
+                )
+                .with_label("over the limit here")
+                .with_help(
+                    "a build spec should be small: build fewer stages on one long-built stage",
+                ),
+            );
+        }
+        r.clone()
     }
 
     /// The filesystem of stage `i` (what copies and mounts read), without
@@ -137,6 +196,10 @@ impl<'a> Lowering<'a> {
             return;
         }
         let stage = &self.plan.stages[i];
+        if self.aborted {
+            self.results[i] = Some(self.scratch_result(self.stage_platform(stage)));
+            return;
+        }
         if std::mem::replace(&mut self.in_progress[i], true) {
             // The spec crate rejects cycles; this only keeps a bad plan from recursing forever.
             self.errors.push(Diagnostic::error(
@@ -187,7 +250,7 @@ impl<'a> Lowering<'a> {
             Base::Scratch => self.scratch_result(platform.clone()),
             Base::Stage(s) => {
                 let j = self.index.get(s.as_str()).copied().unwrap_or(0);
-                let mut r = self.stage(j);
+                let mut r = self.base_result(j, stage.from.span);
                 // A stage with its own platform keeps the base's files but
                 // reports its own platform.
                 if stage.platform.is_some() {
@@ -217,9 +280,8 @@ impl<'a> Lowering<'a> {
         }
 
         // Stage env is persisted into the image (Docker's ENV).
-        for (k, v) in &stage.env {
-            st.image.set_env(k, v);
-        }
+        st.image
+            .set_envs(stage.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         // Workdir: created like Docker's WORKDIR does, owned by root.
         if let Some(wd) = &stage.workdir {
             let base = cwd_of(&st.image);
@@ -622,19 +684,49 @@ impl<'a> Lowering<'a> {
             None => cwd_of(&st.image).to_string(),
         };
         // Env: the image's, then the build args the command can see, then the step's.
-        let visible = crate::env::run_args(self.plan, stage, &run.command, &self.predefined_args);
+        let visible = crate::env::run_args(&self.arg_index, stage, &run.command);
         let image_env = st.image.env();
         let mut env: Vec<String> =
             Vec::with_capacity(image_env.len() + visible.len() + run.env.len());
         env.extend_from_slice(image_env);
-        for (k, v) in visible {
-            // As in Docker, an ENV of the same name wins over a build arg.
-            if imageconfig::get_env(&env, k).is_none() {
-                env.push(imageconfig::env_entry(k, v));
-            }
-        }
-        for (k, v) in &run.env {
-            imageconfig::set_env_in(&mut env, k, v);
+        // As in Docker, an ENV of the same name wins over a build arg.
+        let visible: Vec<(&str, &str)> = if visible.len() * image_env.len() > 1024 {
+            let names: std::collections::HashSet<&str> = image_env
+                .iter()
+                .filter_map(|e| e.split_once('=').map(|(k, _)| k))
+                .collect();
+            visible
+                .into_iter()
+                .filter(|(k, _)| !names.contains(k))
+                .collect()
+        } else {
+            visible
+                .into_iter()
+                .filter(|(k, _)| imageconfig::get_env(image_env, k).is_none())
+                .collect()
+        };
+        env.extend(
+            visible
+                .into_iter()
+                .map(|(k, v)| imageconfig::env_entry(k, v)),
+        );
+        imageconfig::set_envs_in(
+            &mut env,
+            run.env.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        // Every run op carries its whole env: bounded over the build.
+        self.run_env_bytes += env.iter().map(|e| e.len() + 2).sum::<usize>();
+        if self.run_env_bytes > MAX_RUN_ENV_BYTES && !self.aborted {
+            self.aborted = true;
+            self.errors.push(
+                Diagnostic::error(
+                    "too-large",
+                    step.verb_span,
+                    format!("the env of all `run` steps together passes {MAX_RUN_ENV_BYTES} bytes"),
+                )
+                .with_label("over the limit here")
+                .with_help("every `run` carries the stage's whole env: keep env values small, or use fewer steps"),
+            );
         }
         let user = run
             .user
@@ -830,7 +922,15 @@ impl<'a> Lowering<'a> {
             to.push('/');
         }
         let dest = paths::resolve(&cwd, &to);
-        let owner = self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some());
+        // A `link: true` copy is made on an empty layer: no /etc/passwd
+        // there to look an owner name up (issue 11: this reached the
+        // marshal as an unlocated `llb` error).
+        let linked = c.link && self.caps.has("mergeop");
+        let owner = if linked && st.fs.is_some() {
+            self.chown_linked(c.chown.as_deref(), step.verb_span)
+        } else {
+            self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some())
+        };
         let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
         if (!c.include.is_empty() || !c.exclude.is_empty())
             && !self.caps.has("file.copy.includeexcludepatterns")
@@ -989,6 +1089,25 @@ impl<'a> Lowering<'a> {
 
     /// `chown: user[:group]` → owner for file actions. Names resolve against
     /// the stage's own /etc/passwd, which scratch does not have.
+    /// [`Self::chown`] for a `link: true` copy (made on an empty layer).
+    fn chown_linked(&mut self, chown: Option<&str>, span: Span) -> Option<llb::Chown> {
+        let c = chown?;
+        let named = c.split(':').any(|p| p.parse::<u32>().is_err());
+        if named {
+            self.errors.push(
+                Diagnostic::error(
+                    "chown-needs-passwd",
+                    span,
+                    format!("`chown: {c}` uses a name, but a `link: true` copy is made on an empty layer, without the stage's /etc/passwd"),
+                )
+                .with_label("a name with `link: true`")
+                .with_help("use numeric ids, e.g. `chown: \"0:0\"`, or drop `link: true`"),
+            );
+            return None;
+        }
+        self.chown(Some(c), span, true)
+    }
+
     fn chown(&mut self, chown: Option<&str>, span: Span, has_fs: bool) -> Option<llb::Chown> {
         let c = chown?;
         let (u, g) = match c.split_once(':') {

@@ -20,55 +20,75 @@ pub fn resolve_target(plan: &Plan, target: Option<&str>) -> Result<Vec<usize>, D
             None => match plan.stages.last() {
                 Some(s) => s.name.value.clone(),
                 None => {
+                    // (The spec crate refuses a spec without stages, so
+                    // only a plan built by hand gets here.)
                     return Err(Diagnostic::error(
                         "no-stages",
-                        Span::default(),
+                        Span::new(
+                            slipway_spec::Pos {
+                                line: 1,
+                                col: 1,
+                                offset: 0,
+                            },
+                            slipway_spec::Pos {
+                                line: 1,
+                                col: 1,
+                                offset: 0,
+                            },
+                        ),
                         "the spec has no stages, so there is nothing to build",
                     )
-                    .with_help("add a `stages:` map with at least one stage"))
+                    .with_help("add a `stages:` map with at least one stage"));
                 }
             },
         },
     };
-    let mut out = Vec::new();
-    let mut visiting = BTreeSet::new();
-    expand(plan, &name, &mut out, &mut visiting).map_err(|_| unknown_target(plan, &name))?;
-    Ok(out)
-}
-
-fn expand(
-    plan: &Plan,
-    name: &str,
-    out: &mut Vec<usize>,
-    visiting: &mut BTreeSet<String>,
-) -> Result<(), ()> {
-    if let Some(i) = stage_index(plan, name) {
-        if !out.contains(&i) {
-            out.push(i);
-        }
-        return Ok(());
-    }
-    let group = plan
+    // Stages and groups by name, looked up once per member (a scan per
+    // member was quadratic in large groups).
+    let stages = index(plan);
+    let groups: std::collections::HashMap<&str, usize> = plan
         .groups
         .iter()
-        .find(|g| g.name.value == name)
-        .ok_or(())?;
-    // The spec crate rejects group cycles; guard anyway so a bad plan cannot loop.
-    if !visiting.insert(name.to_string()) {
-        return Ok(());
+        .enumerate()
+        .map(|(i, g)| (g.name.value.as_str(), i))
+        .collect();
+    let mut out = Vec::new();
+    let mut taken = vec![false; plan.stages.len()];
+    let mut expanded = vec![false; plan.groups.len()];
+    // Depth-first, members in order, without recursion: (group, next member).
+    let mut stack: Vec<(usize, usize)> = Vec::new();
+    let mut visit = |n: &str, stack: &mut Vec<(usize, usize)>| -> Result<(), ()> {
+        if let Some(&i) = stages.get(n) {
+            if !std::mem::replace(&mut taken[i], true) {
+                out.push(i);
+            }
+            return Ok(());
+        }
+        let g = *groups.get(n).ok_or(())?;
+        // The spec crate rejects group cycles; a group is expanded once
+        // anyway, so a bad plan cannot loop.
+        if !std::mem::replace(&mut expanded[g], true) {
+            stack.push((g, 0));
+        }
+        Ok(())
+    };
+    visit(&name, &mut stack).map_err(|_| unknown_target(plan, &name))?;
+    while let Some((g, m)) = stack.pop() {
+        let Some(member) = plan.groups[g].members.get(m) else {
+            continue;
+        };
+        stack.push((g, m + 1));
+        visit(&member.value, &mut stack).map_err(|_| unknown_target(plan, &member.value))?;
     }
-    for m in &group.members {
-        expand(plan, &m.value, out, visiting)?;
-    }
-    Ok(())
+    Ok(out)
 }
 
 fn unknown_target(plan: &Plan, name: &str) -> Diagnostic {
     let mut valid: Vec<String> = plan.stages.iter().map(|s| s.name.value.clone()).collect();
     let groups: Vec<String> = plan.groups.iter().map(|g| g.name.value.clone()).collect();
-    let mut help = format!("valid stages: {}", valid.join(", "));
+    let mut help = format!("valid stages: {}", some(&valid));
     if !groups.is_empty() {
-        help.push_str(&format!("; groups: {}", groups.join(", ")));
+        help.push_str(&format!("; groups: {}", some(&groups)));
     }
     valid.extend(groups);
     if let Some(close) = closest(name, &valid) {
@@ -85,9 +105,27 @@ fn unknown_target(plan: &Plan, name: &str) -> Diagnostic {
     .with_help(help)
 }
 
+/// The first `MAX_LISTED_NAMES` names, and how many more there are.
+fn some(names: &[String]) -> String {
+    let max = slipway_spec::limits::MAX_LISTED_NAMES;
+    let mut s = names
+        .iter()
+        .take(max)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > max {
+        s.push_str(&format!(" and {} more", names.len() - max));
+    }
+    s
+}
+
 fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let len = name.chars().count();
     candidates
         .iter()
+        // A name whose length differs by more than 3 is never close.
+        .filter(|c| c.chars().count().abs_diff(len) <= 3)
         .map(|c| (levenshtein(name, c), c))
         .filter(|(d, _)| {
             *d <= match name.chars().count() {

@@ -48,10 +48,20 @@ pub struct SourceInfoInput<'a> {
 pub enum LlbError {
     /// The server lacks a cap this op needs.
     #[error("{op}: the BuildKit server does not support LLB capability `{cap}`")]
-    UnsupportedCap { cap: String, op: String },
+    UnsupportedCap {
+        cap: String,
+        op: String,
+        /// The first source line of the op (1-based), when it has one.
+        line: Option<u32>,
+    },
     /// The op cannot be expressed (e.g. an exec without arguments).
     #[error("{op}: invalid LLB: {reason}")]
-    Invalid { op: String, reason: String },
+    Invalid {
+        op: String,
+        reason: String,
+        /// The first source line of the op (1-based), when it has one.
+        line: Option<u32>,
+    },
 }
 
 /// A short human name for an op: its custom name (read back from its
@@ -63,6 +73,15 @@ fn op_name(t: &OpTable, id: NodeId) -> String {
         .and_then(|m| m.description.get("llb.customname").cloned())
         .or_else(|| r.fallback_name.as_deref().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The first source line of an op (read back from its locations), so that
+/// an error found while marshaling points into the spec.
+fn op_line(t: &OpTable, id: NodeId) -> Option<u32> {
+    let r = &t.ops[id.index()];
+    let locs = pb::Locations::decode(t.locs.get(r.locs.range())?).ok()?;
+    let line = locs.locations.first()?.ranges.first()?.start.as_ref()?.line;
+    u32::try_from(line).ok().filter(|&l| l > 0)
 }
 
 /// Lowercase hex of a digest, with the `sha256:` prefix.
@@ -139,6 +158,7 @@ impl Selection {
             return Err(LlbError::Invalid {
                 op: "the LLB graph".into(),
                 reason: "its ops were already moved into a Definition".into(),
+                line: None,
             });
         }
         let n = root.index() + 1;
@@ -164,6 +184,7 @@ impl Selection {
                 return Err(LlbError::Invalid {
                     op: op_name(t, NodeId(id as u32)),
                     reason: reason.to_string(),
+                    line: op_line(t, NodeId(id as u32)),
                 });
             }
             #[cfg(debug_assertions)]
@@ -173,6 +194,7 @@ impl Selection {
                     return Err(LlbError::UnsupportedCap {
                         cap: cap.to_string(),
                         op: op_name(t, NodeId(id as u32)),
+                        line: op_line(t, NodeId(id as u32)),
                     });
                 }
             }

@@ -7,6 +7,9 @@
 
 use std::fmt;
 
+/// Most chars of a source line a diagnostic shows.
+const WINDOW: usize = 200;
+
 /// A position in the source: 1-based line and column (in characters), plus
 /// the byte offset into the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -103,18 +106,37 @@ impl Diagnostic {
         out.push_str(&format!("{sev}[{}]: {}\n", self.code, self.message));
         if !self.span.is_unknown() {
             let line_no = self.span.start.line as usize;
-            let col = self.span.start.col.max(1) as usize;
+            // The line is found by the byte offset, broken where YAML breaks
+            // lines (`\n`, `\r\n`, lone `\r`), so it is the line the
+            // position's line number counts. The column is counted on it.
+            let (line, col) = line_at(source, self.span.start.offset as usize);
+            let col = match line {
+                Some(_) => col,
+                None => self.span.start.col.max(1) as usize,
+            };
             out.push_str(&format!(" --> {filename}:{line_no}:{col}\n"));
-            if let Some(line) = source.lines().nth(line_no - 1) {
-                let line: String = line.chars().take(200).collect();
+            if let Some(line) = line {
+                // A window of at most WINDOW chars that holds the column
+                // (long lines are cut with `…`), so rendering stays bounded.
+                let skip = (col - 1).saturating_sub(WINDOW / 4);
+                let shown: String = line.chars().skip(skip).take(WINDOW).collect();
+                let cut_left = skip > 0;
+                let line = if cut_left {
+                    format!("…{shown}")
+                } else {
+                    shown
+                };
+                let col = col - skip + usize::from(cut_left);
                 let gutter = line_no.to_string().len();
                 let pad = " ".repeat(gutter);
                 // caret length: to the end of the span on the same line, at least 1
                 let line_chars = line.chars().count();
                 let width = if self.span.end.line == self.span.start.line
-                    && self.span.end.col > self.span.start.col
+                    && self.span.end.offset > self.span.start.offset
                 {
-                    (self.span.end.col - self.span.start.col) as usize
+                    source
+                        .get(self.span.start.offset as usize..self.span.end.offset as usize)
+                        .map_or(1, |t| t.chars().count())
                 } else if self.span.end == self.span.start {
                     // a point (e.g. where the YAML parser stopped)
                     1
@@ -147,6 +169,28 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The line holding byte `offset` of `source` (without its break) and the
+/// 1-based column of `offset` on it, in chars; `None` when `offset` is past
+/// the end or not on a char boundary.
+fn line_at(source: &str, offset: usize) -> (Option<&str>, usize) {
+    if offset > source.len() || !source.is_char_boundary(offset) {
+        return (None, 1);
+    }
+    let b = source.as_bytes();
+    let start = b[..offset]
+        .iter()
+        .rposition(|&c| c == b'\n' || c == b'\r')
+        .map_or(0, |i| i + 1);
+    let end = b[offset..]
+        .iter()
+        .position(|&c| c == b'\n' || c == b'\r')
+        .map_or(source.len(), |i| offset + i);
+    (
+        Some(&source[start..end]),
+        source[start..offset].chars().count() + 1,
+    )
 }
 
 /// All diagnostics of one file, errors first in source order.

@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::diag::{Diagnostic, Severity, Span};
-use crate::interp::{interpolate, InterpError, InterpErrorKind, Scope};
+use crate::interp::{interpolate_max, InterpError, InterpErrorKind, Scope};
+use crate::limits::*;
 use crate::plan::*;
 use crate::platform::parse_platform;
 use crate::yaml::{is_bool_str, is_null_str, span_text, Kind, Node, Style};
@@ -91,25 +92,39 @@ pub const PREDEFINED: &[&str] = &[
 
 #[derive(Clone, Default)]
 struct Vars {
-    // Shared strings: scopes are cloned per stage and per step, cheaply.
+    // Shared strings: scopes are cloned per stage and per step, cheaply
+    // (each clone is charged to `Ev::copied`, bounded by
+    // `MAX_INHERITED_ENTRIES`).
     vals: Vec<(std::rc::Rc<str>, Option<std::rc::Rc<str>>)>,
     /// A name defined nowhere reads as empty ([`crate::BaseEnv::Discover`]).
     lenient: bool,
+    /// Name → its last entry in `vals` (a scan per reference was quadratic
+    /// with thousands of args).
+    index: HashMap<std::rc::Rc<str>, usize>,
 }
 
 impl Vars {
     fn set(&mut self, k: &str, v: Option<String>) {
-        self.vals.push((k.into(), v.map(Into::into)));
+        let k: std::rc::Rc<str> = k.into();
+        self.index.insert(k.clone(), self.vals.len());
+        self.vals.push((k, v.map(Into::into)));
+    }
+    fn extend(&mut self, other: &Vars) {
+        for (k, v) in &other.vals {
+            self.index.insert(k.clone(), self.vals.len());
+            self.vals.push((k.clone(), v.clone()));
+        }
+    }
+    fn len(&self) -> usize {
+        self.vals.len()
     }
 }
 
 impl Scope for Vars {
     fn get(&self, name: &str) -> Option<Option<String>> {
-        self.vals
-            .iter()
-            .rev()
-            .find(|(k, _)| &**k == name)
-            .map(|(_, v)| v.as_deref().map(String::from))
+        self.index
+            .get(name)
+            .map(|&i| self.vals[i].1.as_deref().map(String::from))
             .or_else(|| self.lenient.then(|| Some(String::new())))
     }
 }
@@ -120,33 +135,45 @@ impl Scope for Vars {
 pub fn levenshtein(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().take(256).collect();
     let b: Vec<char> = b.chars().take(256).collect();
-    let (n, m) = (a.len(), b.len());
-    let mut d = vec![vec![0usize; m + 1]; n + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=m {
-        d[0][j] = j;
-    }
-    for i in 1..=n {
+    let m = b.len();
+    // Three rolling rows (i-2, i-1, i) instead of the whole matrix.
+    let mut pp = vec![0usize; m + 1];
+    let mut p: Vec<usize> = (0..=m).collect();
+    let mut c = vec![0usize; m + 1];
+    for i in 1..=a.len() {
+        c[0] = i;
         for j in 1..=m {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[i - 1][j] + 1)
-                .min(d[i][j - 1] + 1)
-                .min(d[i - 1][j - 1] + cost);
+            let mut v = (p[j] + 1).min(c[j - 1] + 1).min(p[j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[i - 2][j - 2] + 1);
+                v = v.min(pp[j - 2] + 1);
             }
-            d[i][j] = v;
+            c[j] = v;
         }
+        std::mem::swap(&mut pp, &mut p);
+        std::mem::swap(&mut p, &mut c);
     }
-    d[n][m]
+    p[m]
 }
 
 /// The closest candidate within a small edit distance.
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let mut unbounded = usize::MAX;
+    did_you_mean_within(word, candidates, &mut unbounded)
+}
+
+/// [`did_you_mean`] spending at most `budget` units of work (one per
+/// candidate looked at, one per edit-distance cell), taken off `budget`;
+/// `None` once it runs out. Hints over a spec's own names (stages, args,
+/// targets) go through one budget per spec (`MAX_HINT_WORK`), so that
+/// thousands of `from: alpine` cannot make the hints quadratic.
+fn did_you_mean_within<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+    budget: &mut usize,
 ) -> Option<&'a str> {
     let w = word.to_ascii_lowercase().replace('_', "-");
     let limit = match w.chars().count() {
@@ -155,15 +182,25 @@ pub fn did_you_mean<'a>(
         _ => 3,
     };
     let wlen = w.chars().count();
-    candidates
-        .into_iter()
-        // Names whose length differs by more than the limit cannot be close:
-        // skipping them keeps this linear and cheap on specs with many stages.
-        .filter(|c| c.chars().count().abs_diff(wlen) <= limit)
-        .map(|c| (levenshtein(&w, &c.to_ascii_lowercase()), c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        let clen = c.chars().count();
+        let cost = 1 + clen.min(256) * wlen.min(256);
+        if *budget < cost {
+            *budget = 0;
+            return None;
+        }
+        *budget -= cost;
+        // Names whose length differs by more than the limit cannot be close.
+        if clen.abs_diff(wlen) > limit {
+            continue;
+        }
+        let d = levenshtein(&w, &c.to_ascii_lowercase());
+        if d <= limit && best.is_none_or(|(b, _)| d < b) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 fn list(items: &[&str]) -> String {
@@ -172,6 +209,22 @@ fn list(items: &[&str]) -> String {
         .map(|s| format!("`{s}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The first `MAX_LISTED_NAMES` names, and how many more there are (a
+/// hint listing every target of a large spec made each error as large as
+/// the spec).
+fn list_some<'n>(names: impl ExactSizeIterator<Item = &'n str>) -> String {
+    let total = names.len();
+    let mut out = names
+        .take(MAX_LISTED_NAMES)
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if total > MAX_LISTED_NAMES {
+        out.push_str(&format!(" and {} more", total - MAX_LISTED_NAMES));
+    }
+    out
 }
 
 fn is_x_key(k: &str) -> bool {
@@ -490,6 +543,20 @@ pub struct Ev<'a> {
     /// `stage_names` by name (first occurrence), for O(1) lookups.
     stage_index: HashMap<String, usize>,
     known_names: Vec<String>,
+    /// Work left for "did you mean" hints over the spec's own names.
+    hint_budget: usize,
+    /// Hints over the stage names by word, found once (thousands of
+    /// `from: alpine` ask the same question).
+    stage_hints: HashMap<String, Option<String>>,
+    /// Bytes interpolation has produced so far (`MAX_EXPANDED_BYTES`).
+    expanded: usize,
+    /// Scope entries copied into stages and steps so far
+    /// (`MAX_INHERITED_ENTRIES`).
+    copied: usize,
+    /// Errors past `MAX_ERRORS`: how many, and where the first was.
+    pub dropped: Option<(usize, Span)>,
+    /// A budget ran out: evaluation stops at the next stage.
+    pub aborted: bool,
 }
 
 /// Per-stage results of the first pass.
@@ -510,11 +577,65 @@ impl<'a> Ev<'a> {
             stage_names: vec![],
             stage_index: HashMap::new(),
             known_names: vec![],
+            hint_budget: MAX_HINT_WORK,
+            stage_hints: HashMap::new(),
+            expanded: 0,
+            copied: 0,
+            dropped: None,
+            aborted: false,
         }
     }
 
+    /// The stage name closest to `word`, if close enough (cached per word,
+    /// within the hint budget).
+    fn stage_hint(&mut self, word: &str) -> Option<String> {
+        if let Some(h) = self.stage_hints.get(word) {
+            return h.clone();
+        }
+        let h = did_you_mean_within(
+            word,
+            self.stage_names.iter().map(|s| s.as_str()),
+            &mut self.hint_budget,
+        )
+        .map(String::from);
+        self.stage_hints.insert(word.to_string(), h.clone());
+        h
+    }
+
     fn err(&mut self, d: Diagnostic) {
-        self.errors.push(d);
+        if self.errors.len() < MAX_ERRORS {
+            self.errors.push(d);
+        } else {
+            let e = self.dropped.get_or_insert((0, d.span));
+            e.0 += 1;
+        }
+    }
+
+    /// A located `too-large` error; evaluation stops at the next stage.
+    fn too_large(&mut self, span: Span, message: String, help: &str) {
+        self.aborted = true;
+        self.err(
+            Diagnostic::error("too-large", span, message)
+                .with_label("over the limit here")
+                .with_help(help.to_string()),
+        );
+    }
+
+    /// A copy of `v`, charged to the `MAX_INHERITED_ENTRIES` budget
+    /// (`span`: where the copy is made, for the error).
+    fn copy_vars(&mut self, v: &Vars, span: Span) -> Vars {
+        self.copied += v.len();
+        if self.copied > MAX_INHERITED_ENTRIES && !self.aborted {
+            self.too_large(
+                span,
+                format!("arguments and env values are copied into stages and steps more than {MAX_INHERITED_ENTRIES} times"),
+                "a build spec should be small: use fewer global `args`, shorter `from:` chains with `env`, or fewer stages",
+            );
+        }
+        if self.aborted {
+            return Vars::default();
+        }
+        v.clone()
     }
 
     fn warn(&mut self, mut d: Diagnostic) {
@@ -616,10 +737,16 @@ impl<'a> Ev<'a> {
         // Offsets only: no line index is needed to slice the text.
         let text = span_text(self.src, n.span);
         let single = n.span.start.line == n.span.end.line;
+        // The style does not tell the text's shape (`!!str` makes a plain
+        // scalar Quoted): compare the text itself, and slice only between
+        // one-byte quotes (no char boundary can be split).
+        let quoted = text.len() >= 2
+            && matches!(text.as_bytes()[0], b'"' | b'\'')
+            && text.as_bytes()[text.len() - 1] == text.as_bytes()[0];
         let skip = match &n.kind {
-            Kind::Scalar(_, Style::Plain) if single && text == value => Some(0),
+            Kind::Scalar(..) if single && text == value => Some(0),
             Kind::Scalar(_, Style::Quoted)
-                if single && text.len() >= 2 && text[1..text.len() - 1] == *value =>
+                if single && quoted && text[1..text.len() - 1] == *value =>
             {
                 Some(1)
             }
@@ -658,8 +785,13 @@ impl<'a> Ev<'a> {
         let span = self.inner_span(n, value, e.at);
         let d = match e.kind {
             InterpErrorKind::Undefined(name) => {
-                let known: Vec<String> = self.known_names.clone();
-                let mut help = match did_you_mean(&name, known.iter().map(|s| s.as_str())) {
+                let close = did_you_mean_within(
+                    &name,
+                    self.known_names.iter().map(|s| s.as_str()),
+                    &mut self.hint_budget,
+                )
+                .map(str::to_owned);
+                let mut help = match close {
                     Some(s) => format!("did you mean `{s}`? "),
                     None => String::new(),
                 };
@@ -701,6 +833,23 @@ impl<'a> Ev<'a> {
             .with_help("use `${NAME}`, `${NAME:-default}` or `${NAME:+alt}` (names are letters, digits and `_`), or `$$` for a literal `$`"),
             InterpErrorKind::TooDeep => Diagnostic::error("bad-interpolation", span, "defaults are nested too deeply")
                 .with_help("nest `${A:-${B}}` at most 16 levels"),
+            InterpErrorKind::TooLong(max) => {
+                self.aborted = true;
+                let (message, help) = if max == MAX_VALUE_BYTES {
+                    (
+                        format!("this value expands to more than {MAX_VALUE_BYTES} bytes"),
+                        "values that reference each other grow quickly (`A: ${B}${B}`); keep each value under 1 MiB",
+                    )
+                } else {
+                    (
+                        format!("interpolation in this spec produces more than {MAX_EXPANDED_BYTES} bytes in all"),
+                        "a build spec should be small: reference large values fewer times",
+                    )
+                };
+                Diagnostic::error("too-large", n.span, message)
+                    .with_label("over the limit here")
+                    .with_help(help)
+            }
         };
         self.err(d);
     }
@@ -712,8 +861,12 @@ impl<'a> Ev<'a> {
             // Nothing to interpolate: the value is the text as written.
             return Some(raw);
         }
-        match interpolate(&raw, vars) {
-            Ok(v) => Some(v),
+        let max = MAX_VALUE_BYTES.min(MAX_EXPANDED_BYTES.saturating_sub(self.expanded));
+        match interpolate_max(&raw, vars, max) {
+            Ok(v) => {
+                self.expanded += v.len();
+                Some(v)
+            }
             Err(e) => {
                 self.interp_err(n, &raw, e);
                 None
@@ -942,11 +1095,42 @@ impl<'a> Ev<'a> {
         what: &str,
         chain: bool,
     ) -> Vec<(String, String)> {
+        if chain {
+            self.env_map_in(n, None, Some(vars), what)
+        } else {
+            self.env_map_in(n, Some(vars), None, what)
+        }
+    }
+
+    /// [`Self::env_map`] without `chain`: the scope is only read (no copy).
+    fn env_map_read(&mut self, n: &Node, vars: &Vars, what: &str) -> Vec<(String, String)> {
+        self.env_map_in(n, Some(vars), None, what)
+    }
+
+    /// Reads in `read`, or reads and sets in `chained` (exactly one given).
+    fn env_map_in(
+        &mut self,
+        n: &Node,
+        read: Option<&Vars>,
+        mut chained: Option<&mut Vars>,
+        what: &str,
+    ) -> Vec<(String, String)> {
         let Some(es) = self.map(n, what, "write `NAME: value` pairs") else {
             return vec![];
         };
+        if es.len() > MAX_ENV_ENTRIES {
+            let at = es[MAX_ENV_ENTRIES].0.span;
+            self.too_large(
+                at,
+                format!(
+                    "{what} has {} entries, more than {MAX_ENV_ENTRIES}",
+                    es.len()
+                ),
+                "a build spec should be small: pass large data as files of the build context",
+            );
+            return vec![];
+        }
         let mut out = vec![];
-        let local = vars.clone();
         for (k, v) in es {
             let Some(name) = k.scalar() else { continue };
             if name.is_empty() || name.contains('=') || name.chars().any(char::is_whitespace) {
@@ -961,12 +1145,16 @@ impl<'a> Ev<'a> {
                 );
                 continue;
             }
-            let scope = if chain { &*vars } else { &local };
+            let scope: &Vars = match (chained.as_deref(), read) {
+                (Some(c), _) => c,
+                (None, Some(r)) => r,
+                (None, None) => return out,
+            };
             let Some(val) = self.istr(v, scope, &format!("the value of `{name}`")) else {
                 continue;
             };
-            if chain {
-                vars.set(name, Some(val.clone()));
+            if let Some(c) = chained.as_deref_mut() {
+                c.set(name, Some(val.clone()));
             }
             out.push((name.to_string(), val));
         }
@@ -982,7 +1170,7 @@ impl<'a> Ev<'a> {
                 span: n.span,
             });
         }
-        let close = did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())).map(String::from);
+        let close = self.stage_hint(&v);
         if v == "scratch" {
             self.err(
                 Diagnostic::error(
@@ -1002,13 +1190,7 @@ impl<'a> Ev<'a> {
             };
             help.push_str(&format!(
                 "name a stage ({}), `context`, a named build context, or an image reference",
-                list(
-                    &self
-                        .stage_names
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                )
+                list_some(self.stage_names.iter().map(|s| s.as_str()))
             ));
             self.err(
                 Diagnostic::error(
@@ -1180,6 +1362,16 @@ impl<'a> Ev<'a> {
                             Diagnostic::error("empty-value", s.span, "`stages` is empty")
                                 .with_help("define at least one stage, e.g. `app: {from: alpine}`"),
                         );
+                    } else if es.iter().all(|(k, _)| is_x_key(k.scalar().unwrap_or(""))) {
+                        self.err(
+                            Diagnostic::error(
+                                "empty-value",
+                                s.span,
+                                "`stages` holds no stage, only `x-` keys",
+                            )
+                            .with_label("keys starting with `x-` are ignored")
+                            .with_help("define at least one stage, e.g. `app: {from: alpine}`"),
+                        );
                     }
                 }
             }
@@ -1200,9 +1392,49 @@ impl<'a> Ev<'a> {
         }
         self.known_names = globals.vals.iter().map(|(k, _)| k.to_string()).collect();
 
+        // Budgets that can be checked before any work (issue 11: refuse
+        // fast, at the first item over the limit).
+        if stage_nodes.len() > MAX_STAGES {
+            let at = stage_entries[stage_nodes[MAX_STAGES]].0.span;
+            self.too_large(
+                at,
+                format!(
+                    "the spec has {} stages, more than {MAX_STAGES}",
+                    stage_nodes.len()
+                ),
+                "split the build into several specs",
+            );
+            return None;
+        }
+        let mut steps_seen = 0usize;
+        for &e in &stage_nodes {
+            let Kind::Map(es) = &stage_entries[e].1.kind else {
+                continue;
+            };
+            if let Some(Node {
+                kind: Kind::Seq(items),
+                ..
+            }) = get(es, "steps")
+            {
+                if steps_seen + items.len() > MAX_STEPS {
+                    let at = items[MAX_STEPS - steps_seen].span;
+                    self.too_large(
+                        at,
+                        format!("the spec has more than {MAX_STEPS} steps"),
+                        "split the build into several specs",
+                    );
+                    return None;
+                }
+                steps_seen += items.len();
+            }
+        }
+
         // pass 1: stage args, from, platform
         let mut pres: Vec<Pre> = vec![];
         for &e in &stage_nodes {
+            if self.aborted {
+                return None;
+            }
             let (k, v) = &stage_entries[e];
             let name = k.scalar().unwrap_or("").to_string();
             let es = match self.map(
@@ -1213,7 +1445,11 @@ impl<'a> Ev<'a> {
                 Some(es) => es,
                 None => &[],
             };
-            let mut vars = globals.clone();
+            let mut vars = self.copy_vars(&globals, k.span);
+            if self.aborted {
+                // Over budget: no stage is evaluated with a truncated scope.
+                return None;
+            }
             let mut args = vec![];
             if let Some(a) = get(es, "args") {
                 args = self.args_common(
@@ -1295,20 +1531,27 @@ impl<'a> Ev<'a> {
         let mut stages: Vec<Option<Stage>> = vec![None; n];
         let mut edges: Vec<Vec<(usize, Span)>> = vec![vec![]; n];
         for &i in &order {
-            let (k, v) = &stage_entries[stage_nodes[i]];
-            let mut vars = pres[i].vars.clone();
-            if let Some(p) = parent[i] {
-                if let Some(env) = &final_env[p] {
-                    vars.vals.extend(env.vals.iter().cloned());
-                }
-                if let Some(f) = &pres[i].from {
-                    edges[i].push((p, f.span));
-                }
+            if self.aborted {
+                return None;
             }
+            let (k, v) = &stage_entries[stage_nodes[i]];
+            // Each stage is evaluated once: its scope is moved, not copied.
+            let mut vars = std::mem::take(&mut pres[i].vars);
             let mut env_vars = Vars::default();
             if let Some(p) = parent[i] {
                 if let Some(env) = &final_env[p] {
+                    // The parent's env is copied twice (scope and env):
+                    // charged, so a long `from:` chain with env is bounded.
+                    self.copied += 2 * env.len();
+                    if self.copied > MAX_INHERITED_ENTRIES {
+                        self.copy_vars(&Vars::default(), k.span);
+                        return None;
+                    }
+                    vars.extend(env);
                     env_vars = env.clone();
+                }
+                if let Some(f) = &pres[i].from {
+                    edges[i].push((p, f.span));
                 }
             } else if let Some(f) = &pres[i].from {
                 // The base image's env, as Docker's ENV substitution sees it.
@@ -1334,6 +1577,7 @@ impl<'a> Ev<'a> {
 
         // groups
         let mut groups = vec![];
+        let mut group_members = 0usize;
         if let Some(g) = get(top, "groups") {
             if let Some(es) = self.map(
                 g,
@@ -1378,6 +1622,16 @@ impl<'a> Ev<'a> {
                             continue;
                         }
                     };
+                    group_members += members.len();
+                    if group_members > MAX_GROUP_MEMBERS {
+                        let over = members.len() - (group_members - MAX_GROUP_MEMBERS);
+                        self.too_large(
+                            members[over.min(members.len() - 1)].span,
+                            format!("groups have more than {MAX_GROUP_MEMBERS} members in all"),
+                            "a group names stages or other groups; use fewer, larger groups",
+                        );
+                        return None;
+                    }
                     if members.is_empty() && matches!(v.kind, Kind::Seq(_)) {
                         self.err(
                             Diagnostic::error(
@@ -1399,17 +1653,18 @@ impl<'a> Ev<'a> {
             }
         }
         let group_names: Vec<String> = groups.iter().map(|g| g.name.value.clone()).collect();
-        let targets: Vec<&str> = self
+        let targets: Vec<String> = self
             .stage_names
             .iter()
             .chain(group_names.iter())
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>();
-        let targets: Vec<String> = targets.iter().map(|s| s.to_string()).collect();
+            .cloned()
+            .collect();
+        // Membership by hash (a scan per member was quadratic).
+        let target_set: HashSet<&str> = targets.iter().map(|s| s.as_str()).collect();
         let mut unknown = vec![];
         for g in &groups {
             for m in &g.members {
-                if !targets.contains(&m.value) {
+                if !target_set.contains(m.value.as_str()) {
                     unknown.push((m.clone(), format!("group `{}`", g.name.value)));
                 }
             }
@@ -1422,18 +1677,28 @@ impl<'a> Ev<'a> {
             })
         });
         if let Some(d) = &default {
-            if !targets.contains(&d.value) {
+            if !target_set.contains(d.value.as_str()) {
                 unknown.push((d.clone(), "`default`".into()));
             }
         }
         for (m, ctx) in unknown {
-            let mut help = match did_you_mean(&m.value, targets.iter().map(|s| s.as_str())) {
+            if self.errors.len() >= MAX_ERRORS {
+                // Not shown (only counted): no hint to look for.
+                self.err(Diagnostic::error("unknown-target", m.span, String::new()));
+                continue;
+            }
+            let close = did_you_mean_within(
+                &m.value,
+                targets.iter().map(|s| s.as_str()),
+                &mut self.hint_budget,
+            );
+            let mut help = match close {
                 Some(s) => format!("did you mean `{s}`? "),
                 None => String::new(),
             };
             help.push_str(&format!(
                 "valid targets: {}",
-                list(&targets.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+                list_some(targets.iter().map(|s| s.as_str()))
             ));
             self.err(
                 Diagnostic::error(
@@ -1562,10 +1827,7 @@ impl<'a> Ev<'a> {
             Base::Scratch
         } else if is_valid_image_ref(&v) {
             let plain = !v.contains(['/', ':', '@']);
-            if let Some(c) = plain
-                .then(|| did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())))
-                .flatten()
-            {
+            if let Some(c) = plain.then(|| self.stage_hint(&v)).flatten() {
                 {
                     let c = c.to_string();
                     self.warn(
@@ -1583,7 +1845,8 @@ impl<'a> Ev<'a> {
             }
             Base::Image(v)
         } else {
-            let mut help = match did_you_mean(&v, self.stage_names.iter().map(|s| s.as_str())) {
+            let close = self.stage_hint(&v);
+            let mut help = match close {
                 Some(s) => format!("did you mean the stage `{s}`? "),
                 None => String::new(),
             };
@@ -1608,6 +1871,8 @@ impl<'a> Ev<'a> {
     fn check_cycles(&mut self, edges: &[Vec<(usize, Span)>]) {
         let n = edges.len();
         let mut color = vec![0u8; n];
+        // Position of each stage on `path` while it is there.
+        let mut depth = vec![0usize; n];
         let mut reported: HashSet<Vec<usize>> = HashSet::new();
         for s in 0..n {
             if color[s] != 0 {
@@ -1622,15 +1887,19 @@ impl<'a> Ev<'a> {
                     let (w, _) = edges[u][*ei];
                     *ei += 1;
                     if color[w] == 1 {
-                        let pos = path.iter().position(|&x| x == w).unwrap_or(0);
-                        let cyc: Vec<usize> = path[pos..].to_vec();
+                        let cyc: Vec<usize> = path[depth[w]..].to_vec();
                         let mut key = cyc.clone();
                         key.sort();
                         if reported.insert(key) {
                             self.report_cycle(&cyc, edges);
+                            // Each report copies a path: a few are enough.
+                            if reported.len() >= MAX_CYCLES_REPORTED {
+                                return;
+                            }
                         }
                     } else if color[w] == 0 {
                         color[w] = 1;
+                        depth[w] = path.len();
                         stack.push((w, 0));
                         path.push(w);
                     }
@@ -1670,45 +1939,64 @@ impl<'a> Ev<'a> {
         );
     }
 
+    /// One depth-first pass over the group graph (each member edge looked
+    /// at once); a cycle is reported at the group where it was entered.
     fn check_group_cycles(&mut self, groups: &[Group]) {
         let idx: HashMap<&str, usize> = groups
             .iter()
             .enumerate()
             .map(|(i, g)| (g.name.value.as_str(), i))
             .collect();
+        let n = groups.len();
+        let mut color = vec![0u8; n];
+        let mut depth = vec![0usize; n];
         let mut reported: HashSet<Vec<usize>> = HashSet::new();
-        for start in 0..groups.len() {
-            // DFS from start looking for a path back to start
-            let mut stack = vec![(start, vec![start])];
-            let mut seen = HashSet::new();
-            while let Some((g, path)) = stack.pop() {
-                for m in &groups[g].members {
-                    if let Some(&w) = idx.get(m.value.as_str()) {
-                        if w == start {
-                            let mut key = path.clone();
-                            key.sort();
-                            if reported.insert(key) {
-                                let names: Vec<&str> = path
-                                    .iter()
-                                    .chain(std::iter::once(&start))
-                                    .map(|&i| groups[i].name.value.as_str())
-                                    .collect();
-                                self.err(
-                                    Diagnostic::error(
-                                        "group-cycle",
-                                        groups[start].name.span,
-                                        format!("group cycle: {}", names.join(" -> ")),
-                                    )
-                                    .with_label("this group contains itself")
-                                    .with_help("remove one of the group references"),
-                                );
-                            }
-                        } else if seen.insert(w) {
-                            let mut p = path.clone();
-                            p.push(w);
-                            stack.push((w, p));
+        for start in 0..n {
+            if color[start] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            let mut path: Vec<usize> = vec![start];
+            color[start] = 1;
+            while let Some(&mut (g, ref mut mi)) = stack.last_mut() {
+                let Some(m) = groups[g].members.get(*mi) else {
+                    color[g] = 2;
+                    stack.pop();
+                    path.pop();
+                    continue;
+                };
+                *mi += 1;
+                let Some(&w) = idx.get(m.value.as_str()) else {
+                    continue;
+                };
+                if color[w] == 1 {
+                    let cyc: Vec<usize> = path[depth[w]..].to_vec();
+                    let mut key = cyc.clone();
+                    key.sort();
+                    if reported.insert(key) {
+                        let names: Vec<&str> = cyc
+                            .iter()
+                            .chain(std::iter::once(&w))
+                            .map(|&i| groups[i].name.value.as_str())
+                            .collect();
+                        self.err(
+                            Diagnostic::error(
+                                "group-cycle",
+                                groups[w].name.span,
+                                format!("group cycle: {}", names.join(" -> ")),
+                            )
+                            .with_label("this group contains itself")
+                            .with_help("remove one of the group references"),
+                        );
+                        if reported.len() >= MAX_CYCLES_REPORTED {
+                            return;
                         }
                     }
+                } else if color[w] == 0 {
+                    color[w] = 1;
+                    depth[w] = path.len();
+                    stack.push((w, 0));
+                    path.push(w);
                 }
             }
         }
@@ -2077,9 +2365,7 @@ impl<'a> Ev<'a> {
                         }
                     }
                 }
-                "env" => {
-                    r.env = self.env_map(v, &mut vars.clone(), "the `env` of a `run` step", false)
-                }
+                "env" => r.env = self.env_map_read(v, vars, "the `env` of a `run` step"),
                 "workdir" => r.workdir = self.path(v, vars, "`workdir`", wd),
                 "user" => r.user = self.owner(v, vars, "`user`"),
                 "network" => {
@@ -2626,7 +2912,10 @@ impl<'a> Ev<'a> {
             return im;
         };
         self.check_keys(es, IMAGE_KEYS, "`image`", &[("a stage", STAGE_KEYS)]);
-        let mut vars = vars.clone();
+        let mut vars = self.copy_vars(vars, n.span);
+        if self.aborted {
+            return im;
+        }
         // image env first: it is visible to the other image fields
         if let Some(e) = get(es, "env") {
             im.env = self.env_map(e, &mut vars, "the `env` of `image`", true);
@@ -2656,9 +2945,8 @@ impl<'a> Ev<'a> {
                     }
                 }
                 "labels" => {
-                    let mut tmp = vars.clone();
                     im.labels = self
-                        .env_map(v, &mut tmp, "`labels`", false)
+                        .env_map_read(v, &vars, "`labels`")
                         .into_iter()
                         .collect::<BTreeMap<_, _>>();
                 }

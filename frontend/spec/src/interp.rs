@@ -25,6 +25,8 @@ pub enum InterpErrorKind {
     Unterminated,
     BadName(String),
     TooDeep,
+    /// The value would grow past this many bytes.
+    TooLong(usize),
 }
 
 /// The value of a name: `None` = not declared at all, `Some(None)` = declared
@@ -42,13 +44,20 @@ impl<F: Fn(&str) -> Option<Option<String>>> Scope for F {
 const MAX_NESTING: usize = 16;
 
 pub fn interpolate(input: &str, scope: &dyn Scope) -> Result<String, InterpError> {
+    interpolate_max(input, scope, usize::MAX)
+}
+
+/// [`interpolate`], failing with [`InterpErrorKind::TooLong`] as soon as the
+/// value (or a default word inside it) passes `max` bytes, so that values
+/// that reference each other cannot grow exponentially.
+pub fn interpolate_max(input: &str, scope: &dyn Scope, max: usize) -> Result<String, InterpError> {
     if !input.contains('$') {
         return Ok(input.to_string());
     }
     let chars: Vec<char> = input.chars().collect();
-    let mut out = String::with_capacity(input.len());
+    let mut out = String::with_capacity(input.len().min(max));
     let mut i = 0;
-    expand(&chars, &mut i, scope, &mut out, false, 0)?;
+    expand(&chars, &mut i, scope, &mut out, false, 0, max)?;
     Ok(out)
 }
 
@@ -68,8 +77,15 @@ fn expand(
     out: &mut String,
     in_word: bool,
     depth: usize,
+    max: usize,
 ) -> Result<(), InterpError> {
     while *i < c.len() {
+        if out.len() > max {
+            return Err(InterpError {
+                at: *i,
+                kind: InterpErrorKind::TooLong(max),
+            });
+        }
         let ch = c[*i];
         if in_word && ch == '}' {
             return Ok(());
@@ -143,7 +159,7 @@ fn expand(
                 };
                 *i = after;
                 let mut word = String::new();
-                expand(c, i, scope, &mut word, true, depth + 1)?;
+                expand(c, i, scope, &mut word, true, depth + 1, max)?;
                 if *i >= c.len() {
                     return Err(InterpError {
                         at,
@@ -194,6 +210,12 @@ fn expand(
                 *i += 1;
             }
         }
+    }
+    if out.len() > max {
+        return Err(InterpError {
+            at: c.len().saturating_sub(1),
+            kind: InterpErrorKind::TooLong(max),
+        });
     }
     Ok(())
 }

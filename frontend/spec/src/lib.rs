@@ -8,6 +8,7 @@
 pub mod diag;
 mod eval;
 pub mod interp;
+pub mod limits;
 pub mod lint;
 pub mod plan;
 mod platform;
@@ -50,10 +51,17 @@ pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, 
     let Some(root) = parsed.root else {
         let mut errs = parsed.errors;
         if errs.is_empty() {
+            let start = Pos {
+                line: 1,
+                col: 1,
+                offset: 0,
+            };
             errs.push(
-                Diagnostic::error("empty-file", Span::default(), "the spec is empty").with_help(
-                    "a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`",
-                ),
+                Diagnostic::error("empty-file", Span::new(start, start), "the spec is empty")
+                    .with_label("nothing but comments and blank lines")
+                    .with_help(
+                        "a spec needs at least `stages:`, e.g. `stages: {app: {from: alpine}}`",
+                    ),
             );
         }
         return Err(fail(errs));
@@ -62,6 +70,20 @@ pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, 
     let plan = ev.eval(filename, root);
     let mut errors = parsed.errors;
     errors.extend(ev.errors);
+    if let Some((n, span)) = ev.dropped {
+        errors.push(
+            Diagnostic::error(
+                "too-many-errors",
+                span,
+                format!("{n} more errors from here on are not shown"),
+            )
+            .with_label("the first error not shown")
+            .with_help(format!(
+                "at most {} errors are reported; fix these and check again",
+                limits::MAX_ERRORS
+            )),
+        );
+    }
     match plan {
         Some(plan) if errors.is_empty() => {
             let mut warnings = ev.warnings;

@@ -11,15 +11,8 @@ use serde_saphyr::granit_parser::{self as gp, Event, ScalarStyle};
 
 use crate::diag::{Diagnostic, Pos, Span};
 
-/// Largest accepted input.
-pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
-/// Deepest accepted nesting of sequences/mappings.
-pub const MAX_DEPTH: usize = 64;
-/// Most nodes the tree may hold once aliases are expanded.
-pub const MAX_NODES: usize = 2_000_000;
-/// Nodes that alias expansion may add (an alias bomb stops here, long before
-/// memory is at risk).
-pub const MAX_ALIAS_NODES: usize = 200_000;
+pub use crate::limits::{MAX_ALIAS_NODES, MAX_DEPTH, MAX_INPUT_BYTES, MAX_NODES};
+use crate::limits::{MAX_MERGED_KEYS, MAX_STAGES};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -104,72 +97,116 @@ pub fn is_number_str(s: &str) -> bool {
             || (t.parse::<f64>().is_ok() && t.chars().any(|c| c.is_ascii_digit())))
 }
 
-/// Maps parser markers (line, char column) to [`Pos`] with byte offsets.
+/// Maps parser markers to [`Pos`] with byte offsets, lines broken as YAML
+/// breaks them (`\n`, `\r\n` and a lone `\r`), so that a position's line and
+/// column always agree with its byte offset and with the line
+/// [`crate::diag`] prints.
 pub struct LineIndex<'a> {
     src: &'a str,
+    /// Byte offset of each line's first byte.
     starts: Vec<usize>,
     /// Every char is one byte: a column is a byte count.
     ascii: bool,
-    /// Only `\n` breaks lines (YAML also breaks at `\r`, which this index
-    /// does not count) and there is no byte-order mark (the parser skips it
-    /// in offsets, not in columns): debug builds check the parser's offsets
-    /// against this index then.
-    #[cfg(debug_assertions)]
-    offsets_checkable: bool,
+    /// No `\r` and no byte-order mark: the parser's own line and column
+    /// are exact and are used as they are (the common, fast case). Else
+    /// both are derived from the byte offset.
+    exact: bool,
+    /// Chars before each 4 KiB block (non-ASCII inputs), so a column is
+    /// counted over at most one block.
+    block_chars: Vec<u32>,
+}
+
+const BLOCK: usize = 4096;
+
+/// Chars in `b` (bytes that start a UTF-8 sequence).
+fn char_count(b: &[u8]) -> usize {
+    b.iter().filter(|&&x| x & 0xC0 != 0x80).count()
 }
 
 impl<'a> LineIndex<'a> {
     pub fn new(src: &'a str) -> Self {
+        let bytes = src.as_bytes();
+        let has_cr = memchr::memchr(b'\r', bytes).is_some();
         let mut starts = Vec::with_capacity(src.len() / 24 + 1);
         starts.push(0);
-        starts.extend(memchr::memchr_iter(b'\n', src.as_bytes()).map(|i| i + 1));
+        if has_cr {
+            for i in memchr::memchr2_iter(b'\n', b'\r', bytes) {
+                if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                    continue;
+                }
+                starts.push(i + 1);
+            }
+        } else {
+            starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
+        }
+        let ascii = src.is_ascii();
+        let exact = !has_cr && !src.contains('\u{feff}');
+        let block_chars = if ascii {
+            Vec::new()
+        } else {
+            let mut acc = 0u32;
+            bytes
+                .chunks(BLOCK)
+                .map(|c| {
+                    let before = acc;
+                    acc += char_count(c) as u32;
+                    before
+                })
+                .collect()
+        };
         LineIndex {
             src,
             starts,
-            ascii: src.is_ascii(),
-            #[cfg(debug_assertions)]
-            offsets_checkable: memchr::memchr(b'\r', src.as_bytes()).is_none()
-                && !src.contains('\u{feff}'),
+            ascii,
+            exact,
+            block_chars,
         }
     }
-    /// `line` 1-based, `col` 0-based in chars.
+
+    /// Chars in `src[..off]`.
+    fn chars_before(&self, off: usize) -> usize {
+        if self.ascii {
+            return off;
+        }
+        let k = off / BLOCK;
+        match self.block_chars.get(k) {
+            Some(&c) => c as usize + char_count(&self.src.as_bytes()[k * BLOCK..off]),
+            None => char_count(&self.src.as_bytes()[..off]),
+        }
+    }
+
+    /// The position of a byte offset: its line (1-based), its column
+    /// (1-based, in chars) on that line.
+    pub fn at_offset(&self, off: usize) -> Pos {
+        let off = off.min(self.src.len());
+        let line = self.starts.partition_point(|&s| s <= off).max(1);
+        let start = self.starts[line - 1];
+        Pos {
+            line: line as u32,
+            col: (self.chars_before(off) - self.chars_before(start)) as u32 + 1,
+            offset: off as u32,
+        }
+    }
+
+    /// `line` 1-based, `col` 0-based in chars (the parser's coordinates,
+    /// for markers without a byte offset).
     pub fn pos(&self, line: usize, col: usize) -> Pos {
         let line = line.max(1);
         let Some(&start) = self.starts.get(line - 1) else {
-            return Pos {
-                line: line as u32,
-                col: col as u32 + 1,
-                offset: self.src.len() as u32,
-            };
+            return self.at_offset(self.src.len());
         };
-        // Fast path: the first `col` chars of the line are ASCII (one byte
-        // each). The parser never puts a column past the line's end.
-        let bytes = &self.src.as_bytes()[start..];
-        let lim = col.min(bytes.len());
-        if (self.ascii && !bytes[..lim].contains(&b'\n'))
-            || bytes[..lim].iter().all(|&b| b < 0x80 && b != b'\n')
-        {
-            return Pos {
-                line: line as u32,
-                col: col as u32 + 1,
-                offset: (start + lim) as u32,
-            };
-        }
         let rest = &self.src[start..];
         let mut off = start;
         for (n, (i, c)) in rest.char_indices().enumerate() {
-            if n == col || c == '\n' {
+            if n == col || c == '\n' || c == '\r' {
                 off = start + i;
                 break;
             }
             off = start + i + c.len_utf8();
         }
-        Pos {
-            line: line as u32,
-            col: col as u32 + 1,
-            offset: off as u32,
-        }
+        self.at_offset(off)
     }
+
     /// The raw source text covered by a span (empty when out of range).
     pub fn text(&self, span: Span) -> &'a str {
         span_text(self.src, span)
@@ -220,96 +257,44 @@ enum Frame<'s> {
     },
 }
 
+/// Parses on one thread, front to back. (A two-thread split of large
+/// `stages:` mappings used to live here; it disagreed with this parse on
+/// lone `\r` line breaks and dropped stages, and bought ~1 ms per 1,000
+/// stages, so it went: issue 11.)
 pub fn parse(source: &str) -> Parsed<'_> {
-    parse_with(source, SPLIT_MIN_BYTES)
-}
-
-thread_local! {
-    /// Parses on this thread whose halves were joined (for tests).
-    static SPLITS_JOINED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
-}
-
-/// How many parses on this thread used the two-thread split (tests check
-/// that it engages, not only that results agree).
-#[doc(hidden)]
-pub fn splits_joined() -> usize {
-    SPLITS_JOINED.with(|n| n.get())
-}
-
-/// Below this size a spec is parsed on one thread (it takes a few ms).
-const SPLIT_MIN_BYTES: usize = 256 * 1024;
-
-/// [`parse`], using two threads when the input has at least
-/// `split_min_bytes` (tests force it on small inputs).
-///
-/// A large spec is mostly one long `stages:` mapping. Its second half, from
-/// a line that looks like a stage key, is parsed on another thread as a
-/// document of its own while this thread parses from the start. The halves
-/// are joined only if the full parse, arriving at that line, is exactly at a
-/// key of the top-level `stages:` mapping (block context, nothing open) and
-/// the half parsed alone had no error, no alias and no near-limit nesting;
-/// otherwise this thread parses on as if there were no split. Either way the
-/// tree, its spans and the diagnostics are those of one sequential parse
-/// (`tests/split.rs` compares the two on every spec in the repository).
-pub fn parse_with(source: &str, split_min_bytes: usize) -> Parsed<'_> {
     if source.len() > MAX_INPUT_BYTES {
         let errors = vec![Diagnostic::error(
             "too-large",
-            Span::default(),
+            Span::new(
+                Pos {
+                    line: 1,
+                    col: 1,
+                    offset: 0,
+                },
+                Pos {
+                    line: 1,
+                    col: 1,
+                    offset: 0,
+                },
+            ),
             format!(
                 "the spec is {} bytes, more than the limit of {} bytes (16 MiB)",
                 source.len(),
                 MAX_INPUT_BYTES
             ),
         )
+        .with_label("the file starts here")
         .with_help("a build spec should be small; move data into files of the build context")];
         return Parsed { root: None, errors };
     }
     let idx = LineIndex::new(source);
-    let split = (source.len() >= split_min_bytes)
-        .then(|| split_point(source))
-        .flatten();
-    let Some(split) = split else {
-        let mut b = Builder::new(&idx, 0, 0);
-        for ev in parser(source, MAX_DEPTH) {
-            if let Some(done) = b.feed(ev) {
-                return done;
-            }
+    let mut b = Builder::new(&idx);
+    for ev in parser(source, MAX_DEPTH) {
+        if let Some(done) = b.feed(ev) {
+            return done;
         }
-        return b.finish();
-    };
-    std::thread::scope(|scope| {
-        let idx = &idx;
-        // No thread (e.g. a pids limit): one parse, as for small inputs.
-        let mut half = std::thread::Builder::new()
-            .name("yaml-half".into())
-            .spawn_scoped(scope, move || parse_half(source, idx, split))
-            .ok();
-        let mut b = Builder::new(idx, 0, 0);
-        for ev in parser(source, MAX_DEPTH) {
-            // The collections of the previous stage close at the split
-            // line first; the decision is taken at the next event.
-            let reached = matches!(&ev, Ok((e, s)) if s.start.line() >= split.line
-                && !matches!(e, Event::MappingEnd | Event::SequenceEnd));
-            if reached {
-                if let Some(h) = half.take() {
-                    if b.at_stage_key(&ev, split) {
-                        // A panic in the helper thread (a bug) is contained
-                        // by the join: the full parse simply goes on.
-                        if let Ok(Some(h)) = h.join() {
-                            if let Some(done) = b.join_half(h) {
-                                return done;
-                            }
-                        }
-                    }
-                }
-            }
-            if let Some(done) = b.feed(ev) {
-                return done;
-            }
-        }
-        b.finish()
-    })
+    }
+    b.finish()
 }
 
 fn parser(text: &str, depth_limit: usize) -> gp::Parser<'_, gp::StrInput<'_>> {
@@ -319,147 +304,6 @@ fn parser(text: &str, depth_limit: usize) -> gp::Parser<'_, gp::StrInput<'_>> {
         emit_comments: false,
     };
     gp::Parser::new_from_str_with_options(text, options)
-}
-
-/// Where the second half starts: a line `<indent>name:` inside the
-/// top-level `stages:` block, near the middle of the input.
-#[derive(Clone, Copy, Debug)]
-struct Split {
-    /// Byte offset of the line's first byte.
-    offset: usize,
-    /// 1-based line number.
-    line: usize,
-    /// Indentation of the stage keys (columns).
-    indent: usize,
-}
-
-fn split_point(source: &str) -> Option<Split> {
-    let bytes = source.as_bytes();
-    // `stages:` at column 0, alone on its line (a block mapping follows).
-    let mut at = 0;
-    let body = loop {
-        let rest = &source[at..];
-        let line_end = rest.find('\n').map_or(source.len(), |i| at + i + 1);
-        let line = source[at..line_end].trim_end();
-        if let Some(tail) = line.strip_prefix("stages:") {
-            let tail = tail.trim_start();
-            if tail.is_empty() || tail.starts_with('#') {
-                break line_end;
-            }
-        }
-        if line_end >= source.len() {
-            return None;
-        }
-        at = line_end;
-    };
-    // The indentation of the first stage key.
-    let mut at = body;
-    let indent = loop {
-        if at >= source.len() {
-            return None;
-        }
-        let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i + 1);
-        let line = &source[at..line_end];
-        let t = line.trim_start_matches(' ');
-        if !(t.trim().is_empty() || t.starts_with('#')) {
-            let n = line.len() - t.len();
-            if n == 0 || t.starts_with('\t') {
-                return None;
-            }
-            break n;
-        }
-        at = line_end;
-    };
-    // The first stage-key line at or after the middle of the input.
-    // (The middle may fall inside a multi-byte character: search bytes.)
-    let mid = (source.len() / 2).max(body);
-    let mut at = bytes[mid..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| mid + i + 1)?;
-    let mut line_no = 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count();
-    while at < source.len() {
-        let line_end = source[at..].find('\n').map_or(source.len(), |i| at + i + 1);
-        let line = &bytes[at..line_end];
-        if is_key_line(line, indent) {
-            return Some(Split {
-                offset: at,
-                line: line_no,
-                indent,
-            });
-        }
-        // Give up at anything that may end the block (a less indented line).
-        let n = line.iter().take_while(|&&b| b == b' ').count();
-        let blank = line[n..].iter().all(|b| b.is_ascii_whitespace()) || line.get(n) == Some(&b'#');
-        if n < indent && !blank {
-            return None;
-        }
-        at = line_end;
-        line_no += 1;
-    }
-    None
-}
-
-/// `<indent spaces>name:` followed by a space, a comment or the line end.
-fn is_key_line(line: &[u8], indent: usize) -> bool {
-    if line.len() <= indent || line[..indent].iter().any(|&b| b != b' ') {
-        return false;
-    }
-    let rest = &line[indent..];
-    let name_len = rest
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        .count();
-    name_len > 0
-        && rest[0].is_ascii_alphanumeric()
-        && rest.get(name_len) == Some(&b':')
-        && matches!(
-            rest.get(name_len + 1),
-            None | Some(b' ' | b'\n' | b'\r' | b'#')
-        )
-}
-
-/// The second half parsed alone: the stage entries (spans in the whole
-/// file's coordinates) and the node count, or `None` if it cannot stand in
-/// for the sequential parse.
-struct Half<'s> {
-    entries: Vec<(Node<'s>, Node<'s>)>,
-    /// Where the half's mapping ends (its last value, or the event that
-    /// closed it, whichever is later), as the enclosing mappings do.
-    end: Pos,
-    nodes: usize,
-}
-
-fn parse_half<'s>(source: &'s str, idx: &LineIndex<'s>, split: Split) -> Option<Half<'s>> {
-    // The half's keys sit two collections deep in the whole document.
-    const BASE: usize = 2;
-    let mut b = Builder::new(idx, split.line - 1, BASE);
-    b.byte_offset = split.offset;
-    for ev in parser(&source[split.offset..], MAX_DEPTH - BASE) {
-        if b.feed(ev).is_some() {
-            return None;
-        }
-    }
-    // Near the limits, leave the exact errors to the sequential parse.
-    if b.alias_nodes > 0 || b.docs != 1 || b.max_depth + BASE + 2 > MAX_DEPTH {
-        return None;
-    }
-    let nodes = b.nodes;
-    let p = b.finish();
-    if !p.errors.is_empty() {
-        return None;
-    }
-    match p.root {
-        Some(Node {
-            kind: Kind::Map(entries),
-            span,
-        }) if !entries.is_empty() => Some(Half {
-            entries,
-            end: span.end,
-            nodes,
-        }),
-        _ => None,
-    }
 }
 
 /// Where a collection ends: after its last item, or at its end event (`]`/`}` of a flow
@@ -478,36 +322,28 @@ fn collection_end(last_item_end: Option<Pos>, end_event: Span) -> Pos {
 /// depth and alias limits.
 struct Builder<'i, 's> {
     idx: &'i LineIndex<'s>,
-    /// Added to the parser's line numbers (a half starts mid-file).
-    line_offset: usize,
-    /// Added to the parser's byte offsets (likewise).
-    byte_offset: usize,
-    /// Collections open around the parsed text in the whole document.
-    base_depth: usize,
     stack: Vec<Frame<'s>>,
     anchors: std::collections::HashMap<usize, (Node<'s>, usize)>,
     nodes: usize,
     alias_nodes: usize,
-    max_depth: usize,
     root: Option<Node<'s>>,
     docs: usize,
+    /// Keys of the top-level `stages:` mapping seen (`MAX_STAGES`).
+    stage_keys: usize,
     errors: Vec<Diagnostic>,
 }
 
 impl<'i, 's> Builder<'i, 's> {
-    fn new(idx: &'i LineIndex<'s>, line_offset: usize, base_depth: usize) -> Self {
+    fn new(idx: &'i LineIndex<'s>) -> Self {
         Builder {
             idx,
-            line_offset,
-            byte_offset: 0,
-            base_depth,
             stack: Vec::new(),
             anchors: Default::default(),
             nodes: 0,
             alias_nodes: 0,
-            max_depth: 0,
             root: None,
             docs: 0,
+            stage_keys: 0,
             errors: Vec::new(),
         }
     }
@@ -516,22 +352,23 @@ impl<'i, 's> Builder<'i, 's> {
         Span::new(self.pos(&s.start), self.pos(&s.end))
     }
 
-    /// The parser's markers carry byte offsets when it reads a `&str`:
-    /// then no line has to be scanned (the index is the fallback).
+    /// The parser's markers carry byte offsets when it reads a `&str`; its
+    /// line and column are used as they are when they cannot disagree with
+    /// the offset (no `\r`, no byte-order mark), else derived from it.
     fn pos(&self, m: &gp::Marker) -> Pos {
-        let line = m.line() + self.line_offset;
         let Some(b) = m.byte_offset() else {
-            return self.idx.pos(line, m.col());
+            return self.idx.pos(m.line(), m.col());
         };
+        if !self.idx.exact {
+            return self.idx.at_offset(b);
+        }
         let pos = Pos {
-            line: line as u32,
+            line: m.line() as u32,
             col: m.col() as u32 + 1,
-            offset: (b + self.byte_offset) as u32,
+            offset: b as u32,
         };
         #[cfg(debug_assertions)]
-        if self.idx.offsets_checkable {
-            assert_eq!(pos, self.idx.pos(line, m.col()), "marker {m:?}");
-        }
+        assert_eq!(pos, self.idx.at_offset(b), "marker {m:?}");
         pos
     }
 
@@ -540,74 +377,6 @@ impl<'i, 's> Builder<'i, 's> {
             root: self.root,
             errors: self.errors,
         }
-    }
-
-    /// Is `ev` a plain key of the top-level `stages:` mapping, starting at
-    /// the split line's indentation, with nothing else open?
-    fn at_stage_key(&self, ev: &gp::ParseResult<'_>, split: Split) -> bool {
-        let Ok((Event::Scalar(_, ScalarStyle::Plain, 0, None), s)) = ev else {
-            return false;
-        };
-        if s.start.line() != split.line || s.start.col() != split.indent {
-            return false;
-        }
-        match self.stack.as_slice() {
-            [Frame::Map {
-                pending_key: Some(k),
-                ..
-            }, Frame::Map {
-                pending_key: None,
-                entries,
-                ..
-            }] => {
-                !entries.is_empty()
-                    && matches!(&k.kind, Kind::Scalar(name, Style::Plain) if name == "stages")
-                    && k.span.start.col == 1
-            }
-            _ => false,
-        }
-    }
-
-    /// Appends the half's entries to the open `stages:` mapping and closes
-    /// it and the root mapping, as the rest of a sequential parse would.
-    /// `None` (nothing changed) if the total would pass the node limit.
-    fn join_half(&mut self, h: Half<'s>) -> Option<Parsed<'s>> {
-        // The half's root mapping stands for no node of the whole document.
-        let nodes = self.nodes + h.nodes - 1;
-        if nodes > MAX_NODES || self.docs != 1 {
-            return None;
-        }
-        self.nodes = nodes;
-        let Some(Frame::Map {
-            mut entries, start, ..
-        }) = self.stack.pop()
-        else {
-            unreachable!("checked by at_stage_key")
-        };
-        entries.extend(h.entries);
-        let stages = Node {
-            kind: Kind::Map(finish_map(entries, &mut self.errors)),
-            span: Span::new(start, h.end),
-        };
-        let Some(Frame::Map {
-            mut entries,
-            pending_key,
-            start,
-            ..
-        }) = self.stack.pop()
-        else {
-            unreachable!("checked by at_stage_key")
-        };
-        entries.push((pending_key.expect("checked by at_stage_key"), stages));
-        let root = Node {
-            kind: Kind::Map(finish_map(entries, &mut self.errors)),
-            span: Span::new(start, h.end),
-        };
-        SPLITS_JOINED.with(|n| n.set(n.get() + 1));
-        Some(Parsed {
-            root: Some(root),
-            errors: std::mem::take(&mut self.errors),
-        })
     }
 
     /// Takes one parser event; `Some` when the parse ends here (a fatal
@@ -786,7 +555,7 @@ impl<'i, 's> Builder<'i, 's> {
                 .with_help("a build spec should be small"),
             );
         }
-        if self.stack.len() + self.base_depth > MAX_DEPTH {
+        if self.stack.len() > MAX_DEPTH {
             return fatal(
                 &mut self.errors,
                 Diagnostic::error(
@@ -814,9 +583,42 @@ impl<'i, 's> Builder<'i, 's> {
                     Some(k) => entries.push((k, node)),
                 },
             }
+            if let Some(d) = self.too_many_stages() {
+                return fatal(&mut self.errors, d);
+            }
         }
-        self.max_depth = self.max_depth.max(self.stack.len());
         None
+    }
+
+    /// More stages than `MAX_STAGES` under the top-level `stages:` (checked
+    /// as each is added): the parse stops there instead of building a tree
+    /// that evaluation would refuse anyway.
+    fn too_many_stages(&mut self) -> Option<Diagnostic> {
+        let [Frame::Map {
+            pending_key: Some(top),
+            ..
+        }, Frame::Map {
+            entries,
+            pending_key: None,
+            ..
+        }] = self.stack.as_slice()
+        else {
+            return None;
+        };
+        let (k, _) = entries.last()?;
+        if top.scalar() != Some("stages") || k.scalar().is_some_and(|s| s.starts_with("x-")) {
+            return None;
+        }
+        self.stage_keys += 1;
+        (self.stage_keys > MAX_STAGES).then(|| {
+            Diagnostic::error(
+                "too-large",
+                k.span,
+                format!("the spec has more than {MAX_STAGES} stages"),
+            )
+            .with_label("over the limit here")
+            .with_help("split the build into several specs")
+        })
     }
 }
 
@@ -832,6 +634,9 @@ fn finish_map<'s>(
     }
     let mut out: Vec<(Node<'s>, Node<'s>)> = Vec::with_capacity(entries.len());
     let mut merged: Vec<(Node<'s>, Node<'s>)> = Vec::new();
+    // Keys in `merged` (hashed: a scan per key was quadratic, 51 s for a
+    // merge of 100,000 keys).
+    let mut merged_keys: std::collections::HashSet<Option<String>> = Default::default();
     // Large mappings: find each key's first occurrence through a hash map
     // (the linear scan below is quadratic in the number of keys).
     let first_of: Option<Vec<Option<Span>>> = (entries.len() > 16).then(|| {
@@ -881,7 +686,20 @@ fn finish_map<'s>(
                 match src.kind {
                     Kind::Map(es) => {
                         for (mk, mv) in es {
-                            if !merged.iter().any(|(k2, _)| k2.scalar() == mk.scalar()) {
+                            if merged.len() >= MAX_MERGED_KEYS {
+                                errors.push(
+                                    Diagnostic::error(
+                                        "too-large",
+                                        k.span,
+                                        format!("`<<` merges more than {MAX_MERGED_KEYS} keys into one mapping"),
+                                    )
+                                    .with_label("this merge is over the limit")
+                                    .with_help("a build spec should be small; merge fewer keys"),
+                                );
+                                break;
+                            }
+                            // First source wins (YAML merge order).
+                            if merged_keys.insert(mk.scalar().map(str::to_owned)) {
                                 merged.push((mk, mv));
                             }
                         }
@@ -925,10 +743,16 @@ fn finish_map<'s>(
         }
         out.push((k, v));
     }
-    for (k, v) in merged {
-        if !out.iter().any(|(k2, _)| k2.scalar() == k.scalar()) {
-            out.push((k, v));
-        }
+    if !merged.is_empty() {
+        let own: std::collections::HashSet<String> = out
+            .iter()
+            .filter_map(|(k, _)| k.scalar().map(str::to_owned))
+            .collect();
+        out.extend(
+            merged
+                .into_iter()
+                .filter(|(k, _)| !k.scalar().is_some_and(|s| own.contains(s))),
+        );
     }
     out
 }

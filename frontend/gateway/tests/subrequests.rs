@@ -37,6 +37,9 @@ stages:
         from: biuld
   app:
     from: build
+# The protocol is under test here, not the lint rules.
+lint:
+  disable: [root-final]
 ";
 
 async fn drive(fake: &Fake, opts: &[&str]) -> Outcome {
@@ -227,7 +230,7 @@ async fn without_warn_each_warning_is_a_progress_vertex_outside_the_build() {
 /// too: `link: true` without merge ops (the fake has v0.8's LLB caps).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compile_warnings_carry_their_yaml_range() {
-    let spec = "stages:\n  app:\n    from: alpine:3.20\n    steps:\n      - copy: a.txt\n        link: true\n";
+    let spec = "stages:\n  app:\n    from: alpine:3.20\n    steps:\n      - copy: a.txt\n        link: true\nlint: {disable: [root-final]}\n";
     let f = fake(spec).with_frontend_cap("gateway.warnings");
     assert_eq!(drive(&f, &[]).await, Outcome::Success);
     {

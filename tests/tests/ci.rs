@@ -59,8 +59,16 @@ fn assert_all_cached(second: &Run, first: &Run) {
         first.all()
     );
     // And the first daemon did run them (the args were new to it too).
-    let ran_first = run_vertices(&first.all()).iter().filter(|(_, e)| *e).count();
-    assert_eq!(ran_first, runs.len(), "the first build should have run every RUN step:\n{}", first.all());
+    let ran_first = run_vertices(&first.all())
+        .iter()
+        .filter(|(_, e)| *e)
+        .count();
+    assert_eq!(
+        ran_first,
+        runs.len(),
+        "the first build should have run every RUN step:\n{}",
+        first.all()
+    );
 }
 
 fn buildctl_args(f: &Fixture, image: &str, nonce_arg: &str, extra: &[String]) -> Vec<String> {
@@ -119,7 +127,10 @@ fn buildctl_registry_cache_reaches_a_second_daemon() {
             &f,
             &image,
             &arg,
-            &["--import-cache".into(), format!("type=registry,ref={cache}")],
+            &[
+                "--import-cache".into(),
+                format!("type=registry,ref={cache}"),
+            ],
         ),
         &[("BUILDKIT_HOST", &addr2)],
     )
@@ -197,7 +208,10 @@ fn buildctl_inline_cache_reaches_a_second_daemon() {
             &f,
             &image,
             &arg,
-            &["--import-cache".into(), format!("type=registry,ref={pushed}")],
+            &[
+                "--import-cache".into(),
+                format!("type=registry,ref={pushed}"),
+            ],
         ),
         &[("BUILDKIT_HOST", &addr2)],
     )

@@ -66,7 +66,10 @@ fn ensure_golang() {
     let root = repo_root();
     for (script, args) in [
         ("examples/base-images/build.sh", vec!["golang"]),
-        ("scripts/mirror-images.sh", vec!["slipway-test/golang:latest"]),
+        (
+            "scripts/mirror-images.sh",
+            vec!["slipway-test/golang:latest"],
+        ),
     ] {
         let mut a = vec![s(&root.join(script))];
         a.extend(args.iter().map(|x| x.to_string()));
@@ -157,7 +160,11 @@ fn go_example_two_platforms_one_index_right_elf_each() {
         ],
     )
     .ok();
-    assert!(run.all().contains("exporting manifest list"), "{}", run.all());
+    assert!(
+        run.all().contains("exporting manifest list"),
+        "{}",
+        run.all()
+    );
     let layout = tmp.join("layout");
     std::fs::create_dir_all(&layout).unwrap();
     cmd("tar", &["-xf", &s(&tar), "-C", &s(&layout)]).ok();
@@ -171,7 +178,10 @@ fn go_example_two_platforms_one_index_right_elf_each() {
         } else {
             "ARM aarch64"
         };
-        assert!(what.contains("ELF 64-bit") && what.contains(want), "{plat}: {what}");
+        assert!(
+            what.contains("ELF 64-bit") && what.contains(want),
+            "{plat}: {what}"
+        );
         assert!(what.contains("statically linked"), "{plat}: {what}");
     }
 }
@@ -259,7 +269,13 @@ fn push_with_default_provenance() {
     assert_eq!(kinds, ["amd64", "attestation-manifest"], "{}", raw.stdout);
     let prov = cmd(
         "buildx",
-        &["imagetools", "inspect", &tag, "--format", "{{json .Provenance}}"],
+        &[
+            "imagetools",
+            "inspect",
+            &tag,
+            "--format",
+            "{{json .Provenance}}",
+        ],
     )
     .ok();
     let p: Value = serde_json::from_str(&prov.stdout).unwrap();
@@ -268,7 +284,10 @@ fn push_with_default_provenance() {
         "{}",
         prov.stdout
     );
-    assert_eq!(p["SLSA"]["buildType"], "https://mobyproject.org/buildkit@v1");
+    assert_eq!(
+        p["SLSA"]["buildType"],
+        "https://mobyproject.org/buildkit@v1"
+    );
 }
 
 /// Issue 9 item 5: `--sbom=true` needs BuildKit's scanner image, which this machine's registry
@@ -305,17 +324,35 @@ fn outputs_oci_docker_local_tar() {
     std::fs::create_dir_all(&ctx).unwrap();
     // local: the root filesystem in a directory.
     let local = tmp.join("local");
-    buildx(&f, &ctx, &["--output", &format!("type=local,dest={}", s(&local))]).ok();
-    assert_eq!(std::fs::read_to_string(local.join("n")).unwrap(), format!("{n}\n"));
+    buildx(
+        &f,
+        &ctx,
+        &["--output", &format!("type=local,dest={}", s(&local))],
+    )
+    .ok();
+    assert_eq!(
+        std::fs::read_to_string(local.join("n")).unwrap(),
+        format!("{n}\n")
+    );
     assert!(local.join("bin/busybox").exists());
     // tar: the same as a tarball.
     let tar = tmp.join("fs.tar");
-    buildx(&f, &ctx, &["--output", &format!("type=tar,dest={}", s(&tar))]).ok();
+    buildx(
+        &f,
+        &ctx,
+        &["--output", &format!("type=tar,dest={}", s(&tar))],
+    )
+    .ok();
     let list = cmd("tar", &["-tf", &s(&tar)]).ok().stdout;
     assert!(list.lines().any(|l| l == "n"), "{list}");
     // oci: an image layout whose config is the frontend's.
     let oci = tmp.join("oci");
-    buildx(&f, &ctx, &["--output", &format!("type=oci,dest={},tar=false", s(&oci))]).ok();
+    buildx(
+        &f,
+        &ctx,
+        &["--output", &format!("type=oci,dest={},tar=false", s(&oci))],
+    )
+    .ok();
     let m = oci_manifests(&oci);
     assert_eq!(m.len(), 1, "{m:?}");
     assert_eq!(m[0].0, "linux/amd64");
@@ -325,7 +362,10 @@ fn outputs_oci_docker_local_tar() {
     buildx(
         &f,
         &ctx,
-        &["--output", &format!("type=docker,name={tag},dest={}", s(&dtar))],
+        &[
+            "--output",
+            &format!("type=docker,name={tag},dest={}", s(&dtar)),
+        ],
     )
     .ok();
     docker(&["load", "-i", &s(&dtar)]).ok();
@@ -352,7 +392,10 @@ fn named_contexts_image_oci_layout_and_dir() {
     buildx(
         &base,
         &tmp.join("base"),
-        &["--output", &format!("type=oci,dest={},tar=false", s(&layout))],
+        &[
+            "--output",
+            &format!("type=oci,dest={},tar=false", s(&layout)),
+        ],
     )
     .ok();
     tmp.write("files/hello.txt", &format!("dir-{n}\n"));
@@ -380,7 +423,10 @@ fn named_contexts_image_oci_layout_and_dir() {
     .ok();
     let all = run.all();
     assert!(all.contains("[context base] OCI load from client"), "{all}");
-    assert!(all.contains(&format!("layout-{n}")) && all.contains(&format!("dir-{n}")), "{all}");
+    assert!(
+        all.contains(&format!("layout-{n}")) && all.contains(&format!("dir-{n}")),
+        "{all}"
+    );
     assert_eq!(
         std::fs::read_to_string(out.join("env")).unwrap(),
         format!("env=yes-{n}\n")
@@ -444,7 +490,14 @@ fn remote_app(dir: &Path, n: &str) {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    let mut a = vec!["-C", dir.to_str().unwrap(), "-c", "user.email=t@e", "-c", "user.name=t"];
+    let mut a = vec![
+        "-C",
+        dir.to_str().unwrap(),
+        "-c",
+        "user.email=t@e",
+        "-c",
+        "user.name=t",
+    ];
     a.extend_from_slice(args);
     cmd("git", &a).ok();
 }
@@ -500,7 +553,17 @@ fn spec_and_context_from_git() {
     git(&work, &["commit", "-q", "-m", "app"]);
     let served = tmp.join("srv");
     std::fs::create_dir_all(&served).unwrap();
-    cmd("git", &["clone", "-q", "--bare", &s(&work), &s(&served.join("app.git"))]).ok();
+    cmd(
+        "git",
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            &s(&work),
+            &s(&served.join("app.git")),
+        ],
+    )
+    .ok();
     let port = free_port();
     let _daemon = start_service(
         "git",
@@ -517,7 +580,11 @@ fn spec_and_context_from_git() {
     );
     let url = format!("git://127.0.0.1:{port}/app.git#main");
     for (client, run, out) in [
-        ("buildctl", buildctl_remote as fn(&str, &Path) -> Run, tmp.join("out-buildctl")),
+        (
+            "buildctl",
+            buildctl_remote as fn(&str, &Path) -> Run,
+            tmp.join("out-buildctl"),
+        ),
         ("buildx", buildx_remote, tmp.join("out-buildx")),
     ] {
         let r = run(&url, &out).ok();
@@ -567,7 +634,11 @@ fn spec_and_context_from_an_http_tarball() {
     );
     let url = format!("http://127.0.0.1:{port}/ctx.tar.gz");
     for (client, run, out) in [
-        ("buildctl", buildctl_remote as fn(&str, &Path) -> Run, tmp.join("out-buildctl")),
+        (
+            "buildctl",
+            buildctl_remote as fn(&str, &Path) -> Run,
+            tmp.join("out-buildctl"),
+        ),
         ("buildx", buildx_remote, tmp.join("out-buildx")),
     ] {
         let r = run(&url, &out).ok();

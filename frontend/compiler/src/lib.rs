@@ -14,8 +14,8 @@ mod env;
 pub mod imageconfig;
 mod images;
 mod lower;
-pub mod remote;
 pub mod paths;
+pub mod remote;
 pub mod targets;
 
 use slipway_spec::{Diagnostic, Diagnostics, Plan, Span};

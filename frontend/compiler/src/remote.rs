@@ -89,6 +89,9 @@ mod tests {
         let json = serde_json::to_string_pretty(&llb::dump_json(&def)).unwrap();
         assert!(json.contains("http://127.0.0.1:8000/ctx.tar"), "{json}");
         assert!(json.contains("\"http.filename\": \"context\""), "{json}");
-        assert!(json.contains("\"attempt_unpack_docker_compatibility\": true"), "{json}");
+        assert!(
+            json.contains("\"attempt_unpack_docker_compatibility\": true"),
+            "{json}"
+        );
     }
 }

@@ -87,7 +87,10 @@ mod tests {
     #[test]
     fn which_scanner() {
         assert_eq!(sbom_scanner(&opts(None)), None);
-        assert_eq!(sbom_scanner(&opts(Some(""))).as_deref(), Some(DEFAULT_SCANNER));
+        assert_eq!(
+            sbom_scanner(&opts(Some(""))).as_deref(),
+            Some(DEFAULT_SCANNER)
+        );
         assert_eq!(
             sbom_scanner(&opts(Some("generator=reg:5000/scan:1"))).as_deref(),
             Some("reg:5000/scan:1")

@@ -652,7 +652,8 @@ async fn named_contexts(
                     }
                 }
                 NamedContextRef::OciLayout(v) => {
-                    let has = server.llb_caps.is_empty() || server.llb_caps.contains("source.ocilayout");
+                    let has =
+                        server.llb_caps.is_empty() || server.llb_caps.contains("source.ocilayout");
                     crate::ocilayout::resolve(
                         bridge,
                         name,

@@ -14,8 +14,8 @@ pub mod errors;
 mod localsrc;
 pub mod ocilayout;
 pub mod options;
-pub mod remote;
 pub mod platforms;
+pub mod remote;
 pub mod transport;
 
 use std::process::ExitCode;

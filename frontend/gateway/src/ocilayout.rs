@@ -21,9 +21,9 @@ pub fn parse(value: &str) -> Result<(String, String), String> {
         .strip_prefix("oci-layout://")
         .unwrap_or(value)
         .trim_start_matches('/');
-    let (name, digest) = spec
-        .split_once('@')
-        .ok_or_else(|| format!("`{value}` has no digest (expected oci-layout://STORE[:TAG]@sha256:…)"))?;
+    let (name, digest) = spec.split_once('@').ok_or_else(|| {
+        format!("`{value}` has no digest (expected oci-layout://STORE[:TAG]@sha256:…)")
+    })?;
     let hex = digest
         .strip_prefix("sha256:")
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
@@ -81,7 +81,9 @@ pub async fn resolve(
     };
     let resp = bridge.resolve_image_config(req).await.map_err(|s| {
         FrontendError::from_status(
-            &format!("named context `{name}`: reading the image from the OCI layout `{store}` failed"),
+            &format!(
+                "named context `{name}`: reading the image from the OCI layout `{store}` failed"
+            ),
             &s,
         )
     })?;

@@ -251,8 +251,7 @@ impl FrontendOptions {
         o.add_hosts.sort();
         o.add_hosts.dedup();
         o.multi_platform |= o.platforms.len() > 1
-            || o
-                .build_args
+            || o.build_args
                 .get("BUILDKIT_MULTI_PLATFORM")
                 .is_some_and(|v| truthy(v));
         o.cache_mount_ns = o
@@ -567,9 +566,13 @@ mod tests {
     fn platforms() {
         let o = FrontendOptions::from_env(env(&["platform=linux/aarch64"])).unwrap();
         assert_eq!(o.platform.unwrap().to_string(), "linux/arm64");
-        assert!(!FrontendOptions::from_env(env(&["platform=linux/arm64"])).unwrap().multi_platform);
-        let o = FrontendOptions::from_env(env(&["platform=linux/arm64, linux/amd64,aarch64"]))
-            .unwrap();
+        assert!(
+            !FrontendOptions::from_env(env(&["platform=linux/arm64"]))
+                .unwrap()
+                .multi_platform
+        );
+        let o =
+            FrontendOptions::from_env(env(&["platform=linux/arm64, linux/amd64,aarch64"])).unwrap();
         let got: Vec<String> = o.platforms.iter().map(|p| p.to_string()).collect();
         assert_eq!(got, ["linux/arm64", "linux/amd64"]);
         assert!(o.multi_platform);
@@ -607,13 +610,19 @@ mod tests {
         o.session_id = Some("s".into());
         let arm = o.for_platform(&slipway_spec::parse_platform("linux/arm64").unwrap(), false);
         let arm = arm.unwrap();
-        assert_eq!(arm.named_contexts["base"], NamedContextRef::Image("b".into()));
+        assert_eq!(
+            arm.named_contexts["base"],
+            NamedContextRef::Image("b".into())
+        );
         assert!(!arm.multi_platform && !arm.quiet);
         assert_eq!(arm.session_id.as_deref(), Some("s"));
         let amd = o
             .for_platform(&slipway_spec::parse_platform("linux/amd64").unwrap(), true)
             .unwrap();
-        assert_eq!(amd.named_contexts["base"], NamedContextRef::Image("a".into()));
+        assert_eq!(
+            amd.named_contexts["base"],
+            NamedContextRef::Image("a".into())
+        );
         assert_eq!(amd.platform.unwrap().to_string(), "linux/amd64");
         assert!(amd.quiet);
     }

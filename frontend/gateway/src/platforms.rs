@@ -54,7 +54,13 @@ pub async fn run_multi<P: Pipeline>(
         } else {
             &server.workers
         };
-        platforms.extend(workers.iter().flat_map(|w| w.platforms.first()).take(1).cloned());
+        platforms.extend(
+            workers
+                .iter()
+                .flat_map(|w| w.platforms.first())
+                .take(1)
+                .cloned(),
+        );
         if platforms.is_empty() {
             platforms.push(Platform {
                 os: "linux".into(),
@@ -70,7 +76,12 @@ pub async fn run_multi<P: Pipeline>(
             .for_platform(p, i > 0)
             .map_err(|e| FrontendError::invalid(e.0))?;
         let (b, pl, p) = (bridge.clone(), pipeline.clone(), p.clone());
-        set.spawn(async move { (i, driver::run(&b, o, pl).await.map_err(|e| on_platform(e, &p))) });
+        set.spawn(async move {
+            (
+                i,
+                driver::run(&b, o, pl).await.map_err(|e| on_platform(e, &p)),
+            )
+        });
     }
     let mut results: Vec<Option<gw::Result>> = vec![None; platforms.len()];
     let mut first_err: Option<(usize, FrontendError)> = None;
@@ -213,7 +224,13 @@ pub fn check_emulation(
         let Some(p) = op.platform.as_ref().filter(|p| !runnable_pb(workers, p)) else {
             continue;
         };
-        return Err(needs_emulation(workers, p, &slipway_llb::digest(bytes), &d, plan));
+        return Err(needs_emulation(
+            workers,
+            p,
+            &slipway_llb::digest(bytes),
+            &d,
+            plan,
+        ));
     }
     Ok(())
 }

@@ -10,9 +10,16 @@ use crate::options::FrontendOptions;
 
 /// Whether `context=VALUE` names a remote context (else a local name).
 pub fn is_remote(v: &str) -> bool {
-    ["git://", "git@", "ssh://", "http://", "https://", "github.com/"]
-        .iter()
-        .any(|p| v.starts_with(p))
+    [
+        "git://",
+        "git@",
+        "ssh://",
+        "http://",
+        "https://",
+        "github.com/",
+    ]
+    .iter()
+    .any(|p| v.starts_with(p))
 }
 
 /// The spec's bytes, no excludes (`.dockerignore` applies to local contexts),
@@ -62,10 +69,10 @@ pub async fn load_files(
                 &format!("cannot read the build spec {filename} from {url}"),
                 &s,
             );
-            e.message.push_str(&format!(
+            e.message.push_str(
                 "\nhint: the spec is read from the remote context itself: name its path inside \
-                 the repository or archive with `-f PATH` (or `--opt filename=PATH`)"
-            ));
+                 the repository or archive with `-f PATH` (or `--opt filename=PATH`)",
+            );
             e
         })?
         .data;

@@ -55,9 +55,10 @@ fn sources(req: &gw::SolveRequest) -> Vec<pb::SourceOp> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oci_layout_context_is_resolved_from_the_client_store() {
     let spec = "stages:\n  app:\n    from: base\n    steps:\n      - run: echo $FROM_LAYOUT\n";
-    let fake = Fake::new()
-        .file("slipway.yaml", spec)
-        .image(&format!("base@{DIGEST}"), DIGEST, CONFIG);
+    let fake =
+        Fake::new()
+            .file("slipway.yaml", spec)
+            .image(&format!("base@{DIGEST}"), DIGEST, CONFIG);
     let ctx = format!("context:base=oci-layout://store-1:latest@{DIGEST}");
     // BuildKit v0.8 cannot read OCI layouts: said so, with what to do instead.
     let out = drive(&fake, &[&ctx]).await;
@@ -110,7 +111,10 @@ async fn oci_layout_without_digest_is_a_clear_error() {
     let Outcome::Failed(m) = out else {
         panic!("{out:?}")
     };
-    assert!(m.contains("named context `base`") && m.contains("has no digest"), "{m}");
+    assert!(
+        m.contains("named context `base`") && m.contains("has no digest"),
+        "{m}"
+    );
 }
 
 const REMOTE_SPEC: &str = "\
@@ -139,11 +143,13 @@ async fn git_context_holds_the_spec_and_the_files() {
     assert_eq!(first.len(), 1);
     // BuildKit's git identifier: remote#ref:subdir.
     assert_eq!(first[0].identifier, "git://127.0.0.1:9418/app.git#main:sub");
-    assert_eq!(first[0].attrs["git.fullurl"], "git://127.0.0.1:9418/app.git");
-    assert!(st
-        .solves
+    assert_eq!(
+        first[0].attrs["git.fullurl"],
+        "git://127.0.0.1:9418/app.git"
+    );
+    assert!(st.solves.iter().all(|s| sources(s)
         .iter()
-        .all(|s| sources(s).iter().all(|o| !o.identifier.starts_with("local://"))));
+        .all(|o| !o.identifier.starts_with("local://"))));
     // The build copies from the same source.
     let build = sources(st.solves.last().unwrap());
     assert!(build.contains(&first[0]), "{build:?}");
@@ -151,9 +157,10 @@ async fn git_context_holds_the_spec_and_the_files() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_tarball_context_is_downloaded_and_unpacked() {
-    let fake = Fake::new()
-        .file("slipway.yaml", REMOTE_SPEC)
-        .image("alpine:3.20", "sha256:aa", CONFIG);
+    let fake =
+        Fake::new()
+            .file("slipway.yaml", REMOTE_SPEC)
+            .image("alpine:3.20", "sha256:aa", CONFIG);
     let url = "http://127.0.0.1:8000/ctx.tar.gz";
     let out = drive(&fake, &[&format!("context={url}")]).await;
     assert_eq!(out, Outcome::Success, "{:?}", fake.state().calls);

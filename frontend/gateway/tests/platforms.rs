@@ -97,7 +97,8 @@ async fn two_platforms_return_a_ref_each_with_configs_and_platform_list() {
         assert_eq!(cfg["os"], "linux");
     }
     assert!(!res.metadata.contains_key("containerimage.config"));
-    let listed: serde_json::Value = serde_json::from_slice(&res.metadata["refs.platforms"]).unwrap();
+    let listed: serde_json::Value =
+        serde_json::from_slice(&res.metadata["refs.platforms"]).unwrap();
     assert_eq!(
         listed,
         serde_json::json!({"Platforms": [
@@ -140,7 +141,9 @@ async fn multi_platform_with_one_platform_still_returns_a_map() {
     };
     // No platform given: the worker's.
     assert_eq!(m.refs.keys().collect::<Vec<_>>(), ["linux/amd64"]);
-    assert!(res.metadata.contains_key("containerimage.config/linux/amd64"));
+    assert!(res
+        .metadata
+        .contains_key("containerimage.config/linux/amd64"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +154,9 @@ async fn a_run_step_on_a_platform_no_worker_executes_fails_naming_it() {
         panic!("{out:?}")
     };
     assert!(
-        msg.starts_with("slipway.yaml:6: step \"run: echo hi >/hi\" in stage app runs on linux/arm64"),
+        msg.starts_with(
+            "slipway.yaml:6: step \"run: echo hi >/hi\" in stage app runs on linux/arm64"
+        ),
         "{msg}"
     );
     assert!(msg.contains("workers run linux/amd64"), "{msg}");
@@ -159,11 +164,13 @@ async fn a_run_step_on_a_platform_no_worker_executes_fails_naming_it() {
     let err = fake.returned_error();
     assert_eq!(err.code, 9);
     // Nothing for arm64 was solved: the check runs before the build.
-    let st = fake.state();
-    assert!(st.solves.iter().all(|s| execs(s)
-        .iter()
-        .all(|(p, _)| p != "linux/arm64")));
-    drop(st);
+    {
+        let st = fake.state();
+        assert!(st
+            .solves
+            .iter()
+            .all(|s| execs(s).iter().all(|(p, _)| p != "linux/arm64")));
+    }
 
     // The same for a single platform build.
     let fake = fake_single();
@@ -174,7 +181,10 @@ async fn a_run_step_on_a_platform_no_worker_executes_fails_naming_it() {
     );
     // The build platform itself is fine.
     let fake = fake_single();
-    assert_eq!(drive(&fake, &["platform=linux/amd64"]).await, Outcome::Success);
+    assert_eq!(
+        drive(&fake, &["platform=linux/amd64"]).await,
+        Outcome::Success
+    );
 }
 
 fn fake_single() -> Fake {

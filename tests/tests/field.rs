@@ -23,6 +23,14 @@ fn cmd(program: &str, args: &[&str]) -> Run {
     }
 }
 
+/// As [`cmd`], for a build that may compile a toolchain's standard library for two platforms from
+/// a cold cache (over 10 minutes on a loaded 2-core machine): up to 30 minutes.
+fn cmd_long(program: &str, args: &[&str]) -> Run {
+    let mut a = vec!["--kill-after=10", "1800", program];
+    a.extend_from_slice(args);
+    cmd("timeout", &a)
+}
+
 /// A fresh scratch directory, removed when dropped.
 struct Scratch(PathBuf);
 
@@ -136,7 +144,7 @@ fn go_example_two_platforms_one_index_right_elf_each() {
     let dir = repo_root().join("examples/go");
     let tmp = Scratch::new("go2");
     let tar = tmp.join("go.tar");
-    let run = cmd(
+    let run = cmd_long(
         "buildctl",
         &[
             "build",

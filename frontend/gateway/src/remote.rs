@@ -69,10 +69,10 @@ pub async fn load_files(
                 &format!("cannot read the build spec {filename} from {url}"),
                 &s,
             );
-            e.message.push_str(&format!(
+            e.message.push_str(
                 "\nhint: the spec is read from the remote context itself: name its path inside \
-                 the repository or archive with `-f PATH` (or `--opt filename=PATH`)"
-            ));
+                 the repository or archive with `-f PATH` (or `--opt filename=PATH`)",
+            );
             e
         })?
         .data;

@@ -61,8 +61,6 @@ pub(crate) fn source_caps(s: &pb::SourceOp, c: &mut Caps) {
         if has("image.checksum") {
             c.insert("source.image.checksum");
         }
-    } else if id.starts_with("oci-layout://") {
-        c.insert("source.ocilayout");
     } else if id.starts_with("local://") {
         c.insert("source.local");
         for (k, cap) in [

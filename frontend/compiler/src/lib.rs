@@ -16,6 +16,7 @@ mod images;
 mod lower;
 pub mod paths;
 pub mod targets;
+pub mod timestamps;
 
 use slipway_spec::{Diagnostic, Diagnostics, Plan, Span};
 
@@ -86,6 +87,10 @@ pub struct CompileOptions {
     /// Platform of the build machine (for `$BUILDPLATFORM` in run steps);
     /// None: linux/amd64.
     pub build_platform: Option<Platform>,
+    /// When the image is made, RFC 3339 (see [`timestamps`]): its `created`
+    /// and the time of each history entry Slipway adds. The driver passes
+    /// `SOURCE_DATE_EPOCH` or the build's start; None (offline): left out.
+    pub created: Option<String>,
 }
 
 /// The result of a compilation.
@@ -178,6 +183,7 @@ pub fn compile(
             .get_or_insert_with(BTreeMap::new)
             .insert(k.clone(), v.clone());
     }
+    timestamps::stamp(&mut image, opts.created.as_deref());
     let warnings = std::mem::take(&mut low.warnings);
     Ok(Compiled {
         definition,

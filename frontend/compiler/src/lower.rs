@@ -1155,10 +1155,13 @@ pub(crate) fn describe(step: &Step) -> String {
     out
 }
 
+/// The `comment` of the history entries Slipway adds.
+pub(crate) const HISTORY_COMMENT: &str = "slipway.v1";
+
 fn history_entry(created_by: String, empty_layer: bool) -> History {
     History {
         created_by: Some(created_by),
-        comment: Some("slipway.v1".into()),
+        comment: Some(HISTORY_COMMENT.into()),
         empty_layer,
         ..Default::default()
     }

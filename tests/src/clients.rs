@@ -233,8 +233,10 @@ pub fn build(b: &Build) -> Run {
             let load = crate::docker(&["load", "-i", &path]);
             if !load.success {
                 run.success = false;
-                run.stderr
-                    .push_str(&format!("\n--- docker load -i {path} failed ---\n{}", load.all()));
+                run.stderr.push_str(&format!(
+                    "\n--- docker load -i {path} failed ---\n{}",
+                    load.all()
+                ));
             }
         }
         let _ = std::fs::remove_file(&tar);

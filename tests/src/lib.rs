@@ -84,7 +84,11 @@ fn script(path: &str, args: &[&str], host: &str) -> Result<String, String> {
         String::from_utf8_lossy(&out.stderr)
     );
     if !out.status.success() {
-        return Err(format!("{path} {} failed ({}):\n{text}", args.join(" "), out.status));
+        return Err(format!(
+            "{path} {} failed ({}):\n{text}",
+            args.join(" "),
+            out.status
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -102,14 +106,19 @@ fn init_engine() -> Result<Engine, String> {
     let host = docker_host();
     // `up` is idempotent: reuses what answers, else starts the registry, dockerd and buildkitd.
     script("scripts/buildkit.sh", &["up"], &host).map_err(|e| {
-        format!("the build engines (dockerd 20.10, buildkitd v0.24, registry) cannot be started:\n{e}")
+        format!(
+            "the build engines (dockerd 20.10, buildkitd v0.24, registry) cannot be started:\n{e}"
+        )
     })?;
     let env = parse_env(&script("scripts/buildkit.sh", &["env"], &host)?);
     script("scripts/base-images.sh", &[], &host)?;
     // Fixtures name `busybox:1.36` (docker.io/library/busybox:1.36): the registry must hold it.
     script(
         "scripts/mirror-images.sh",
-        &["slipway-test/busybox:latest", "slipway-test/debian:bookworm"],
+        &[
+            "slipway-test/busybox:latest",
+            "slipway-test/debian:bookworm",
+        ],
         &host,
     )?;
     let image = frontend_image();

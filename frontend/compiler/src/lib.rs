@@ -14,6 +14,7 @@ mod env;
 pub mod imageconfig;
 mod images;
 mod lower;
+mod output;
 pub mod paths;
 pub mod targets;
 pub mod timestamps;
@@ -141,7 +142,14 @@ pub fn compile(
     for i in targets::topo_order(&deps, &stages) {
         low.ensure(i);
     }
-    let results: Vec<lower::StageResult> = roots.iter().map(|&i| low.stage(i)).collect();
+    // A target with `output:` yields only those paths, on an empty base.
+    let results: Vec<lower::StageResult> = roots
+        .iter()
+        .map(|&i| {
+            let r = low.stage(i);
+            low.output_result(&plan.stages[i], r)
+        })
+        .collect();
     if !low.errors.is_empty() {
         return Err(diagnostics(plan, std::mem::take(&mut low.errors)));
     }
@@ -155,7 +163,7 @@ pub fn compile(
     let marshal = |low: &lower::Lowering, fs| {
         low.graph
             .marshal(fs, source(), opts.llb_caps.as_ref())
-            .map_err(|e| diagnostics(plan, vec![llb_error(e)]))
+            .map_err(|e| diagnostics(plan, vec![llb_error(plan, e)]))
     };
     // The image is the last root's; other group members are built alongside.
     let last = results
@@ -167,7 +175,7 @@ pub fn compile(
     let definition = if roots.len() == 1 {
         low.graph
             .marshal_owned(last.fs, source(), opts.llb_caps.as_ref())
-            .map_err(|e| diagnostics(plan, vec![llb_error(e)]))?
+            .map_err(|e| diagnostics(plan, vec![llb_error(plan, e)]))?
     } else {
         marshal(&low, last.fs)?
     };
@@ -198,7 +206,10 @@ pub fn compile(
     })
 }
 
-fn llb_error(e: slipway_llb::LlbError) -> Diagnostic {
+fn llb_error(plan: &Plan, e: slipway_llb::LlbError) -> Diagnostic {
+    if let slipway_llb::LlbError::UnsupportedCap { cap, op, line } = &e {
+        return caps::unsupported(plan, cap, op, *line);
+    }
     Diagnostic::error("llb", Span::default(), e.to_string()).with_help(
         "the daemon lacks a feature this build uses: upgrade BuildKit/Docker, or avoid the feature",
     )

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod dockerignore;
 pub mod driver;
+pub mod entitlements;
 pub mod errors;
 mod localsrc;
 pub mod options;

@@ -47,8 +47,10 @@ pub struct SourceInfoInput<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlbError {
     /// The server lacks a cap this op needs.
+    /// `line`: the first source line of the op (1-based; 0: none), so the
+    /// caller can name the feature in the spec's words.
     #[error("{op}: the BuildKit server does not support LLB capability `{cap}`")]
-    UnsupportedCap { cap: String, op: String },
+    UnsupportedCap { cap: String, op: String, line: u32 },
     /// The op cannot be expressed (e.g. an exec without arguments).
     #[error("{op}: invalid LLB: {reason}")]
     Invalid { op: String, reason: String },
@@ -63,6 +65,21 @@ fn op_name(t: &OpTable, id: NodeId) -> String {
         .and_then(|m| m.description.get("llb.customname").cloned())
         .or_else(|| r.fallback_name.as_deref().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The first source line of a node (its location ranges, read back), 0 if none.
+fn first_line(t: &OpTable, id: NodeId) -> u32 {
+    let r = &t.ops[id.index()];
+    pb::Locations::decode(&t.locs[r.locs.range()])
+        .ok()
+        .and_then(|l| {
+            l.locations
+                .iter()
+                .flat_map(|l| &l.ranges)
+                .filter_map(|r| r.start.as_ref().map(|p| p.line))
+                .find(|l| *l >= 1)
+        })
+        .map_or(0, |l| l as u32)
 }
 
 /// Lowercase hex of a digest, with the `sha256:` prefix.
@@ -173,6 +190,7 @@ impl Selection {
                     return Err(LlbError::UnsupportedCap {
                         cap: cap.to_string(),
                         op: op_name(t, NodeId(id as u32)),
+                        line: first_line(t, NodeId(id as u32)),
                     });
                 }
             }

@@ -527,7 +527,8 @@ fn unsupported_cap_is_a_typed_error() {
         err,
         LlbError::UnsupportedCap {
             cap: "exec.mount.tmpfs.size".into(),
-            op: "[stage 1/2] RUN x".into()
+            op: "[stage 1/2] RUN x".into(),
+            line: 0,
         }
     );
     let mut new = old.clone();

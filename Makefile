@@ -1,8 +1,8 @@
 # Slipway developer entry points.
-#   make demo    start the engine, build the frontend image, build + run examples/hello through it
-#   make test    every test: cargo test --workspace (unit + e2e against the engine)
-#   make image   build the frontend image $(IMAGE) from a host-built static binary
-#   make down    stop the private dockerd started by scripts/buildkit.sh
+#   make demo    start the engines, build the frontend image, build + run examples/hello through it
+#   make test    every test: cargo test --workspace (unit + e2e on dockerd 20.10 and buildkitd v0.24)
+#   make image   build the frontend image $(IMAGE) from a host-built static binary, push it to 127.0.0.1:5000
+#   make down    stop the registry, dockerd and buildkitd started by scripts/buildkit.sh
 #   make bench   Slipway vs Dockerfile twin: cold and warm build timings (scripts/bench-frontend.sh)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -24,7 +24,7 @@ IMAGE_CONTEXT := .state/frontend-context
 # from a registry), in bytes (1.5 MB). The uncompressed size is printed too.
 IMAGE_MAX_GZ_BYTES ?= 1500000
 
-.PHONY: help up down status base-images binary image demo test e2e bench
+.PHONY: help up down status base-images substitutes binary image demo test e2e examples-table bench
 
 help:
 	@sed -n '2,6p' Makefile | sed 's/^# *//'
@@ -38,8 +38,15 @@ down:
 status:
 	scripts/buildkit.sh status
 
+# busybox + debian, imported, and pushed to the local registry under their public names.
 base-images: up
 	scripts/base-images.sh
+	scripts/mirror-images.sh slipway-test/busybox:latest slipway-test/debian:bookworm
+
+# The examples' base-image substitutes (built with Slipway), pushed under their public names.
+substitutes: image base-images
+	examples/base-images/build.sh
+	scripts/mirror-images.sh
 
 # Static glibc binary: the only Rust target installed here is the gnu one (no musl).
 # relocation-model=static: a plain (non-PIE) static executable, ~100 KB smaller than static-pie;
@@ -59,6 +66,7 @@ image: up binary
 	  gz=$$(scripts/image-gz-size.sh $(IMAGE)); \
 	  echo "image: $(IMAGE) is $$size bytes, $$gz bytes as a gzip layer (limit $(IMAGE_MAX_GZ_BYTES))"; \
 	  if [ "$$gz" -gt $(IMAGE_MAX_GZ_BYTES) ]; then echo "error: $(IMAGE) layer exceeds $(IMAGE_MAX_GZ_BYTES) bytes gzip-compressed" >&2; exit 1; fi
+	scripts/mirror-images.sh --frontend $(IMAGE)
 
 demo: image base-images
 	$(DOCKER) build -f examples/hello/slipway.yaml -t slipway-example/hello examples/hello
@@ -66,6 +74,11 @@ demo: image base-images
 
 test: image base-images
 	$(CARGO) test --workspace --no-fail-fast
+
+# Rewrite the results table of examples/README.md from a run of the examples suite (tracked file:
+# only this target writes it; `make test` leaves the checkout clean).
+examples-table: image base-images
+	SLIPWAY_WRITE_RESULTS=1 $(CARGO) test -p slipway-e2e --test examples --no-fail-fast -- --test-threads=1 docker
 
 # Only the end-to-end tests.
 e2e: image base-images

@@ -152,7 +152,8 @@ pub fn build(b: &Build) -> Run {
         .display()
         .to_string();
     let file_name = b.file.file_name().unwrap().to_string_lossy().into_owned();
-    let tar = b.tag.map(|t| {
+    // buildkitd's images come back as docker tarballs, loaded into dockerd.
+    let tar = b.tag.filter(|_| b.client.is_current()).map(|t| {
         std::env::temp_dir().join(format!(
             "slipway-e2e-{}-{}.tar",
             t.replace(['/', ':'], "_"),
@@ -242,6 +243,23 @@ pub fn build(b: &Build) -> Run {
         let _ = std::fs::remove_file(&tar);
     }
     run
+}
+
+/// `buildctl prune --all` on buildkitd: every unused cache record, cache mounts included.
+pub fn prune_all() -> Run {
+    let e = engine();
+    let program = tool(&e.env, "buildctl").display().to_string();
+    let args: Vec<String> = vec!["prune".into(), "--all".into()];
+    let start = Instant::now();
+    let out = crate::timed_command(&program, &args, &e.env, None);
+    Run {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command: "buildctl prune --all".into(),
+    }
 }
 
 #[cfg(test)]

@@ -460,6 +460,8 @@ pub fn parse_progress(out: &str) -> Vec<Vertex> {
 pub fn is_plumbing(v: &Vertex) -> bool {
     let n = v.name.to_ascii_lowercase();
     n.is_empty()
+        // buildx's `#0 building with "NAME" instance using remote driver`.
+        || n.starts_with("building with ")
         || n.starts_with("[internal]")
         || n.starts_with("resolve image config")
         || n.starts_with("exporting")

@@ -322,7 +322,21 @@ fn failing_step_names_its_yaml_line(c: Client) {
         out.contains("E2E about to fail"),
         "the step must have run:\n{out}"
     );
-    assert!(!out.contains("never reached"), "{out}");
+    // The next step never ran: no vertex of it, no output of it (buildx's source snippet may still
+    // quote its line as context).
+    let ran_next = parse_progress(&out)
+        .into_iter()
+        .any(|v| v.name.contains("never reached") || v.logs.iter().any(|l| l.contains("never reached")));
+    assert!(!ran_next, "the step after the failing one ran:\n{out}");
+    // buildx (v0.24) quotes the step's source range with `>>>`: exactly the failing step's line.
+    let marked: Vec<&str> = out.lines().filter(|l| l.contains(" >>> ")).collect();
+    assert!(
+        marked.iter().all(|l| l.contains("E2E-FAILING-STEP")),
+        "the source snippet marks other lines than the failing step's: {marked:#?}\n{out}"
+    );
+    if c == Client::Buildx {
+        assert!(!marked.is_empty(), "buildx shows no source snippet:\n{out}");
+    }
     let want = format!("slipway.yaml:{line}");
     assert!(
         out.contains(&want),

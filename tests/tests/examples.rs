@@ -1,62 +1,46 @@
-//! The examples issue's "Done when", end to end: every example (examples/<name>/example.toml)
+//! The examples issue's "Done when", end to end, on both engines (`example_<name>::docker`: docker
+//! build on dockerd 20.10; `example_<name>::buildx`: buildx build on buildkitd v0.24, where the twin
+//! goes through BuildKit's own Dockerfile frontend): every example (examples/<name>/example.toml)
 //! builds with Slipway and with its Dockerfile twin into images with the same config, files and
 //! size (±2 %); every final image runs and answers; the test targets run the tests and fail the
 //! build when a test fails; the parallel example's independent stages overlap; a one-file edit
-//! re-runs only the steps after the source copy, as many as with the twin; and the results table
-//! of examples/README.md is rewritten from the measurements (sizes vs single-stage, cold and warm
-//! build times). The logic lives in `slipway_e2e::examples`.
+//! re-runs only the steps after the source copy, as many as with the twin; and the results row
+//! (sizes vs single-stage, cold and warm build times) is printed — `make examples-table` writes it
+//! into examples/README.md. The logic lives in `slipway_e2e::examples`.
 //!
 //! Slow (real builds of every toolchain): run with
 //! `cargo test -p slipway-e2e --test examples -- --nocapture --test-threads=1`.
 //! Examples run one at a time regardless (they take the crate's exclusive slot). These tests
 //! never skip: no engine, no frontend image or an unbuildable base-image substitute is a failure.
 
-use slipway_e2e::examples::run_example;
-
-#[test]
-fn example_go() {
-    run_example("go");
+/// `examples!(go => "go", …)`: a module per example with a test per engine.
+macro_rules! examples {
+    ($($m:ident => $name:literal),* $(,)?) => {$(
+        mod $m {
+            use slipway_e2e::{examples::run_example, Client};
+            #[test]
+            fn docker() {
+                run_example($name, Client::Docker)
+            }
+            #[test]
+            fn buildx() {
+                run_example($name, Client::Buildx)
+            }
+        }
+    )*};
 }
 
-#[test]
-fn example_node() {
-    run_example("node");
-}
-
-#[test]
-fn example_python() {
-    run_example("python");
-}
-
-#[test]
-fn example_rust() {
-    run_example("rust");
-}
-
-#[test]
-fn example_java() {
-    run_example("java");
-}
-
-#[test]
-fn example_static_site() {
-    run_example("static-site");
-}
-
-#[test]
-fn example_parallel() {
-    run_example("parallel");
-}
-
-#[test]
-fn example_external_image() {
-    run_example("external-image");
-}
-
-#[test]
-fn example_ci_targets() {
-    run_example("ci-targets");
-}
+examples!(
+    example_go => "go",
+    example_node => "node",
+    example_python => "python",
+    example_rust => "rust",
+    example_java => "java",
+    example_static_site => "static-site",
+    example_parallel => "parallel",
+    example_external_image => "external-image",
+    example_ci_targets => "ci-targets",
+);
 
 /// Every example directory with an example.toml has a test above (and the other way round).
 #[test]

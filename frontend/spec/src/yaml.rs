@@ -462,6 +462,18 @@ fn parse_half<'s>(source: &'s str, idx: &LineIndex<'s>, split: Split) -> Option<
     }
 }
 
+/// Where a collection ends: after its last item, or at its end event (`]`/`}` of a flow
+/// collection on the same line). A block collection's end event sits at the next token, often on a
+/// later line: that line is not part of the collection (as the end of a step's mapping, it put the
+/// next step's line into the step's LLB source map, which buildx quotes).
+fn collection_end(last_item_end: Option<Pos>, end_event: Span) -> Pos {
+    match last_item_end {
+        Some(e) if end_event.start.line > e.line => e,
+        Some(e) => e.max(end_event.start),
+        None => end_event.end.max(end_event.start),
+    }
+}
+
 /// The tree under construction from an event stream, enforcing the node,
 /// depth and alias limits.
 struct Builder<'i, 's> {
@@ -731,11 +743,7 @@ impl<'i, 's> Builder<'i, 's> {
                     start,
                     anchor,
                 }) => {
-                    let end = items
-                        .last()
-                        .map(|n| n.span.end)
-                        .unwrap_or(span.end)
-                        .max(span.start);
+                    let end = collection_end(items.last().map(|n| n.span.end), span);
                     Some((
                         Node {
                             kind: Kind::Seq(items),
@@ -753,11 +761,7 @@ impl<'i, 's> Builder<'i, 's> {
                     anchor,
                     ..
                 }) => {
-                    let end = entries
-                        .last()
-                        .map(|(_, v)| v.span.end)
-                        .unwrap_or(span.end)
-                        .max(span.start);
+                    let end = collection_end(entries.last().map(|(_, v)| v.span.end), span);
                     let entries = finish_map(entries, &mut self.errors);
                     Some((
                         Node {

@@ -427,3 +427,19 @@ fn image_refs() {
         assert!(!is_valid_image_ref(bad), "{bad}");
     }
 }
+
+/// A step's span covers its own lines only: a block mapping's end event sits at the next token,
+/// which must not pull the next step's line into this one (the LLB source map buildx quotes).
+#[test]
+fn step_span_ends_on_its_last_line() {
+    let l = load_ok(
+        "version: 1\nstages:\n  app:\n    from: busybox:1.36\n    steps:\n      - run: echo one   # comment\n      - run: echo two\n        cache: /c\n\n      - run: echo four\n",
+    );
+    let steps = &l.plan.stages[0].steps;
+    let lines: Vec<_> = steps
+        .iter()
+        .map(|s| (s.span.start.line, s.span.end.line))
+        .collect();
+    assert_eq!(lines, [(6, 6), (7, 8), (10, 10)]);
+    assert_eq!(steps[0].span.end.col, 22, "ends right after `echo one`");
+}

@@ -10,6 +10,7 @@ pub mod progress;
 pub mod tar;
 pub mod toml;
 
+use crate::clients::{self, Client, Frontend};
 use crate::{docker, engine, exclusive_slot, frontend_image, nonce, repo_root, Run};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,9 @@ pub struct Example {
     pub name: String,
     pub dir: PathBuf,
     pub cfg: Value,
+    /// Every build of the example goes through this client (docker on dockerd 20.10, buildx on
+    /// buildkitd v0.24).
+    pub client: Client,
 }
 
 impl Example {
@@ -84,6 +88,7 @@ impl Example {
             name: name.to_string(),
             dir,
             cfg,
+            client: Client::Docker,
         }
     }
 
@@ -103,10 +108,17 @@ impl Example {
     }
 
     pub fn tag(&self, target: &str, b: Builder) -> String {
-        format!("slipway-e2e/ex-{}-{}:{}", self.name, target, b.key())
+        format!(
+            "slipway-e2e/ex-{}-{}:{}-{}",
+            self.name,
+            target,
+            b.key(),
+            self.client.name()
+        )
     }
 
-    /// `docker build --progress=plain -f FILE [--target T] [-t TAG] --build-arg… FLAGS… DIR`.
+    /// `docker build --progress=plain -f FILE [--target T] [-t TAG] --build-arg… FLAGS… DIR`, or
+    /// the same through buildx/buildctl ([`Example::client`]).
     pub fn build(
         &self,
         dir: &Path,
@@ -117,17 +129,9 @@ impl Example {
         flags: &[&str],
     ) -> Run {
         let file = dir.join(self.file(b));
-        let mut args: Vec<String> = vec![
-            "build".into(),
-            "--progress=plain".into(),
-            "-f".into(),
-            file.display().to_string(),
-        ];
+        let mut args: Vec<String> = Vec::new();
         if let Some(t) = target {
             args.extend(["--target".into(), t.to_string()]);
-        }
-        if let Some(t) = tag {
-            args.extend(["-t".into(), t.to_string()]);
         }
         let mut all = self.build_args();
         all.extend(extra.iter().cloned());
@@ -139,9 +143,19 @@ impl Example {
             args.extend(["--build-arg".into(), format!("{k}={v}")]);
         }
         args.extend(flags.iter().map(|s| s.to_string()));
-        args.push(dir.display().to_string());
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        docker(&refs)
+        clients::build(&clients::Build {
+            client: self.client,
+            frontend: if b == Builder::Slipway {
+                Frontend::Slipway
+            } else {
+                Frontend::Dockerfile
+            },
+            file: &file,
+            context: dir,
+            tag,
+            flags: &refs,
+        })
     }
 }
 
@@ -215,35 +229,39 @@ pub fn tail(run: &Run, n: usize) -> String {
 }
 
 /// Build the base-image substitutes that are missing (`examples/base-images/build.sh` skips the
-/// existing ones). Panics when it fails: the suite never skips.
+/// existing ones) and push them to the local registry under their public names
+/// (`scripts/mirror-images.sh`, which skips what is there). Panics when either fails: the suite
+/// never skips.
 pub fn ensure_substitutes() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let e = engine();
-        let script = repo_root().join("examples/base-images/build.sh");
         let t = Instant::now();
-        let out = Command::new("bash")
-            .arg(&script)
-            .env("DOCKER_HOST", &e.host)
-            .env("DOCKER_BUILDKIT", "1")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|err| panic!("cannot run {}: {err}", script.display()));
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(
-            out.status.success(),
-            "{} failed ({}): the base-image substitutes cannot be built\n{}",
-            script.display(),
-            out.status,
-            text
-        );
-        if text.contains("building ") {
+        let mut built = false;
+        for script in ["examples/base-images/build.sh", "scripts/mirror-images.sh"] {
+            let path = repo_root().join(script);
+            let out = Command::new("bash")
+                .arg(&path)
+                .env("DOCKER_HOST", &e.host)
+                .env("DOCKER_BUILDKIT", "1")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap_or_else(|err| panic!("cannot run {}: {err}", path.display()));
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                out.status.success(),
+                "{script} failed ({}): the base-image substitutes cannot be built or pushed\n{text}",
+                out.status,
+            );
+            built |= text.contains("building ") || text.contains("pushed ");
+        }
+        if built {
             eprintln!(
-                "built missing base-image substitutes in {:.0?}",
+                "built/pushed missing base-image substitutes in {:.0?}",
                 t.elapsed()
             );
         }
@@ -254,8 +272,12 @@ pub fn ensure_substitutes() {
 /// stay) so a `--no-cache` build is cold for both builders. Dropping only the cache mounts is not
 /// an option: steps that fill a cache mount (rust's `cargo fetch`) would stay CACHED over an empty
 /// mount and the next `cargo build --offline` would fail, for whoever builds next.
-pub fn prune_build_cache() {
-    docker(&["builder", "prune", "-af"]).ok();
+pub fn prune_build_cache(client: Client) {
+    if client.is_current() {
+        clients::prune_all().ok();
+    } else {
+        docker(&["builder", "prune", "-af"]).ok();
+    }
 }
 
 pub fn inspect(tag: &str) -> Value {
@@ -487,8 +509,21 @@ const BEGIN: &str = "<!-- results:begin -->";
 const END: &str = "<!-- results:end -->";
 const TABLE_HEAD: &str = "| example | final image | Slipway | Dockerfile twin | single-stage | saved vs single | cold Slipway | cold Dockerfile | warm Slipway | warm Dockerfile | edit rebuild Slipway | edit rebuild Dockerfile |\n|---|---|---|---|---|---|---|---|---|---|---|---|";
 
-/// Replace this example's row of the results table in examples/README.md (other rows stay).
+/// Set (to 1) by `make examples-table`: only then does a run rewrite the tracked examples/README.md
+/// (a plain `make test` leaves the checkout clean and prints the row instead).
+pub const WRITE_RESULTS_ENV: &str = "SLIPWAY_WRITE_RESULTS";
+
+/// Replace this example's row of the results table in examples/README.md (other rows stay) when
+/// [`WRITE_RESULTS_ENV`] is 1; else print the row.
 pub fn write_row(row: &Row) {
+    if std::env::var(WRITE_RESULTS_ENV).as_deref() != Ok("1") {
+        eprintln!(
+            "[{}] results row (examples/README.md is rewritten by `make examples-table`):\n{}",
+            row.name,
+            row.line()
+        );
+        return;
+    }
     let path = repo_root().join("examples/README.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let (Some(b), Some(e)) = (text.find(BEGIN), text.find(END)) else {
@@ -576,15 +611,16 @@ fn passing_args(fail_args: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Everything example.toml asks for, for one example.
-pub fn run_example(name: &str) {
+/// Everything example.toml asks for, for one example, built through `client`.
+pub fn run_example(name: &str, client: Client) {
     let _slot = exclusive_slot(); // one example at a time (timings, 2 cores)
     engine();
     ensure_substitutes();
     let started = Instant::now();
-    let ex = Example::load(name);
+    let mut ex = Example::load(name);
+    ex.client = client;
     let mut r = Report {
-        name: name.to_string(),
+        name: format!("{name} {}", client.name()),
         failures: vec![],
     };
     let runtimes = ex.runtimes();
@@ -611,7 +647,7 @@ pub fn run_example(name: &str) {
     let par = &ex.cfg["parallel"];
     // One prune for both cold builds (Slipway's cache mounts and the Dockerfile frontend's are
     // separate records on BuildKit v0.8, so both start without them).
-    prune_build_cache();
+    prune_build_cache(client);
     for b in both {
         let tag = ex.tag(&ptarget, b);
         let run = ex.build(&ex.dir, b, Some(&ptarget), Some(&tag), &[], &["--no-cache"]);
@@ -1045,7 +1081,9 @@ pub fn run_example(name: &str) {
         }
     }
 
-    write_row(&row);
+    if client == Client::Docker {
+        write_row(&row);
+    }
     r.info(format!("{row:?}"));
     r.info(format!("done in {:.0?}", started.elapsed()));
     assert!(

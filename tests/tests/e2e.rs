@@ -324,9 +324,9 @@ fn failing_step_names_its_yaml_line(c: Client) {
     );
     // The next step never ran: no vertex of it, no output of it (buildx's source snippet may still
     // quote its line as context).
-    let ran_next = parse_progress(&out)
-        .into_iter()
-        .any(|v| v.name.contains("never reached") || v.logs.iter().any(|l| l.contains("never reached")));
+    let ran_next = parse_progress(&out).into_iter().any(|v| {
+        v.name.contains("never reached") || v.logs.iter().any(|l| l.contains("never reached"))
+    });
     assert!(!ran_next, "the step after the failing one ran:\n{out}");
     // buildx (v0.24) quotes the step's source range with `>>>`: exactly the failing step's line.
     let marked: Vec<&str> = out.lines().filter(|l| l.contains(" >>> ")).collect();

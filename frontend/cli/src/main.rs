@@ -264,6 +264,10 @@ fn compile(
     let opts = slipway_compiler::CompileOptions {
         target,
         cache_mount_ns: build_args.get("BUILDKIT_CACHE_MOUNT_NS").cloned(),
+        // Offline there is no build time: only SOURCE_DATE_EPOCH dates the image.
+        created: slipway_compiler::timestamps::source_date_epoch(&build_args)
+            .map_err(|e| Failure(format!("error: {e}")))?
+            .map(slipway_compiler::timestamps::rfc3339),
         ..Default::default()
     };
     let compiled = slipway_compiler::compile(&loaded.plan, &opts, &eval.target_platform)

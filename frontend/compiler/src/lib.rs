@@ -16,9 +16,11 @@ pub mod imageconfig;
 mod images;
 pub mod listing;
 mod lower;
+mod output;
 pub mod paths;
 pub mod remote;
 pub mod targets;
+pub mod timestamps;
 
 use slipway_spec::{Diagnostic, Diagnostics, Plan, Span};
 
@@ -108,6 +110,10 @@ pub struct CompileOptions {
     /// Platform of the build machine (for `$BUILDPLATFORM` in run steps);
     /// None: linux/amd64.
     pub build_platform: Option<Platform>,
+    /// When the image is made, RFC 3339 (see [`timestamps`]): its `created`
+    /// and the time of each history entry Slipway adds. The driver passes
+    /// `SOURCE_DATE_EPOCH` or the build's start; None (offline): left out.
+    pub created: Option<String>,
 }
 
 /// The result of a compilation.
@@ -158,7 +164,14 @@ pub fn compile(
     for i in targets::topo_order(&deps, &stages) {
         low.ensure(i);
     }
-    let results: Vec<lower::StageResult> = roots.iter().map(|&i| low.stage(i)).collect();
+    // A target with `output:` yields only those paths, on an empty base.
+    let results: Vec<lower::StageResult> = roots
+        .iter()
+        .map(|&i| {
+            let r = low.stage(i);
+            low.output_result(&plan.stages[i], r)
+        })
+        .collect();
     if !low.errors.is_empty() {
         return Err(diagnostics(plan, std::mem::take(&mut low.errors)));
     }
@@ -200,6 +213,7 @@ pub fn compile(
             .get_or_insert_with(BTreeMap::new)
             .insert(k.clone(), v.clone());
     }
+    timestamps::stamp(&mut image, opts.created.as_deref());
     let warnings = std::mem::take(&mut low.warnings);
     Ok(Compiled {
         definition,
@@ -216,6 +230,10 @@ pub fn compile(
 
 fn llb_error(plan: &Plan, e: slipway_llb::LlbError) -> Diagnostic {
     use slipway_llb::LlbError;
+    // A missing daemon feature: named in the spec's words, at its step.
+    if let LlbError::UnsupportedCap { cap, op, line } = &e {
+        return caps::unsupported(plan, cap, op, line.unwrap_or(0));
+    }
     let (line, help) = match &e {
         LlbError::UnsupportedCap { line, .. } => (
             *line,

@@ -34,6 +34,9 @@ pub(crate) struct StageResult {
     pub fs: State,
     pub image: Image,
     pub platform: Platform,
+    /// The stage's `output:` paths, resolved against its workdir (empty:
+    /// the whole filesystem is the result). Not inherited by `from: stage`.
+    pub outputs: Vec<(String, Span)>,
 }
 
 pub(crate) struct Lowering<'a> {
@@ -161,6 +164,8 @@ impl<'a> Lowering<'a> {
                 fs: r.fs,
                 image: std::mem::take(&mut r.image),
                 platform: r.platform.clone(),
+                // A stage built on this one sees its whole filesystem.
+                outputs: Vec::new(),
             };
         }
         self.copied += r.image.history.len() + r.image.env().len();
@@ -227,6 +232,7 @@ impl<'a> Lowering<'a> {
             fs: None,
             image,
             platform,
+            outputs: Vec::new(),
         }
     }
 
@@ -256,6 +262,7 @@ impl<'a> Lowering<'a> {
                 if stage.platform.is_some() {
                     r.platform = platform.clone();
                 }
+                r.outputs.clear();
                 r
             }
             Base::Image(reference) => {
@@ -267,6 +274,7 @@ impl<'a> Lowering<'a> {
                     fs,
                     image,
                     platform: platform.clone(),
+                    outputs: Vec::new(),
                 }
             }
         };
@@ -313,11 +321,17 @@ impl<'a> Lowering<'a> {
             let _ = write!(label, "[{name} {}/{n}]", idx + 1 + implicit);
             self.step(stage, step, &label, history, &mut st);
         }
+        // Output paths are where the steps wrote them: under the workdir
+        // the steps saw, before `image:` may change it.
+        for o in &stage.output {
+            let p = paths::clean_owned(paths::resolve(cwd_of(&st.image), &o.value));
+            st.outputs.push((p, o.span));
+        }
         self.apply_image_spec(stage, &mut st);
         st
     }
 
-    fn stage_no_cache(&self, stage: &str) -> bool {
+    pub(crate) fn stage_no_cache(&self, stage: &str) -> bool {
         match &self.opts.no_cache {
             NoCache::Off => false,
             NoCache::All => true,
@@ -617,7 +631,6 @@ impl<'a> Lowering<'a> {
                         step.verb_span,
                         "`link` steps",
                         "file.symlink.create",
-                        "BuildKit v0.19 (Docker 25)",
                     ));
                     return;
                 }
@@ -834,7 +847,6 @@ impl<'a> Lowering<'a> {
                         s.span,
                         "secrets exposed as environment variables",
                         "exec.secretenv",
-                        "BuildKit v0.10 (Docker 23)",
                     ));
                 }
                 secret_env.push(llb::SecretEnv {
@@ -932,14 +944,18 @@ impl<'a> Lowering<'a> {
             self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some())
         };
         let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
-        if (!c.include.is_empty() || !c.exclude.is_empty())
+        let parents_glob = c.parents && c.sources.iter().any(|s| paths::has_glob(&s.value));
+        if (!c.include.is_empty() || !c.exclude.is_empty() || parents_glob)
             && !self.caps.has("file.copy.includeexcludepatterns")
         {
             self.errors.push(self.caps.missing(
                 step.verb_span,
-                "`include`/`exclude` on copy",
+                if parents_glob {
+                    "copies with `parents` and a glob"
+                } else {
+                    "`include`/`exclude` on copy"
+                },
                 "file.copy.includeexcludepatterns",
-                "BuildKit v0.9 (Docker 23)",
             ));
         }
         let use_link = c.link && self.caps.has("mergeop");
@@ -1155,7 +1171,6 @@ impl<'a> Lowering<'a> {
                 span,
                 "symbolic `chmod` modes",
                 "file.copy.modestring",
-                "BuildKit v0.17",
             ));
         }
         (None, m.to_string())
@@ -1310,10 +1325,13 @@ pub(crate) fn describe(step: &Step) -> String {
     out
 }
 
+/// The `comment` of the history entries Slipway adds.
+pub(crate) const HISTORY_COMMENT: &str = "slipway.v1";
+
 fn history_entry(created_by: String, empty_layer: bool) -> History {
     History {
         created_by: Some(created_by),
-        comment: Some("slipway.v1".into()),
+        comment: Some(HISTORY_COMMENT.into()),
         empty_layer,
         ..Default::default()
     }

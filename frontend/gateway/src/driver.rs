@@ -255,6 +255,16 @@ pub async fn run<P: Pipeline>(
     // 3. Named contexts that are frontend inputs.
     let named_contexts = named_contexts(bridge, &server, &opts, &target_platform).await?;
 
+    // The image's time: SOURCE_DATE_EPOCH, else now (the core has no clock).
+    let epoch = slipway_compiler::timestamps::source_date_epoch(&opts.build_args)
+        .map_err(FrontendError::invalid)?;
+    let created = epoch.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    });
+
     #[allow(clippy::needless_update)]
     let mut copts = CompileOptions {
         target: opts.target.clone(),
@@ -274,6 +284,7 @@ pub async fn run<P: Pipeline>(
         extra_hosts: opts.add_hosts.clone(),
         cache_mount_ns: opts.cache_mount_ns.clone(),
         build_platform: Some(build_platform.clone()),
+        created: Some(slipway_compiler::timestamps::rfc3339(created)),
         // Fields added later keep their defaults.
         ..Default::default()
     };
@@ -387,6 +398,14 @@ pub async fn run<P: Pipeline>(
         "containerimage.config".to_string(),
         compiled.image_config.clone(),
     );
+    if let Some(e) = epoch {
+        // BuildKit v0.11+ clamps the exported image's times to it (and with
+        // `rewrite-timestamp=true` the layers' file times); older ones ignore it.
+        metadata.insert(
+            slipway_compiler::timestamps::EXPORTER_EPOCH_KEY.to_string(),
+            e.to_string().into_bytes(),
+        );
+    }
     let result = if server.has("proto.refarray") || server.frontend_caps.is_empty() {
         gw::result::Result::Ref(gw::Ref { id, def: None })
     } else {

@@ -8,11 +8,13 @@ use serde_json::{json, Value};
 use slipway_proto::{pb, rpc};
 use slipway_spec::{Diagnostics, Plan, Severity};
 
+use crate::entitlements::Entitlement;
 use crate::options::get_ci;
 
 pub const CODE_UNKNOWN: i32 = 2;
 pub const CODE_INVALID_ARGUMENT: i32 = 3;
 pub const CODE_NOT_FOUND: i32 = 5;
+pub const CODE_PERMISSION_DENIED: i32 = 7;
 pub const CODE_UNIMPLEMENTED: i32 = 12;
 pub const CODE_INTERNAL: i32 = 13;
 pub const CODE_UNAVAILABLE: i32 = 14;
@@ -254,19 +256,26 @@ pub fn locate_failure(st: &rpc::Status, def: &pb::Definition, plan: &Plan) -> Op
             },
             l,
         ),
-        None => {
-            let d = digest.as_ref()?;
-            let src = def.source.as_ref()?;
-            let loc = src.locations.get(d)?.locations.first()?;
-            let info = src.infos.get(loc.source_index as usize)?;
-            let line = loc
-                .ranges
-                .iter()
-                .filter_map(|r| r.start.as_ref().map(|p| p.line))
-                .find(|l| *l >= 1)?;
-            (info.filename.clone(), line)
-        }
+        None => op_line(def, digest.as_ref()?)?,
     };
+    Some(site_at(plan, filename, line, vertex_name))
+}
+
+/// The digest's first source line in the Definition's source map.
+fn op_line(def: &pb::Definition, digest: &str) -> Option<(String, i32)> {
+    let src = def.source.as_ref()?;
+    let loc = src.locations.get(digest)?.locations.first()?;
+    let info = src.infos.get(loc.source_index as usize)?;
+    let line = loc
+        .ranges
+        .iter()
+        .filter_map(|r| r.start.as_ref().map(|p| p.line))
+        .find(|l| *l >= 1)?;
+    Some((info.filename.clone(), line))
+}
+
+/// The step (else the stage) at a spec line.
+fn site_at(plan: &Plan, filename: String, line: i32, vertex_name: Option<String>) -> FailureSite {
     let mut site = FailureSite {
         filename,
         line,
@@ -291,14 +300,14 @@ pub fn locate_failure(st: &rpc::Status, def: &pb::Definition, plan: &Plan) -> Op
             &plan.source,
             step.verb_span.start.line.max(step.span.start.line),
         );
-        return Some(site);
+        return site;
     }
     for stage in &plan.stages {
         if stage.span.start.line <= l && l <= stage.span.end.line {
             site.stage = Some(stage.name.value.clone());
         }
     }
-    Some(site)
+    site
 }
 
 /// The step's first line as written, without indentation and list dash,
@@ -336,27 +345,104 @@ pub fn build_failure(s: &tonic::Status, def: &pb::EncodedDefinition, plan: &Plan
     let st = crate::client::status_to_rpc(s);
     let original = st.message.clone();
     // Decoded only now: the source map is needed only when a build fails.
-    let site = def
-        .decode()
-        .ok()
-        .and_then(|d| locate_failure(&st, &d, plan));
+    let decoded = def.decode().ok();
+    if let (Some(ent), Some(d)) = (Entitlement::refused(&original), decoded.as_ref()) {
+        return entitlement_failure(st, ent, d, plan);
+    }
+    let site = decoded.and_then(|d| locate_failure(&st, &d, plan));
     let message = match site {
-        Some(site) => {
-            let what = match (&site.step, &site.stage, &site.vertex_name) {
-                (Some(step), Some(stage), _) => format!("step \"{step}\" in stage {stage}"),
-                (None, Some(stage), Some(v)) => format!("step \"{v}\" in stage {stage}"),
-                (None, Some(stage), None) => format!("stage {stage}"),
-                (_, None, Some(v)) => format!("step \"{v}\""),
-                _ => "build".to_string(),
-            };
-            format!("{}:{}: {what} failed: {original}", site.filename, site.line)
-        }
+        Some(site) => format!(
+            "{}:{}: {} failed: {original}",
+            site.filename,
+            site.line,
+            site.what()
+        ),
         None => format!("{}: build failed: {original}", plan.filename),
     };
     FrontendError {
         code: nonzero(st.code),
         message,
         details: st.details,
+    }
+}
+
+impl FailureSite {
+    /// `step "run: make" in stage build`, or as much of it as is known.
+    fn what(&self) -> String {
+        match (&self.step, &self.stage, &self.vertex_name) {
+            (Some(step), Some(stage), _) => format!("step \"{step}\" in stage {stage}"),
+            (None, Some(stage), Some(v)) => format!("step \"{v}\" in stage {stage}"),
+            (None, Some(stage), None) => format!("stage {stage}"),
+            (_, None, Some(v)) => format!("step \"{v}\""),
+            _ => "build".to_string(),
+        }
+    }
+}
+
+/// `network.host is not allowed`: name the step that asks for it (its
+/// line, with a source snippet for buildx/buildctl) and how to grant it.
+fn entitlement_failure(
+    st: rpc::Status,
+    ent: Entitlement,
+    def: &pb::Definition,
+    plan: &Plan,
+) -> FrontendError {
+    let ops = ent.ops(def);
+    let site = ops.first().and_then(|d| {
+        let (f, line) = op_line(def, d)?;
+        let name = def
+            .metadata
+            .get(d)
+            .and_then(|m| m.description.get("llb.customname"))
+            .cloned();
+        Some(site_at(plan, f, line, name))
+    });
+    let more = match ops.len() {
+        0 | 1 => String::new(),
+        n => format!(
+            " (and {} more step{})",
+            n - 1,
+            if n == 2 { "" } else { "s" }
+        ),
+    };
+    let (id, key, original) = (ent.id(), ent.spec_key(), &st.message);
+    let mut details = st.details;
+    let message = match &site {
+        Some(site) => {
+            // The step's own lines as the snippet buildx/buildctl print.
+            let step = plan
+                .stages
+                .iter()
+                .flat_map(|s| &s.steps)
+                .find(|s| s.span.start.line as i32 <= site.line && site.line <= s.span.end.line as i32);
+            if let Some(s) = step {
+                let end = if s.span.end.line == 0 { s.span.start } else { s.span.end };
+                details.insert(
+                    0,
+                    source_detail(
+                        &plan.filename,
+                        plan.source.as_bytes(),
+                        (s.span.start.line as i32, s.span.start.col.saturating_sub(1) as i32),
+                        (end.line as i32, end.col.saturating_sub(1) as i32),
+                    ),
+                );
+            }
+            format!(
+                "{}:{}: {}{more} uses `{key}`, which needs the `{id}` entitlement, and this build was not granted it ({original})",
+                site.filename,
+                site.line,
+                site.what()
+            )
+        }
+        None => format!(
+            "{}: a step uses `{key}`, which needs the `{id}` entitlement, and this build was not granted it ({original})",
+            plan.filename
+        ),
+    };
+    FrontendError {
+        code: CODE_PERMISSION_DENIED,
+        message: format!("{message}\nhint: {}", ent.hint()),
+        details,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod attest;
 pub mod client;
 pub mod dockerignore;
 pub mod driver;
+pub mod entitlements;
 pub mod errors;
 pub mod frontendcaps;
 mod localsrc;

@@ -47,6 +47,8 @@ pub struct SourceInfoInput<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LlbError {
     /// The server lacks a cap this op needs.
+    /// `line`: the first source line of the op (1-based; 0: none), so the
+    /// caller can name the feature in the spec's words.
     #[error("{op}: the BuildKit server does not support LLB capability `{cap}`")]
     UnsupportedCap {
         cap: String,

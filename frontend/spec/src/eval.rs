@@ -24,6 +24,7 @@ pub const STAGE_KEYS: &[&str] = &[
     "steps",
     "image",
     "description",
+    "output",
 ];
 pub const VERBS: &[&str] = &["run", "copy", "add", "file", "mkdir", "link", "remove"];
 pub const RUN_KEYS: &[&str] = &[
@@ -2094,6 +2095,9 @@ impl<'a> Ev<'a> {
             Some(i) => self.image(i, vars, wd.as_deref()),
             None => ImageSpec::default(),
         };
+        let output = get(es, "output")
+            .map(|o| self.output(o, vars, wd.as_deref()))
+            .unwrap_or_default();
         let from = pre.from.clone()?;
         Some(Stage {
             name: Spanned {
@@ -2110,7 +2114,49 @@ impl<'a> Ev<'a> {
             steps,
             image,
             description,
+            output,
         })
+    }
+
+    /// `output: PATH` or `[PATH, …]`: the paths that are the stage's result.
+    fn output(&mut self, n: &Node, vars: &Vars, wd: Option<&str>) -> Vec<Spanned<String>> {
+        let items: Vec<&Node> = match &n.kind {
+            Kind::Seq(items) if !items.is_empty() => items.iter().collect(),
+            Kind::Scalar(..) if !n.is_null() => vec![n],
+            Kind::Map(_) => {
+                let help = "write `output: /reports` or `output: [/reports, /coverage]`";
+                self.wrong_type(n, "`output`", "a path or a list of paths", help);
+                return vec![];
+            }
+            _ => {
+                let e = Diagnostic::error(
+                    "empty-value",
+                    n.span,
+                    "`output` must name at least one path",
+                );
+                self.err(e.with_help(
+                    "write e.g. `output: [/reports]`, or remove `output` to export the whole stage",
+                ));
+                return vec![];
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for i in items {
+            let Some(p) = self.path(i, vars, "`output`", wd) else {
+                continue;
+            };
+            if p.trim_end_matches('/').is_empty() {
+                let e =
+                    Diagnostic::error("output-root", i.span, "`output: /` is the whole filesystem");
+                self.err(e.with_help("name the directories that hold the results, e.g. `/reports`, or remove `output`"));
+                continue;
+            }
+            out.push(Spanned {
+                value: p,
+                span: i.span,
+            });
+        }
+        out
     }
 
     fn step(

@@ -83,6 +83,10 @@ pub struct Stage {
     pub steps: Vec<Step>,
     pub image: ImageSpec,
     pub description: Option<String>,
+    /// `output:` paths as written (relative ones are under the stage's
+    /// workdir): when the stage is built as a target, its result is only
+    /// these paths on an empty base. Empty: the whole filesystem.
+    pub output: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

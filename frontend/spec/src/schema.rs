@@ -100,6 +100,10 @@ fn value(obj: &str, key: &str) -> Value {
         ("run", "security") => word(&["sandbox", "insecure"]),
         ("cache", "sharing") => word(&["shared", "private", "locked"]),
         ("copy", "copy" | "include" | "exclude") | ("remove", "remove") => strings(),
+        // `output: reports` or `output: [reports, junit.xml]`: non-empty.
+        ("stage", "output") => {
+            json!({"anyOf": [scalar(), {"type": "array", "items": scalar(), "minItems": 1}]})
+        }
         ("image", "expose" | "volumes") => strings(),
         ("image", "healthcheck") => def("healthcheck"),
         ("healthcheck", "retries") | ("cache" | "secret", "uid" | "gid") => uint(),

@@ -1,6 +1,6 @@
 # Slipway developer entry points.
 #   make demo    start the engines, build the frontend image, build + run examples/hello through it
-#   make test    every test: cargo test --workspace (unit + e2e on dockerd 20.10 and buildkitd v0.24)
+#   make test    every test: the fuzzer's short run, cargo test --workspace (unit + e2e on dockerd 20.10 and buildkitd v0.24)
 #   make image   build the frontend image $(IMAGE) from a host-built static binary, push it to 127.0.0.1:5000
 #   make down    stop the registry, dockerd and buildkitd started by scripts/buildkit.sh
 #   make bench   Slipway vs Dockerfile twin: cold and warm build timings (scripts/bench-frontend.sh)
@@ -77,7 +77,10 @@ demo: image base-images
 test-deps:
 	python3 -c 'import jsonschema, yaml' 2>/dev/null || python3 -m pip install --quiet jsonschema pyyaml
 
+# FUZZ_CASES: the fuzzer's short run (dev profile: a panic is a finding, not an abort).
+FUZZ_CASES ?= 20000
 test: image base-images test-deps
+	$(CARGO) run -q -p slipway-compiler --example fuzz -- $(FUZZ_CASES)
 	$(CARGO) test --workspace --no-fail-fast
 
 # Rewrite the results table of examples/README.md from a run of the examples suite (tracked file:

@@ -3,7 +3,7 @@
 #   make test    every test: the fuzzer's short run, cargo test --workspace (unit + e2e on dockerd 20.10 and buildkitd v0.24)
 #   make image   build the frontend image $(IMAGE) from a host-built static binary, push it to 127.0.0.1:5000
 #   make down    stop the registry, dockerd and buildkitd started by scripts/buildkit.sh
-#   make bench   Slipway vs Dockerfile twin: cold and warm build timings (scripts/bench-frontend.sh)
+#   make bench   Slipway vs Dockerfile twin: cold and warm build timings (scripts/bench-frontend.sh, scripts/bench-buildx.sh)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
@@ -94,3 +94,4 @@ e2e: image base-images
 
 bench: image base-images
 	scripts/bench-frontend.sh
+	scripts/bench-buildx.sh

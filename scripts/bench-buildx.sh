@@ -26,6 +26,11 @@ DF_IMAGE=$REG/slipway-bench/dockerfile-frontend:v0.24.0
 SLIPWAY_REF=${SLIPWAY_REF:-$REG/library/slipway:dev}
 BIN=${SLIPWAY_TOOLS:-/usr/local/lib/slipway/bin}
 
+# Alone on the engines: no test build may merge vertices with these (and theirs would disturb the
+# timings). Same lock file as the e2e tests (tests/src/lib.rs).
+exec 9>/tmp/slipway-e2e-engine.lock
+flock 9
+
 command -v buildx >/dev/null || { echo "bench-buildx: buildx missing: run scripts/buildkit.sh up" >&2; exit 1; }
 [ -x "$BIN/dockerfile-frontend" ] || { echo "bench-buildx: $BIN/dockerfile-frontend missing: run scripts/buildkit.sh up" >&2; exit 1; }
 

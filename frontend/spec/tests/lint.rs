@@ -146,6 +146,11 @@ fn missing_syntax() {
         &format!("{HEAD}{body}"),
         &opts(None),
     );
+    // Other directives may come first, as BuildKit reads them; a plain comment ends them.
+    let after_escape = format!("# escape=`\n{HEAD}{body}");
+    assert_eq!(findings("missing-syntax", &after_escape, &opts(None)), "");
+    let after_comment = format!("# my app\n{HEAD}{body}");
+    assert!(findings("missing-syntax", &after_comment, &opts(None)).contains(":1:1"));
 }
 
 #[test]

@@ -67,7 +67,7 @@ fn install_without_cache() {
 #[test]
 fn root_final() {
     let bad = "stages:\n  build:\n    from: golang:1.22\n    steps:\n      - run: go build -o /app .\n        cache: /go/pkg/mod\n  app:\n    from: debian:bookworm-slim\n    steps:\n      - copy: /app\n        from: build\n    image: {entrypoint: [/app]}\n  scratchy:\n    from: scratch\n    image: {cmd: [/x], user: \"0:0\"}\n";
-    let good = "stages:\n  build:\n    from: golang:1.22\n  app:\n    from: debian:bookworm-slim\n    steps:\n      - run: useradd --uid 10001 app\n    image: {entrypoint: [/app], user: app}\n  child:\n    from: app\n    image: {cmd: [--help]}\n  distroless:\n    from: gcr.io/distroless/static-debian12:nonroot\n    image: {cmd: [/x]}\n";
+    let good = "stages:\n  build:\n    from: golang:1.22\n  app:\n    from: debian:bookworm-slim\n    steps:\n      - run: useradd --uid 10001 app\n    image: {entrypoint: [/app], user: app}\n  child:\n    from: app\n    image: {cmd: [--help]}\n  distroless:\n    from: gcr.io/distroless/static-debian12:nonroot\n    image: {cmd: [/x]}\n  reports:\n    from: scratch\n    steps:\n      - copy: /x\n        from: build\n";
     case("root-final", bad, good, &opts(None));
 }
 
@@ -146,6 +146,11 @@ fn missing_syntax() {
         &format!("{HEAD}{body}"),
         &opts(None),
     );
+    // Other directives may come first, as BuildKit reads them; a plain comment ends them.
+    let after_escape = format!("# escape=`\n{HEAD}{body}");
+    assert_eq!(findings("missing-syntax", &after_escape, &opts(None)), "");
+    let after_comment = format!("# my app\n{HEAD}{body}");
+    assert!(findings("missing-syntax", &after_comment, &opts(None)).contains(":1:1"));
 }
 
 #[test]

@@ -28,7 +28,12 @@ pub fn check(plan: &Plan, chains: &Chains, out: &mut Vec<Diagnostic>) {
         let root_user = match (chains.user[i], root) {
             (Some(u), _) if is_root(u) => Some(format!("sets `user: {u}`")),
             (Some(_), _) => None,
-            (None, Some(Base::Scratch)) => Some("has no `image.user` and builds on scratch".into()),
+            // A scratch stage without a program is files to export, not something that runs.
+            (None, Some(Base::Scratch))
+                if stage.image.entrypoint.is_some() || stage.image.cmd.is_some() =>
+            {
+                Some("has no `image.user` and builds on scratch".into())
+            }
             (None, Some(Base::Image(r))) if !r.contains("nonroot") => {
                 Some(format!("has no `image.user`, so it runs as the user of `{r}`{via}, root unless that image says otherwise"))
             }

@@ -18,11 +18,20 @@ pub fn missing_syntax(plan: &Plan) -> Option<Diagnostic> {
     }
     let src = plan.source.strip_prefix('\u{feff}').unwrap_or(&plan.source);
     let first = src.lines().next().unwrap_or("");
-    let directive = first
-        .strip_prefix('#')
-        .map(|r| r.trim_start())
-        .and_then(|r| r.split_once('='))
-        .filter(|(k, v)| k.trim().eq_ignore_ascii_case("syntax") && !v.trim().is_empty());
+    // Like BuildKit's directive parser: `# key=value` lines at the top of the
+    // file (`# escape=`, `# check=` may come first); the first other line ends them.
+    let directive = |line: &str| {
+        line.strip_prefix('#')
+            .and_then(|r| r.split_once('='))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .filter(|(k, _)| {
+                !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+    };
+    let directive = src
+        .lines()
+        .map_while(directive)
+        .find(|(k, v)| k == "syntax" && !v.is_empty());
     if directive.is_some() {
         return None;
     }

@@ -54,6 +54,8 @@ spec_copy() {
   local src=$1 image=$2 dir=$3
   mkdir -p "$dir"
   sed "1s|^# syntax=.*|# syntax=$image|" "$src" >"$dir/slipway.yaml"
+  # The example's own .dockerignore: the lint rules read it (context-not-ignored).
+  if [ -f "$(dirname "$src")/.dockerignore" ]; then cp "$(dirname "$src")/.dockerignore" "$dir/"; fi
 }
 
 # Lines of a file that contain TEXT (1-based), first one.

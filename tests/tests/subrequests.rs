@@ -26,7 +26,10 @@ fn subrequests_and_visible_warnings_on_both_engines() {
         .env("SLIPWAY_BIN", &bin)
         .env("SLIPWAY_IMAGE", &e.image)
         .env("DOCKER_BASE", "busybox:1.36")
-        .env("SLIPWAY_IMAGE_REF", format!("{}/{}", clients::REGISTRY, e.image))
+        .env(
+            "SLIPWAY_IMAGE_REF",
+            format!("{}/{}", clients::REGISTRY, e.image),
+        )
         .env("BUILDX_BASE", "busybox:1.36")
         .output()
         .unwrap();

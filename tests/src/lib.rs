@@ -539,3 +539,43 @@ pub fn is_plumbing(v: &Vertex) -> bool {
         // The base image of a stage (`[stage 1/3] FROM image`): a source, not a step.
         || n.split_once("] ").is_some_and(|(_, rest)| rest.starts_with("from "))
 }
+
+/// `on_every_client!(f, g)`: a module per test function `f(Client)` with one `#[test]` per
+/// client (`f::docker`, `f::buildx`, `f::buildctl`).
+#[macro_export]
+macro_rules! on_every_client {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn docker() {
+                super::$name($crate::Client::Docker)
+            }
+            #[test]
+            fn buildx() {
+                super::$name($crate::Client::Buildx)
+            }
+            #[test]
+            fn buildctl() {
+                super::$name($crate::Client::Buildctl)
+            }
+        }
+    )*};
+}
+
+/// `on_both_engines!(f, g)`: as [`on_every_client!`], one client per engine (`f::docker` on
+/// dockerd 20.10, `f::buildctl` on buildkitd v0.24).
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn docker() {
+                super::$name($crate::Client::Docker)
+            }
+            #[test]
+            fn buildctl() {
+                super::$name($crate::Client::Buildctl)
+            }
+        }
+    )*};
+}

@@ -6,27 +6,6 @@
 use slipway_e2e::*;
 use std::time::Duration;
 
-/// `on_every_client!(f, g)`: a module per test function with one `#[test]` per client.
-macro_rules! on_every_client {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use slipway_e2e::Client;
-            #[test]
-            fn docker() {
-                super::$name(Client::Docker)
-            }
-            #[test]
-            fn buildx() {
-                super::$name(Client::Buildx)
-            }
-            #[test]
-            fn buildctl() {
-                super::$name(Client::Buildctl)
-            }
-        }
-    )*};
-}
-
 fn hello_builds_and_runs(c: Client) {
     let _s = shared_slot();
     let f = fixture("hello", c);

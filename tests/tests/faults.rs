@@ -43,22 +43,6 @@ fn steps(r: &Run) -> Vec<Vertex> {
         .collect()
 }
 
-macro_rules! on_both_engines {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use slipway_e2e::Client;
-            #[test]
-            fn docker() {
-                super::$name(Client::Docker)
-            }
-            #[test]
-            fn buildctl() {
-                super::$name(Client::Buildctl)
-            }
-        }
-    )*};
-}
-
 on_both_engines!(
     twenty_concurrent_builds_sharing_cache_targets_are_correct_and_cached_on_rerun,
     a_cancelled_build_leaves_no_frontend_or_step_behind,

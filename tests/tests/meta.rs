@@ -9,26 +9,6 @@ use slipway_e2e::*;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-macro_rules! on_every_client {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use slipway_e2e::Client;
-            #[test]
-            fn docker() {
-                super::$name(Client::Docker)
-            }
-            #[test]
-            fn buildx() {
-                super::$name(Client::Buildx)
-            }
-            #[test]
-            fn buildctl() {
-                super::$name(Client::Buildctl)
-            }
-        }
-    )*};
-}
-
 on_every_client!(
     network_host_refusal_names_the_step,
     security_insecure_refusal_names_the_step,

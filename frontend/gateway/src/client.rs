@@ -1,14 +1,16 @@
 //! `LlbBridge`: a typed client for BuildKit's LLBBridge service, calling each
 //! RPC by path through `tonic::client::Grpc::unary` (no generated code).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use prost::Message;
 use slipway_proto::gateway as gw;
 use slipway_proto::rpc;
 
-use crate::transport::{Channel, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
+use crate::transport::{
+    Channel, MAX_REQUEST_BYTES, MAX_REQUEST_BYTES_V014, MAX_RESPONSE_BYTES, V014_LLB_CAP,
+};
 
 /// A client for the one connection to BuildKit. Cheap to clone; clones share
 /// the connection (HTTP/2 multiplexes concurrent calls).
@@ -16,6 +18,10 @@ use crate::transport::{Channel, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES};
 pub struct LlbBridge {
     channel: Channel,
     returned: Arc<AtomicBool>,
+    /// The largest request the server accepts: 4 MiB until a Ping shows a
+    /// BuildKit v0.14+ (16 MiB), so that a 1,000-stage build (a ~6 MB
+    /// Definition) is not refused on a current daemon.
+    max_request: Arc<AtomicUsize>,
 }
 
 macro_rules! path {
@@ -29,6 +35,7 @@ impl LlbBridge {
         LlbBridge {
             channel,
             returned: Arc::new(AtomicBool::new(false)),
+            max_request: Arc::new(AtomicUsize::new(MAX_REQUEST_BYTES)),
         }
     }
 
@@ -43,16 +50,22 @@ impl LlbBridge {
         Resp: Message + Default + Send + Sync + 'static,
     {
         let len = req.encoded_len();
-        if len >= MAX_REQUEST_BYTES {
+        let max = self.max_request.load(Ordering::Relaxed);
+        if len >= max {
+            let which = if max == MAX_REQUEST_BYTES {
+                "BuildKit before v0.14 (Docker 26 and older) accepts at most 4 MiB"
+            } else {
+                "BuildKit accepts at most 16 MiB"
+            };
             return Err(tonic::Status::resource_exhausted(format!(
-                "the request to BuildKit ({path}) would be {len} bytes, but BuildKit in Docker \
-                 20.10 accepts at most {MAX_REQUEST_BYTES} bytes (4 MiB); make the build smaller \
-                 (e.g. fewer or smaller inline `file:` contents, or split it into several specs)"
+                "the request to BuildKit ({path}) would be {len} bytes, but {which} ({max} bytes); \
+                 make the build smaller (e.g. fewer or smaller inline `file:` contents, or split \
+                 it into several specs)"
             )));
         }
         let mut grpc = tonic::client::Grpc::new(self.channel.clone())
             .max_decoding_message_size(MAX_RESPONSE_BYTES)
-            .max_encoding_message_size(MAX_REQUEST_BYTES);
+            .max_encoding_message_size(max);
         grpc.ready().await.map_err(|e| {
             tonic::Status::unavailable(format!("the connection to BuildKit is not usable: {e}"))
         })?;
@@ -62,8 +75,15 @@ impl LlbBridge {
         Ok(resp.into_inner())
     }
 
+    /// Ping; a v0.14+ server (by its LLB caps) raises the request limit to
+    /// 16 MiB for every later call on this connection.
     pub async fn ping(&self) -> Result<gw::PongResponse, tonic::Status> {
-        self.call(path!("Ping"), gw::PingRequest {}).await
+        let pong: gw::PongResponse = self.call(path!("Ping"), gw::PingRequest {}).await?;
+        if pong.llb_caps.iter().any(|c| c.id == V014_LLB_CAP && c.enabled) {
+            self.max_request
+                .store(MAX_REQUEST_BYTES_V014, Ordering::Relaxed);
+        }
+        Ok(pong)
     }
 
     pub async fn solve(&self, req: gw::SolveRequest) -> Result<gw::SolveResponse, tonic::Status> {

@@ -24,6 +24,12 @@ use hyper_util::rt::TokioExecutor;
 
 /// BuildKit's own limit for requests before v0.14 (Docker 20.10): 4 MiB.
 pub const MAX_REQUEST_BYTES: usize = 4 << 20;
+/// BuildKit's limit for requests since v0.14: 16 MiB (observed.md: v0.24
+/// rejects over 16 MiB). Used once Ping shows a v0.14+ server.
+pub const MAX_REQUEST_BYTES_V014: usize = 16 << 20;
+/// An LLB cap first defined by BuildKit v0.14 (llb-wire.md §5): a server
+/// that has it accepts 16 MiB requests.
+pub const V014_LLB_CAP: &str = "file.copy.alwaysreplaceexistingdestpaths";
 /// What we accept from BuildKit (its own send limit since v0.14).
 pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 

@@ -129,6 +129,40 @@ async fn oversized_request_fails_clearly_before_sending() {
     assert!(fake.state().solves.is_empty());
 }
 
+/// BuildKit v0.14+ accepts 16 MiB requests: once Ping shows such a server
+/// (a cap v0.14 defined), a 5 MiB Solve is sent and a 17 MiB one refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_limit_is_16_mib_on_buildkit_v0_14() {
+    let mut fake = Fake::new();
+    fake.pong.llb_caps.push(slipway_proto::apicaps::ApiCap {
+        id: "file.copy.alwaysreplaceexistingdestpaths".into(),
+        enabled: true,
+        ..Default::default()
+    });
+    let (ch, _closed) = transport::connect(serve(fake.clone())).await.unwrap();
+    let b = LlbBridge::new(ch);
+    let solve = |n: usize| gw::SolveRequest {
+        definition: Some(
+            (&pb::Definition {
+                def: vec![vec![0u8; n]],
+                ..Default::default()
+            })
+                .into(),
+        ),
+        ..Default::default()
+    };
+    // Before Ping: the v0.8 limit still holds.
+    let e = b.solve(solve(5 << 20)).await.unwrap_err();
+    assert!(e.message().contains("4 MiB"), "{}", e.message());
+    b.ping().await.unwrap();
+    b.solve(solve(5 << 20)).await.unwrap();
+    assert_eq!(fake.state().solves.len(), 1);
+    let e = b.solve(solve(17 << 20)).await.unwrap_err();
+    assert_eq!(e.code(), tonic::Code::ResourceExhausted);
+    assert!(e.message().contains("16 MiB"), "{}", e.message());
+    assert_eq!(fake.state().solves.len(), 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn big_responses_are_accepted() {
     let big = "x".repeat(6 << 20);

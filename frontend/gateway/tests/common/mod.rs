@@ -26,6 +26,9 @@ pub struct State {
     pub resolves: Vec<gw::ResolveImageConfigRequest>,
     pub returns: Vec<gw::ReturnRequest>,
     pub warns: Vec<gw::WarnRequest>,
+    /// Every call as it arrived: method, time, request bytes (the process
+    /// benchmark times a frontend by these).
+    pub log: Vec<(String, std::time::Instant, usize)>,
 }
 
 #[derive(Clone)]
@@ -39,6 +42,10 @@ pub struct Fake {
     pub inputs: BTreeMap<String, pb::Definition>,
     /// Never answer a Solve with evaluate=true.
     pub hang_evaluate: bool,
+    /// Answer a Solve with its Definition in the result ref (as BuildKit
+    /// does); the process benchmark turns it off so that the peer's decoding
+    /// is not counted against the frontend.
+    pub echo_def: bool,
     pub state: Arc<Mutex<State>>,
 }
 
@@ -138,6 +145,7 @@ impl Fake {
             solve_hook: None,
             inputs: BTreeMap::new(),
             hang_evaluate: false,
+            echo_def: true,
             state: Arc::new(Mutex::new(State::default())),
         }
     }
@@ -198,6 +206,8 @@ impl Fake {
     fn handle(&self, name: &str, body: &[u8]) -> Result<Vec<u8>, Status> {
         let mut st = self.state.lock().unwrap();
         st.calls.push(name.to_string());
+        st.log
+            .push((name.to_string(), std::time::Instant::now(), body.len()));
         match name {
             "Ping" => Ok(self.pong.encode_to_vec()),
             "Solve" => {
@@ -216,7 +226,11 @@ impl Fake {
                     result: Some(gw::Result {
                         result: Some(gw::result::Result::Ref(gw::Ref {
                             id: format!("ref-{n}"),
-                            def: req.definition.as_ref().and_then(|d| d.decode().ok()),
+                            def: req
+                                .definition
+                                .as_ref()
+                                .filter(|_| self.echo_def)
+                                .and_then(|d| d.decode().ok()),
                         })),
                         metadata: BTreeMap::new(),
                     }),

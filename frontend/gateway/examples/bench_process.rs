@@ -129,6 +129,9 @@ struct Run {
     cpu: Duration,
     ops: usize,
     def: Vec<u8>,
+    /// The frontend's own timeline, if it prints one (Slipway's
+    /// `slipway: timings` line on stderr).
+    timeline: Option<String>,
 }
 
 fn fake(kind: Kind, spec: &str, dockerfile: &str) -> common::Fake {
@@ -244,6 +247,10 @@ async fn run_once(fe: &Frontend, spec: &str, dockerfile: &str) -> Result<Run, St
         cpu,
         ops,
         def: big.0,
+        timeline: err
+            .lines()
+            .find(|l| l.contains("timings"))
+            .map(str::to_owned),
     })
 }
 
@@ -349,6 +356,9 @@ fn main() -> Result<(), String> {
             "| {} | {} | {s:.1} ({smin:.1}) | {t:.1} ({tmin:.1}) | {e:.1} ({emin:.1}) | {c:.1} ({cmin:.1}) |",
             fe.label, rs[0].ops
         );
+        if let Some(t) = &rs[rs.len() - 1].timeline {
+            eprintln!("{} (last run): {t}", fe.label);
+        }
         if let Some(dir) = &dump {
             let p = format!("{dir}/{}.def", fe.label);
             std::fs::write(&p, &rs[rs.len() - 1].def).map_err(|e| format!("{p}: {e}"))?;

@@ -135,9 +135,11 @@ struct Run {
 }
 
 fn fake(kind: Kind, spec: &str, dockerfile: &str) -> common::Fake {
-    let mut f = common::Fake::new()
-        .file(".dockerignore", "")
-        .image("debian:bookworm-slim", BASE_DIGEST, BASE_CONFIG);
+    let mut f = common::Fake::new().file(".dockerignore", "").image(
+        "debian:bookworm-slim",
+        BASE_DIGEST,
+        BASE_CONFIG,
+    );
     f = match kind {
         Kind::Slipway => f.file("slipway.yaml", spec),
         Kind::Dockerfile => f.file("Dockerfile", dockerfile),
@@ -287,9 +289,16 @@ fn main() -> Result<(), String> {
         match a.as_str() {
             "--slipway" => {
                 let bin = val()?;
-                let n = fes.iter().filter(|f: &&Frontend| matches!(f.kind, Kind::Slipway)).count();
+                let n = fes
+                    .iter()
+                    .filter(|f: &&Frontend| matches!(f.kind, Kind::Slipway))
+                    .count();
                 fes.push(Frontend {
-                    label: if n == 0 { "slipway".into() } else { format!("slipway#{}", n + 1) },
+                    label: if n == 0 {
+                        "slipway".into()
+                    } else {
+                        format!("slipway#{}", n + 1)
+                    },
                     bin,
                     kind: Kind::Slipway,
                 })
@@ -302,7 +311,11 @@ fn main() -> Result<(), String> {
             "--stages" => stages = val()?.parse().map_err(|e| format!("--stages: {e}"))?,
             "--runs" => runs = val()?.parse().map_err(|e| format!("--runs: {e}"))?,
             "--dump" => dump = Some(val()?),
-            other => return Err(format!("unknown argument {other} (see the file's doc comment)")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (see the file's doc comment)"
+                ))
+            }
         }
     }
     if fes.is_empty() {

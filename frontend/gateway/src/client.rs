@@ -79,7 +79,11 @@ impl LlbBridge {
     /// 16 MiB for every later call on this connection.
     pub async fn ping(&self) -> Result<gw::PongResponse, tonic::Status> {
         let pong: gw::PongResponse = self.call(path!("Ping"), gw::PingRequest {}).await?;
-        if pong.llb_caps.iter().any(|c| c.id == V014_LLB_CAP && c.enabled) {
+        if pong
+            .llb_caps
+            .iter()
+            .any(|c| c.id == V014_LLB_CAP && c.enabled)
+        {
             self.max_request
                 .store(MAX_REQUEST_BYTES_V014, Ordering::Relaxed);
         }

@@ -51,9 +51,10 @@ fn config(env: &[&str]) -> String {
 /// Build `spec` against an image `img:1` with `image_env`; returns the number
 /// of evaluations and the build's Definition bytes.
 async fn build(spec: &str, image_env: &[&str]) -> (usize, Vec<u8>) {
-    let fake = Fake::new()
-        .file("slipway.yaml", spec)
-        .image("img:1", "sha256:abcd", &config(image_env));
+    let fake =
+        Fake::new()
+            .file("slipway.yaml", spec)
+            .image("img:1", "sha256:abcd", &config(image_env));
     let p = Counting::default();
     let o = FrontendOptions::from_env(env(&["filename=slipway.yaml"]));
     let out = tokio::time::timeout(

@@ -65,6 +65,10 @@ where
 /// On a panic (with `panic = "abort"` nothing can catch it), Return an
 /// error from a helper thread, then exit 0: a Return error is what the user
 /// sees; exiting without Return would only say "exit code: 134".
+/// The runtime has one thread: a panic on it (async driver code, not the
+/// evaluation or the compile, which run on `spawn_blocking` threads) leaves no
+/// thread to drive the connection, so the helper gives up after 4 s and the
+/// process aborts as it would without the hook.
 fn install_panic_hook(bridge: LlbBridge, handle: tokio::runtime::Handle) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -122,8 +126,9 @@ fn drop_root() {
 
 pub fn main_frontend() -> ExitCode {
     drop_root();
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One runtime thread: every request to BuildKit is I/O and runs
+    // concurrently on it; the CPU-bound steps run on spawn_blocking threads.
+    let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

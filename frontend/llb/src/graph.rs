@@ -69,6 +69,11 @@ pub struct OpMeta {
     pub progress_group: Option<pb::ProgressGroup>,
     /// Source-map ranges into the spec file (source info index 0).
     pub source_ranges: Vec<SourceRange>,
+    /// `OpMetadata.linux_resources` (kept from a foreign Definition).
+    pub linux_resources: Option<pb::LinuxResources>,
+    /// Locations in the graph's other source infos (index 1 and up: those
+    /// of foreign Definitions, see `foreign.rs`), after the spec's.
+    pub other_locations: Vec<pb::Location>,
 }
 
 impl OpMeta {
@@ -107,6 +112,8 @@ pub(crate) enum NodeKind {
     File(FileNode),
     Merge(Vec<Output>),
     Diff(State, State),
+    /// An op of another Definition, kept byte for byte (`foreign.rs`).
+    Foreign(Box<crate::foreign::ForeignOp>),
 }
 
 /// A node as it is added: encoded into the graph's [`OpTable`] at once and
@@ -130,6 +137,9 @@ pub struct Graph {
     /// Every node's op, encoded as it is added (the nodes themselves are not
     /// kept: their strings would double the peak memory of large builds).
     pub(crate) ops: Ops,
+    /// Source infos after the spec's (index 0): those of foreign
+    /// Definitions, de-duplicated, in the order they were added.
+    pub(crate) extra_sources: Vec<pb::SourceInfo>,
 }
 
 /// Where nodes' ops are encoded.
@@ -152,6 +162,7 @@ impl Clone for Graph {
         Graph {
             len: self.len,
             ops: Ops::Inline(self.table().clone()),
+            extra_sources: self.extra_sources.clone(),
         }
     }
 }
@@ -167,6 +178,7 @@ impl Graph {
         Graph {
             len: 0,
             ops: Ops::Inline(OpTable::with_capacity(expected_ops)),
+            extra_sources: Vec::new(),
         }
     }
 
@@ -178,6 +190,7 @@ impl Graph {
         Graph {
             len: 0,
             ops: Ops::Thread(Encoder::spawn(expected_ops)),
+            extra_sources: Vec::new(),
         }
     }
 
@@ -313,6 +326,7 @@ impl NodeKind {
             NodeKind::File(_) => "file op".into(),
             NodeKind::Merge(_) => "merge".into(),
             NodeKind::Diff(..) => "diff".into(),
+            NodeKind::Foreign(f) => f.fallback_name(),
         }
     }
 
@@ -325,6 +339,7 @@ impl NodeKind {
             NodeKind::File(f) => f.deps(),
             NodeKind::Merge(ins) => ins.clone(),
             NodeKind::Diff(l, u) => l.iter().chain(u.iter()).copied().collect(),
+            NodeKind::Foreign(f) => f.deps.clone(),
         }
     }
 
@@ -359,6 +374,7 @@ impl NodeKind {
                 push(*l);
                 push(*u);
             }
+            NodeKind::Foreign(f) => f.deps.iter().for_each(|o| push(Some(*o))),
         }
     }
 
@@ -404,6 +420,7 @@ impl NodeKind {
                     constraints: empty,
                 }
             }
+            NodeKind::Foreign(f) => f.op.clone(),
         })
     }
 }

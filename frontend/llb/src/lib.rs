@@ -49,6 +49,7 @@ pub mod dump;
 mod encode;
 pub mod exec;
 pub mod file;
+mod foreign;
 pub mod graph;
 pub mod marshal;
 mod optable;
@@ -64,6 +65,7 @@ pub use exec::{
     BindMount, CacheMount, Exec, ExecResult, Mount, SecretEnv, SecretMount, SshMount, TmpfsMount,
     Ulimit,
 };
+pub use foreign::ForeignError;
 pub use file::{Chown, Copy, FileOpBuilder, MkDir, MkFile, Rm, Symlink, UserRef};
 pub use graph::{Graph, NodeId, OpMeta, Output, SourceRange, State};
 pub use marshal::{LlbError, SourceInfoInput};

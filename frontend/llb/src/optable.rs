@@ -312,7 +312,7 @@ mod reference {
             export_cache: m.export_cache.map(|value| pb::ExportCache { value }),
             caps: caps.iter().map(|c| (c.to_string(), true)).collect(),
             progress_group: m.progress_group.clone(),
-            ..Default::default()
+            linux_resources: m.linux_resources.clone(),
         };
         assert_eq!(want.encode_to_vec(), meta, "node metadata bytes");
         let mut ranges: Vec<pb::Range> = Vec::new();
@@ -331,16 +331,18 @@ mod reference {
                 ranges.push(r);
             }
         }
-        let want = if ranges.is_empty() {
+        let mut locations = Vec::new();
+        if !ranges.is_empty() {
+            locations.push(pb::Location {
+                source_index: 0,
+                ranges,
+            });
+        }
+        locations.extend(m.other_locations.iter().cloned());
+        let want = if locations.is_empty() {
             Vec::new()
         } else {
-            pb::Locations {
-                locations: vec![pb::Location {
-                    source_index: 0,
-                    ranges,
-                }],
-            }
-            .encode_to_vec()
+            pb::Locations { locations }.encode_to_vec()
         };
         assert_eq!(want, locs, "node locations bytes");
     }

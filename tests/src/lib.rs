@@ -139,8 +139,19 @@ fn init_engine() -> Result<Engine, String> {
     Ok(Engine { host, image, env })
 }
 
-/// Run PROGRAM ARGS… with ENV added, under `timeout`, output captured.
+/// Run PROGRAM ARGS… with ENV added, under `timeout` ([`COMMAND_TIMEOUT`]), output captured.
 pub fn timed_command(
+    program: &str,
+    args: &[String],
+    env: &[(String, String)],
+    stdin: Option<&[u8]>,
+) -> Output {
+    timed_command_for(COMMAND_TIMEOUT, program, args, env, stdin)
+}
+
+/// As [`timed_command`], with another time limit (a build that may compile toolchains cold).
+pub fn timed_command_for(
+    limit: Duration,
     program: &str,
     args: &[String],
     env: &[(String, String)],
@@ -148,7 +159,7 @@ pub fn timed_command(
 ) -> Output {
     let mut cmd = Command::new("timeout");
     cmd.arg("--kill-after=10")
-        .arg(COMMAND_TIMEOUT.as_secs().to_string())
+        .arg(limit.as_secs().to_string())
         .arg(program)
         .args(args)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

@@ -24,11 +24,29 @@ fn cmd(program: &str, args: &[&str]) -> Run {
 }
 
 /// As [`cmd`], for a build that may compile a toolchain's standard library for two platforms from
-/// a cold cache (over 10 minutes on a loaded 2-core machine): up to 30 minutes.
+/// a cold cache (over 10 minutes on a loaded 2-core machine): up to 30 minutes. (It used to wrap
+/// `timeout 1800` inside `cmd`'s own 600 s limit, so 600 s applied.)
 fn cmd_long(program: &str, args: &[&str]) -> Run {
-    let mut a = vec!["--kill-after=10", "1800", program];
-    a.extend_from_slice(args);
-    cmd("timeout", &a)
+    let e = engine();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let start = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(1800);
+    let out = timed_command_for(limit, program, &args, &e.env, None);
+    Run {
+        success: out.status.success(),
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        command: format!("{program} {}", args.join(" ")),
+    }
+}
+
+/// What the daemon says about its builds (newest first), for a failure message: a build it
+/// never finished has no COMPLETE record.
+fn daemon_histories() -> String {
+    let r = cmd("buildctl", &["debug", "histories"]);
+    r.all().lines().take(12).collect::<Vec<_>>().join("\n")
 }
 
 /// A fresh scratch directory, removed when dropped.
@@ -138,11 +156,13 @@ fn file_in_last_layer(layout: &Path, manifest: &Value, path: &str, dir: &Path) -
 /// index, two manifests, the right ELF in each (the builder cross-compiles on the build platform;
 /// this machine has no emulation).
 ///
-/// Known failure, open: in the merged tree's full run (2026-12-03) the build finished both
-/// platforms' steps (last vertex DONE) and then hung until the 600 s command limit ("Canceled");
-/// it passed on its branch with a warm cache. Run it alone with `--ignored` while that is found.
+/// Once, in a full run (2026-12-03), buildctl waited after the export was done ("sending tarball
+/// done") until its limit: buildkitd never finished that Solve after its exporter (no error logged
+/// when the client went, no history record until the daemon was restarted 20 min later), with the
+/// Go build vertex shared with another checkout's concurrent build. Not reproduced since (7 runs,
+/// cold and warm, with neighbours sharing vertices). If it happens again the failure shows the
+/// daemon's build history.
 #[test]
-#[ignore = "hangs after its last vertex in the full suite (see the comment); run with --ignored"]
 fn go_example_two_platforms_one_index_right_elf_each() {
     let _s = shared_slot();
     ensure_golang();
@@ -171,8 +191,16 @@ fn go_example_two_platforms_one_index_right_elf_each() {
             "--output",
             &format!("type=oci,dest={}", s(&tar)),
         ],
-    )
-    .ok();
+    );
+    assert!(
+        run.success,
+        "{} failed ({:?}) after {:?}\n{}\n--- buildctl debug histories ---\n{}",
+        run.command,
+        run.code,
+        run.elapsed,
+        run.all(),
+        daemon_histories()
+    );
     assert!(
         run.all().contains("exporting manifest list"),
         "{}",
@@ -451,6 +479,65 @@ fn named_contexts_image_oci_layout_and_dir() {
     assert!(out.join("tools-busybox").exists());
 }
 
+/// Issue 9 item 5: `input:` named contexts. `buildx bake` with `contexts = { base = "target:base" }`
+/// builds target `base` and hands its result to `app` as a frontend input (`context:base=input:base`,
+/// with `input-metadata:base`); Slipway adds base's ops as they are and uses the result as `from:` (its
+/// image config's env comes along) and as a `copy.from`.
+#[test]
+fn bake_target_context_is_read_as_a_frontend_input() {
+    let _s = shared_slot();
+    let tmp = Scratch::new("bake");
+    let n = nonce();
+    tmp.write(
+        "base/slipway.yaml",
+        &spec(&format!(
+            "stages:\n  base:\n    from: busybox:1.36\n    env: {{FROM_BASE: \"yes-{n}\"}}\n    steps:\n      - run: echo base-{n} >/marker\n"
+        )),
+    );
+    tmp.write(
+        "app/slipway.yaml",
+        &spec(
+            "stages:\n  app:\n    from: base\n    steps:\n      - copy: /marker\n        from: base\n        to: /copied\n      - run: cat /marker /copied && echo \"env=$FROM_BASE\" >/env\n",
+        ),
+    );
+    let out = tmp.join("out");
+    let bake = tmp.write(
+        "docker-bake.hcl",
+        &format!(
+            "target \"base\" {{\n  context = \"{base}\"\n  dockerfile = \"slipway.yaml\"\n}}\n\
+             target \"app\" {{\n  context = \"{app}\"\n  dockerfile = \"slipway.yaml\"\n  \
+             contexts = {{ base = \"target:base\" }}\n  output = [\"type=local,dest={out}\"]\n}}\n",
+            base = s(&tmp.join("base")),
+            app = s(&tmp.join("app")),
+            out = s(&out),
+        ),
+    );
+    let run = cmd(
+        "buildx",
+        &["bake", "--progress=plain", "-f", &s(&bake), "app"],
+    )
+    .ok();
+    let all = run.all();
+    // base's own step, named by base's metadata, ran inside app's build.
+    assert!(
+        all.lines()
+            .any(|l| l.contains("[base ") && l.contains("] RUN echo base-")),
+        "{all}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("env")).unwrap(),
+        format!("env=yes-{n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("copied")).unwrap(),
+        format!("base-{n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("marker")).unwrap(),
+        format!("base-{n}\n")
+    );
+}
+
 /// A service this test started (git daemon, http server), killed when dropped.
 struct Service(std::process::Child);
 
@@ -491,15 +578,65 @@ fn start_service(program: &str, args: &[&str], port: u16) -> Service {
     svc
 }
 
-/// A small app: spec + a file, the spec copying the file and printing it at build time.
+/// A small app: spec + a file, the spec copying the file and printing it at build time, then the
+/// whole context to /ctx. It has a `.dockerignore` naming `ignored.txt` (and a Dockerfile twin that
+/// copies the context the same way), for the remote-context rule: as BuildKit's Dockerfile frontend
+/// does, `.dockerignore` filters only what a client sends from a local directory, not a git
+/// repository or tarball the daemon fetches itself.
 fn remote_app(dir: &Path, n: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("hello.txt"), format!("remote-{n}\n")).unwrap();
+    std::fs::write(dir.join("ignored.txt"), "in the remote context\n").unwrap();
+    std::fs::write(dir.join(".dockerignore"), "ignored.txt\n").unwrap();
     std::fs::write(
         dir.join("slipway.yaml"),
-        spec("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - copy: hello.txt\n        to: /hello.txt\n      - run: cat /hello.txt && cp /hello.txt /seen\n"),
+        spec("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - copy: hello.txt\n        to: /hello.txt\n      - run: cat /hello.txt && cp /hello.txt /seen\n      - copy: .\n        to: /ctx/\n"),
     )
     .unwrap();
+    std::fs::write(
+        dir.join("Dockerfile"),
+        "FROM busybox:1.36\nCOPY . /ctx/\n",
+    )
+    .unwrap();
+}
+
+/// The remote context's `.dockerignore` is not applied, by Slipway (OUT, a build's local output)
+/// nor by BuildKit's own Dockerfile frontend on the same URL.
+fn remote_ignore_like_dockerfile(url: &str, out: &Path, tmp: &Scratch) {
+    assert!(
+        out.join("ctx/ignored.txt").is_file() && out.join("ctx/hello.txt").is_file(),
+        "Slipway: the remote context lost files"
+    );
+    let twin = tmp.join("out-dockerfile");
+    cmd(
+        "buildctl",
+        &[
+            "build",
+            "--progress=plain",
+            "--frontend",
+            "dockerfile.v0",
+            "--opt",
+            &format!("context={url}"),
+            "--opt",
+            "filename=Dockerfile",
+            "--output",
+            &format!("type=local,dest={}", s(&twin)),
+        ],
+    )
+    .ok();
+    assert!(
+        twin.join("ctx/ignored.txt").is_file(),
+        "the Dockerfile frontend applied the remote .dockerignore: Slipway should too"
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d.join("ctx"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(out), names(&twin), "same context as the Dockerfile frontend's");
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -605,7 +742,7 @@ fn spec_and_context_from_git() {
         let want = if client == "buildctl" {
             format!("remote-{n}")
         } else {
-            "[app 3/3] RUN cat /hello.txt".to_string()
+            "[app 3/4] RUN cat /hello.txt".to_string()
         };
         assert!(r.all().contains(&want), "{client}: {}", r.all());
         assert_eq!(
@@ -614,6 +751,7 @@ fn spec_and_context_from_git() {
             "{client}"
         );
     }
+    remote_ignore_like_dockerfile(&url, &tmp.join("out-buildctl"), &tmp);
 }
 
 /// Issue 9 item 6: spec and context from a tarball served over HTTP on 127.0.0.1.
@@ -659,7 +797,7 @@ fn spec_and_context_from_an_http_tarball() {
         let want = if client == "buildctl" {
             format!("remote-{n}")
         } else {
-            "[app 3/3] RUN cat /hello.txt".to_string()
+            "[app 3/4] RUN cat /hello.txt".to_string()
         };
         assert!(r.all().contains(&want), "{client}: {}", r.all());
         assert_eq!(
@@ -668,4 +806,5 @@ fn spec_and_context_from_an_http_tarball() {
             "{client}"
         );
     }
+    remote_ignore_like_dockerfile(&url, &tmp.join("out-buildctl"), &tmp);
 }

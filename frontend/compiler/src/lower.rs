@@ -351,6 +351,10 @@ impl<'a> Lowering<'a> {
                 let (r, c) = (o.reference.clone(), o.config.clone());
                 return self.parse_config(&r, &c, platform, span);
             }
+            Some(NamedContext::Input(i)) => {
+                let c = i.config.clone();
+                return self.parse_config(reference, &c, platform, span);
+            }
             _ => {}
         }
         match self.opts.images.get(reference) {
@@ -507,17 +511,20 @@ impl<'a> Lowering<'a> {
                 ))
             }
             NamedContext::Remote(url) => remote::remote_context(&mut self.graph, url),
-            NamedContext::Input(_) => {
-                self.errors.push(
-                    Diagnostic::error(
-                        "unsupported-context",
-                        span,
-                        format!("named context `{name}` is a frontend input, which Slipway cannot use yet"),
-                    )
-                    .with_help("pass the context as an image (docker-image://…), a local directory or a URL"),
-                );
-                None
-            }
+            NamedContext::Input(input) => match self.graph.add_definition(&input.definition) {
+                Ok(st) => st,
+                Err(e) => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            "bad-context",
+                            span,
+                            format!("named context `{name}` is a frontend input whose LLB cannot be used: {e}"),
+                        )
+                        .with_help("the client sent a broken Definition for it: rebuild with a current buildx or buildctl"),
+                    );
+                    None
+                }
+            },
         }
     }
 

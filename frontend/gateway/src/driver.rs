@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use slipway_compiler::{CompileOptions, Compiled, ImageRequest, NamedContext, ResolvedImage};
+use slipway_compiler::{
+    CompileOptions, Compiled, ImageRequest, InputContext, NamedContext, ResolvedImage,
+};
 use slipway_proto::gateway as gw;
 use slipway_proto::pb;
 use slipway_spec::{BaseEnv, Diagnostics, EvalOptions, Loaded, Plan, Platform};
@@ -590,7 +592,10 @@ async fn named_contexts(
                 NamedContextRef::Url(u) => NamedContext::Url(u.clone()),
                 NamedContextRef::Input(i) => {
                     match inputs.get(i) {
-                        Some(d) => NamedContext::Input(d.clone()),
+                        Some(d) => NamedContext::Input(InputContext {
+                            definition: d.clone(),
+                            config: input_config(&opts.raw, i)?,
+                        }),
                         None => {
                             let have: Vec<&str> = inputs.keys().map(String::as_str).collect();
                             return Err(FrontendError::invalid(format!(
@@ -622,6 +627,32 @@ async fn named_contexts(
             .or_insert_with(|| NamedContext::Remote(url.clone()));
     }
     Ok(out)
+}
+
+/// The image config of input NAME from `input-metadata:NAME` (buildx sends
+/// the other target's result metadata: a JSON object of base64 values, as
+/// Go writes `map[string][]byte`), empty when absent.
+fn input_config(
+    raw: &BTreeMap<String, String>,
+    name: &str,
+) -> Result<Vec<u8>, FrontendError> {
+    use base64::Engine;
+    let Some(md) = raw.get(&format!("input-metadata:{name}")) else {
+        return Ok(Vec::new());
+    };
+    let bad = |why: String| {
+        FrontendError::invalid(format!(
+            "the client's `input-metadata:{name}` cannot be read: {why}"
+        ))
+    };
+    let m: BTreeMap<String, String> =
+        serde_json::from_str(md).map_err(|e| bad(e.to_string()))?;
+    match m.get("containerimage.config") {
+        Some(v) => base64::engine::general_purpose::STANDARD
+            .decode(v)
+            .map_err(|e| bad(format!("containerimage.config: {e}"))),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn pb_platform(p: &Platform) -> pb::Platform {

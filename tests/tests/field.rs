@@ -512,9 +512,14 @@ fn bake_target_context_is_read_as_a_frontend_input() {
             out = s(&out),
         ),
     );
+    // The files are outside the working directory: granted as buildx asks.
+    let (read, write) = (
+        format!("--allow=fs.read={}", s(tmp.path())),
+        format!("--allow=fs.write={}", s(tmp.path())),
+    );
     let run = cmd(
         "buildx",
-        &["bake", "--progress=plain", "-f", &s(&bake), "app"],
+        &["bake", &read, &write, "--progress=plain", "-f", &s(&bake), "app"],
     )
     .ok();
     let all = run.all();

@@ -714,3 +714,35 @@ async fn resolve_images(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::input_config;
+    use std::collections::BTreeMap;
+
+    fn raw(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn input_metadata_gives_the_image_config() {
+        // buildx writes Go's map[string][]byte: base64 values.
+        let cfg = r#"{"config":{"Env":["A=1"]}}"#;
+        let md = format!(
+            r#"{{"containerimage.config":"{}","other":"eA=="}}"#,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, cfg)
+        );
+        let r = raw(&[("input-metadata:base", md.as_str())]);
+        assert_eq!(input_config(&r, "base").unwrap(), cfg.as_bytes());
+        // No metadata, or none for this input: no config.
+        assert!(input_config(&r, "other").unwrap().is_empty());
+        let r = raw(&[("input-metadata:base", r#"{"other":"eA=="}"#)]);
+        assert!(input_config(&r, "base").unwrap().is_empty());
+        // Unreadable metadata is a clear error naming the option.
+        let r = raw(&[("input-metadata:base", "{not json")]);
+        let e = input_config(&r, "base").unwrap_err();
+        assert!(e.message.contains("input-metadata:base"), "{}", e.message);
+    }
+}

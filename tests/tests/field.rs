@@ -543,11 +543,17 @@ fn bake_target_context_is_read_as_a_frontend_input() {
     );
 }
 
-/// A service this test started (git daemon, http server), killed when dropped.
+/// A service this test started (git daemon, http server), killed when dropped with its whole
+/// process group: `git daemon` runs the server as a child process (`git-daemon`), which killing
+/// `git` alone left listening after the test.
 struct Service(std::process::Child);
 
 impl Drop for Service {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -564,8 +570,11 @@ fn free_port() -> u16 {
 
 /// Start PROGRAM ARGS listening on `port`; wait until it accepts connections.
 fn start_service(program: &str, args: &[&str], port: u16) -> Service {
+    use std::os::unix::process::CommandExt;
     let child = std::process::Command::new(program)
         .args(args)
+        // Its own process group, which Drop kills.
+        .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -5,41 +5,18 @@
 
 use serde_json::Value;
 use slipway_e2e::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Run PROGRAM (looked up on the PATH of `scripts/buildkit.sh env`) with the engines' environment.
 fn cmd(program: &str, args: &[&str]) -> Run {
-    let e = engine();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let start = std::time::Instant::now();
-    let out = timed_command(program, &args, &e.env, None);
-    Run {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command: format!("{program} {}", args.join(" ")),
-    }
+    tool_run(program, args)
 }
 
 /// As [`cmd`], for a build that may compile a toolchain's standard library for two platforms from
 /// a cold cache (over 10 minutes on a loaded 2-core machine): up to 30 minutes. (It used to wrap
 /// `timeout 1800` inside `cmd`'s own 600 s limit, so 600 s applied.)
 fn cmd_long(program: &str, args: &[&str]) -> Run {
-    let e = engine();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let start = std::time::Instant::now();
-    let limit = std::time::Duration::from_secs(1800);
-    let out = timed_command_for(limit, program, &args, &e.env, None);
-    Run {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command: format!("{program} {}", args.join(" ")),
-    }
+    tool_run_for(std::time::Duration::from_secs(1800), program, args)
 }
 
 /// What the daemon says about its builds (newest first), for a failure message: a build it
@@ -49,35 +26,6 @@ fn daemon_histories() -> String {
     r.all().lines().take(12).collect::<Vec<_>>().join("\n")
 }
 
-/// A fresh scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("slipway-field-{what}-{}", nonce()));
-        std::fs::create_dir_all(&d).unwrap();
-        Scratch(d)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-    fn write(&self, p: &str, text: &str) -> PathBuf {
-        let f = self.0.join(p);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(&f, text).unwrap();
-        f
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn s(p: &Path) -> String {
     p.display().to_string()
 }
@@ -85,6 +33,11 @@ fn s(p: &Path) -> String {
 /// `--opt source=` for buildctl: the frontend image as buildkitd pulls it.
 fn source_opt() -> String {
     format!("source={}/{}", clients::REGISTRY, engine().image)
+}
+
+/// `Scratch::new("field-WHAT")`.
+fn scratch(what: &str) -> Scratch {
+    Scratch::new(&format!("field-{what}"))
 }
 
 /// The substitute for `golang:1.22-alpine` in the registry (built once, idempotent).
@@ -167,31 +120,22 @@ fn go_example_two_platforms_one_index_right_elf_each() {
     let _s = shared_slot();
     ensure_golang();
     let dir = repo_root().join("examples/go");
-    let tmp = Scratch::new("go2");
+    let tmp = scratch("go2");
     let tar = tmp.join("go.tar");
-    let run = cmd_long(
-        "buildctl",
-        &[
-            "build",
-            "--progress=plain",
-            "--frontend",
-            "gateway.v0",
-            "--opt",
-            &source_opt(),
-            "--local",
-            &format!("context={}", s(&dir)),
-            "--local",
-            &format!("dockerfile={}", s(&dir)),
-            "--opt",
-            "filename=slipway.yaml",
-            "--opt",
-            "target=runtime-scratch",
-            "--opt",
-            "platform=linux/amd64,linux/arm64",
-            "--output",
-            &format!("type=oci,dest={}", s(&tar)),
-        ],
-    );
+    let extra: Vec<String> = [
+        "--opt",
+        "target=runtime-scratch",
+        "--opt",
+        "platform=linux/amd64,linux/arm64",
+        "--output",
+        &format!("type=oci,dest={}", s(&tar)),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    let args = buildctl_gateway_args(&dir, &engine().image, &extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = cmd_long("buildctl", &args);
     assert!(
         run.success,
         "{} failed ({:?}) after {:?}\n{}\n--- buildctl debug histories ---\n{}",
@@ -232,7 +176,7 @@ fn go_example_two_platforms_one_index_right_elf_each() {
 #[test]
 fn run_step_needing_emulation_fails_naming_the_platform() {
     let _s = shared_slot();
-    let tmp = Scratch::new("emu");
+    let tmp = scratch("emu");
     let spec = tmp.write(
         "slipway.yaml",
         &format!(
@@ -284,7 +228,7 @@ fn spec(body: &str) -> String {
 #[test]
 fn push_with_default_provenance() {
     let _s = shared_slot();
-    let tmp = Scratch::new("prov");
+    let tmp = scratch("prov");
     let n = nonce();
     let f = tmp.write(
         "slipway.yaml",
@@ -336,7 +280,7 @@ fn push_with_default_provenance() {
 #[test]
 fn sbom_without_scanner_fails_clearly() {
     let _s = shared_slot();
-    let tmp = Scratch::new("sbom");
+    let tmp = scratch("sbom");
     let f = tmp.write(
         "slipway.yaml",
         &spec("stages:\n  app:\n    from: busybox:1.36\n"),
@@ -353,7 +297,7 @@ fn sbom_without_scanner_fails_clearly() {
 #[test]
 fn outputs_oci_docker_local_tar() {
     let _s = shared_slot();
-    let tmp = Scratch::new("out");
+    let tmp = scratch("out");
     let n = nonce();
     let f = tmp.write(
         "slipway.yaml",
@@ -420,7 +364,7 @@ fn outputs_oci_docker_local_tar() {
 #[test]
 fn named_contexts_image_oci_layout_and_dir() {
     let _s = shared_slot();
-    let tmp = Scratch::new("ctx");
+    let tmp = scratch("ctx");
     let n = nonce();
     // The layout: an image built with Slipway, exported as OCI.
     let base = tmp.write(
@@ -486,7 +430,7 @@ fn named_contexts_image_oci_layout_and_dir() {
 #[test]
 fn bake_target_context_is_read_as_a_frontend_input() {
     let _s = shared_slot();
-    let tmp = Scratch::new("bake");
+    let tmp = scratch("bake");
     let n = nonce();
     tmp.write(
         "base/slipway.yaml",
@@ -614,6 +558,34 @@ fn remote_app(dir: &Path, n: &str) {
     .unwrap();
 }
 
+/// Build the remote app at URL with buildctl, then buildx (outputs `out-<client>` in TMP): both
+/// see its file; then the `.dockerignore` rule against the Dockerfile frontend.
+fn remote_builds(url: &str, tmp: &Scratch, n: &str) {
+    for (client, run, out) in [
+        (
+            "buildctl",
+            buildctl_remote as fn(&str, &Path) -> Run,
+            tmp.join("out-buildctl"),
+        ),
+        ("buildx", buildx_remote, tmp.join("out-buildx")),
+    ] {
+        let r = run(url, &out).ok();
+        // The first client runs the step (and prints the file); the second finds it cached.
+        let want = if client == "buildctl" {
+            format!("remote-{n}")
+        } else {
+            "[app 3/4] RUN cat /hello.txt".to_string()
+        };
+        assert!(r.all().contains(&want), "{client}: {}", r.all());
+        assert_eq!(
+            std::fs::read_to_string(out.join("seen")).unwrap(),
+            format!("remote-{n}\n"),
+            "{client}"
+        );
+    }
+    remote_ignore_like_dockerfile(url, &tmp.join("out-buildctl"), tmp);
+}
+
 /// The remote context's `.dockerignore` is not applied, by Slipway (OUT, a build's local output)
 /// nor by BuildKit's own Dockerfile frontend on the same URL.
 fn remote_ignore_like_dockerfile(url: &str, out: &Path, tmp: &Scratch) {
@@ -708,7 +680,7 @@ fn buildx_remote(url: &str, out: &Path) -> Run {
 #[test]
 fn spec_and_context_from_git() {
     let _s = shared_slot();
-    let tmp = Scratch::new("git");
+    let tmp = scratch("git");
     let n = nonce();
     let work = tmp.join("work");
     remote_app(&work, &n);
@@ -743,36 +715,14 @@ fn spec_and_context_from_git() {
         port,
     );
     let url = format!("git://127.0.0.1:{port}/app.git#main");
-    for (client, run, out) in [
-        (
-            "buildctl",
-            buildctl_remote as fn(&str, &Path) -> Run,
-            tmp.join("out-buildctl"),
-        ),
-        ("buildx", buildx_remote, tmp.join("out-buildx")),
-    ] {
-        let r = run(&url, &out).ok();
-        // The first client runs the step (and prints the file); the second finds it cached.
-        let want = if client == "buildctl" {
-            format!("remote-{n}")
-        } else {
-            "[app 3/4] RUN cat /hello.txt".to_string()
-        };
-        assert!(r.all().contains(&want), "{client}: {}", r.all());
-        assert_eq!(
-            std::fs::read_to_string(out.join("seen")).unwrap(),
-            format!("remote-{n}\n"),
-            "{client}"
-        );
-    }
-    remote_ignore_like_dockerfile(&url, &tmp.join("out-buildctl"), &tmp);
+    remote_builds(&url, &tmp, &n);
 }
 
 /// Issue 9 item 6: spec and context from a tarball served over HTTP on 127.0.0.1.
 #[test]
 fn spec_and_context_from_an_http_tarball() {
     let _s = shared_slot();
-    let tmp = Scratch::new("http");
+    let tmp = scratch("http");
     let n = nonce();
     let app = tmp.join("app");
     remote_app(&app, &n);
@@ -798,27 +748,5 @@ fn spec_and_context_from_an_http_tarball() {
         port,
     );
     let url = format!("http://127.0.0.1:{port}/ctx.tar.gz");
-    for (client, run, out) in [
-        (
-            "buildctl",
-            buildctl_remote as fn(&str, &Path) -> Run,
-            tmp.join("out-buildctl"),
-        ),
-        ("buildx", buildx_remote, tmp.join("out-buildx")),
-    ] {
-        let r = run(&url, &out).ok();
-        // The first client runs the step (and prints the file); the second finds it cached.
-        let want = if client == "buildctl" {
-            format!("remote-{n}")
-        } else {
-            "[app 3/4] RUN cat /hello.txt".to_string()
-        };
-        assert!(r.all().contains(&want), "{client}: {}", r.all());
-        assert_eq!(
-            std::fs::read_to_string(out.join("seen")).unwrap(),
-            format!("remote-{n}\n"),
-            "{client}"
-        );
-    }
-    remote_ignore_like_dockerfile(&url, &tmp.join("out-buildctl"), &tmp);
+    remote_builds(&url, &tmp, &n);
 }

@@ -463,7 +463,15 @@ fn bake_target_context_is_read_as_a_frontend_input() {
     );
     let run = cmd(
         "buildx",
-        &["bake", &read, &write, "--progress=plain", "-f", &s(&bake), "app"],
+        &[
+            "bake",
+            &read,
+            &write,
+            "--progress=plain",
+            "-f",
+            &s(&bake),
+            "app",
+        ],
     )
     .ok();
     let all = run.all();
@@ -551,11 +559,7 @@ fn remote_app(dir: &Path, n: &str) {
         spec("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - copy: hello.txt\n        to: /hello.txt\n      - run: cat /hello.txt && cp /hello.txt /seen\n      - copy: .\n        to: /ctx/\n"),
     )
     .unwrap();
-    std::fs::write(
-        dir.join("Dockerfile"),
-        "FROM busybox:1.36\nCOPY . /ctx/\n",
-    )
-    .unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox:1.36\nCOPY . /ctx/\n").unwrap();
 }
 
 /// Build the remote app at URL with buildctl, then buildx (outputs `out-<client>` in TMP): both
@@ -622,7 +626,11 @@ fn remote_ignore_like_dockerfile(url: &str, out: &Path, tmp: &Scratch) {
         v.sort();
         v
     };
-    assert_eq!(names(out), names(&twin), "same context as the Dockerfile frontend's");
+    assert_eq!(
+        names(out),
+        names(&twin),
+        "same context as the Dockerfile frontend's"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) {

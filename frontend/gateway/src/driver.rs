@@ -632,10 +632,7 @@ async fn named_contexts(
 /// The image config of input NAME from `input-metadata:NAME` (buildx sends
 /// the other target's result metadata: a JSON object of base64 values, as
 /// Go writes `map[string][]byte`), empty when absent.
-fn input_config(
-    raw: &BTreeMap<String, String>,
-    name: &str,
-) -> Result<Vec<u8>, FrontendError> {
+fn input_config(raw: &BTreeMap<String, String>, name: &str) -> Result<Vec<u8>, FrontendError> {
     use base64::Engine;
     let Some(md) = raw.get(&format!("input-metadata:{name}")) else {
         return Ok(Vec::new());
@@ -645,8 +642,7 @@ fn input_config(
             "the client's `input-metadata:{name}` cannot be read: {why}"
         ))
     };
-    let m: BTreeMap<String, String> =
-        serde_json::from_str(md).map_err(|e| bad(e.to_string()))?;
+    let m: BTreeMap<String, String> = serde_json::from_str(md).map_err(|e| bad(e.to_string()))?;
     match m.get("containerimage.config") {
         Some(v) => base64::engine::general_purpose::STANDARD
             .decode(v)

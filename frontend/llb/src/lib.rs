@@ -65,8 +65,8 @@ pub use exec::{
     BindMount, CacheMount, Exec, ExecResult, Mount, SecretEnv, SecretMount, SshMount, TmpfsMount,
     Ulimit,
 };
-pub use foreign::ForeignError;
 pub use file::{Chown, Copy, FileOpBuilder, MkDir, MkFile, Rm, Symlink, UserRef};
+pub use foreign::ForeignError;
 pub use graph::{Graph, NodeId, OpMeta, Output, SourceRange, State};
 pub use marshal::{LlbError, SourceInfoInput};
 pub use reference::{normalize_image_ref, normalize_platform, RefError};

@@ -670,7 +670,10 @@ fn finish(
         let extra: Vec<Vec<u8>> = extra.iter().map(|i| i.encode_to_vec()).collect();
         let source_len = locations.len()
             + encode::field_len(2, info_len)
-            + extra.iter().map(|e| encode::field_len(2, e.len())).sum::<usize>();
+            + extra
+                .iter()
+                .map(|e| encode::field_len(2, e.len()))
+                .sum::<usize>();
         encode::key(&mut out, 3, 2);
         encode::varint(&mut out, source_len as u64);
         out.extend_from_slice(&locations);

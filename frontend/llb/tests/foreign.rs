@@ -70,7 +70,7 @@ fn foreign_ops_keep_their_bytes_metadata_and_source_map() {
         assert!(have.contains(b), "a foreign op was changed or dropped");
     }
     assert_eq!(out.def.len(), base.def.len() - 1 + 2); // + exec + return op
-    // The exec reads the input's result (its copy op).
+                                                       // The exec reads the input's result (its copy op).
     let exec = pb::Op::decode(out.def[out.def.len() - 2].as_slice()).unwrap();
     let copy_digest = digest(&base.def[base.def.len() - 2]);
     assert_eq!(exec.inputs[0].digest, copy_digest);

@@ -13,17 +13,38 @@ fn cmd(program: &str, args: &[&str]) -> Run {
 }
 
 /// As [`cmd`], for a build that may compile a toolchain's standard library for two platforms from
-/// a cold cache (over 10 minutes on a loaded 2-core machine): up to 30 minutes. (It used to wrap
-/// `timeout 1800` inside `cmd`'s own 600 s limit, so 600 s applied.)
+/// a cold cache (2–5 minutes on a loaded 2-core machine, longer while it waits for the engine
+/// lock): up to 15 minutes, so that a stuck build still leaves CI (90 min) time to report.
 fn cmd_long(program: &str, args: &[&str]) -> Run {
-    tool_run_for(std::time::Duration::from_secs(1800), program, args)
+    tool_run_for(std::time::Duration::from_secs(900), program, args)
 }
 
 /// What the daemon says about its builds (newest first), for a failure message: a build it
-/// never finished has no COMPLETE record.
+/// never finished has no COMPLETE record. Also saves buildkitd's goroutine dump (its
+/// `--debugaddr`, set by scripts/buildkitd.sh) to a file the message names: where a stuck
+/// build waits.
 fn daemon_histories() -> String {
     let r = cmd("buildctl", &["debug", "histories"]);
-    r.all().lines().take(12).collect::<Vec<_>>().join("\n")
+    let mut out = r.all().lines().take(12).collect::<Vec<_>>().join("\n");
+    let dump = std::env::temp_dir().join(format!(
+        "slipway-buildkitd-goroutines-{}.txt",
+        std::process::id()
+    ));
+    let g = tool_run(
+        "curl",
+        &[
+            "-sS",
+            "-o",
+            &s(&dump),
+            "http://127.0.0.1:6060/debug/pprof/goroutine?debug=2",
+        ],
+    );
+    out.push_str(&if g.success {
+        format!("\n--- buildkitd goroutines: {} ---", s(&dump))
+    } else {
+        format!("\n--- no goroutine dump: {}", g.all())
+    });
+    out
 }
 
 fn s(p: &Path) -> String {

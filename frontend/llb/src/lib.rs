@@ -52,7 +52,6 @@ pub mod file;
 pub mod graph;
 pub mod marshal;
 mod optable;
-mod pipeline;
 pub mod reference;
 pub mod source;
 pub mod verify;

@@ -22,12 +22,6 @@ use crate::paths;
 use crate::{remote, CompileOptions, NamedContext, NoCache};
 use slipway_spec::limits::MAX_RUN_ENV_BYTES;
 
-/// Estimated ops from which the graph encodes ops on a second thread while
-/// lowering goes on (same bytes). Below it the thread's start and hand-off
-/// cost more than the ~0.5 µs per op it moves; at 1,000 stages (~12,000
-/// ops) it took compile from ~27.6 to ~24.2 ms (A/B median).
-const ENCODER_THREAD_MIN_OPS: usize = 2_000;
-
 /// What a lowered stage hands to the stages built on it.
 #[derive(Clone, Debug)]
 pub(crate) struct StageResult {
@@ -108,14 +102,8 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
-        // Huge builds: ops are encoded on a second thread while lowering
-        // goes on (same bytes).
         let ops: usize = stages.iter().map(|&i| plan.stages[i].steps.len() + 2).sum();
-        let graph = if ops >= ENCODER_THREAD_MIN_OPS {
-            Graph::with_encoder_thread(ops)
-        } else {
-            Graph::with_capacity(ops)
-        };
+        let graph = Graph::with_capacity(ops);
         Lowering {
             plan,
             opts,

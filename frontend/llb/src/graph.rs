@@ -10,7 +10,6 @@ use crate::exec::ExecNode;
 use crate::file::FileNode;
 use crate::optable::OpTable;
 use crate::pb;
-use crate::pipeline::Encoder;
 
 /// Index of a node in its [`Graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -136,19 +135,10 @@ pub struct Graph {
     len: u32,
     /// Every node's op, encoded as it is added (the nodes themselves are not
     /// kept: their strings would double the peak memory of large builds).
-    pub(crate) ops: Ops,
+    pub(crate) ops: OpTable,
     /// Source infos after the spec's (index 0): those of foreign
     /// Definitions, de-duplicated, in the order they were added.
     pub(crate) extra_sources: Vec<pb::SourceInfo>,
-}
-
-/// Where nodes' ops are encoded.
-#[derive(Debug)]
-pub(crate) enum Ops {
-    /// On the thread that adds the node, right away.
-    Inline(OpTable),
-    /// On a second thread (see [`Graph::with_encoder_thread`]).
-    Thread(Encoder),
 }
 
 impl Default for Graph {
@@ -161,7 +151,7 @@ impl Clone for Graph {
     fn clone(&self) -> Self {
         Graph {
             len: self.len,
-            ops: Ops::Inline(self.table().clone()),
+            ops: self.ops.clone(),
             extra_sources: self.extra_sources.clone(),
         }
     }
@@ -177,44 +167,19 @@ impl Graph {
     pub fn with_capacity(expected_ops: usize) -> Self {
         Graph {
             len: 0,
-            ops: Ops::Inline(OpTable::with_capacity(expected_ops)),
+            ops: OpTable::with_capacity(expected_ops),
             extra_sources: Vec::new(),
         }
     }
 
-    /// A graph whose ops are encoded and hashed on a second thread as nodes
-    /// are added, so that the thread building the graph does not wait for
-    /// it. For large builds (thousands of ops); the output is the same as
-    /// [`Graph::new`]'s.
-    pub fn with_encoder_thread(expected_ops: usize) -> Self {
-        Graph {
-            len: 0,
-            ops: Ops::Thread(Encoder::spawn(expected_ops)),
-            extra_sources: Vec::new(),
-        }
-    }
-
-    /// Every node's op (waits for the encoder thread, if there is one).
+    /// Every node's op.
     pub(crate) fn table(&self) -> &OpTable {
-        match &self.ops {
-            Ops::Inline(t) => t,
-            Ops::Thread(e) => e.table(),
-        }
+        &self.ops
     }
 
-    /// The op table, owned here (joins the encoder thread, if there is one;
-    /// nodes added later are encoded inline).
+    /// The op table, owned here.
     pub(crate) fn table_mut(&mut self) -> &mut OpTable {
-        if let Ops::Thread(e) = &mut self.ops {
-            e.table();
-            if let Some(t) = e.finished() {
-                self.ops = Ops::Inline(t);
-            }
-        }
-        match &mut self.ops {
-            Ops::Inline(t) => t,
-            Ops::Thread(_) => unreachable!("joined above"),
-        }
+        &mut self.ops
     }
 
     pub fn len(&self) -> usize {
@@ -242,17 +207,7 @@ impl Graph {
             meta,
             extra_caps,
         };
-        if let Ops::Thread(e) = &mut self.ops {
-            // Nodes added after a marshal joined the thread are encoded
-            // here, after the ones it did.
-            if let Some(t) = e.finished() {
-                self.ops = Ops::Inline(t);
-            }
-        }
-        match &mut self.ops {
-            Ops::Inline(t) => t.add(node),
-            Ops::Thread(e) => e.send(node),
-        }
+        self.ops.add(node);
         id
     }
 

@@ -53,7 +53,6 @@ mod foreign;
 pub mod graph;
 pub mod marshal;
 mod optable;
-mod pipeline;
 pub mod reference;
 pub mod source;
 pub mod verify;

@@ -244,10 +244,18 @@ impl OpTable {
             }
             Err(e) => {
                 self.digests.push([0; 32]);
+                // Its source ranges are kept, so that the error names the
+                // spec line it came from (nothing else is written for it).
+                let at = self.locs.len();
+                write_node_locations(&mut self.locs, &node.meta);
+                let locs = Span::of(&self.locs, at).unwrap_or_else(|| {
+                    self.locs.truncate(at);
+                    Span::default()
+                });
                 OpRecord {
                     bytes: Span::default(),
                     meta: Span::default(),
-                    locs: Span::default(),
+                    locs,
                     deps: deps.unwrap_or_default(),
                     caps: Span::default(),
                     canon: i,

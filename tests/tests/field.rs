@@ -433,6 +433,8 @@ fn named_contexts_image_oci_layout_and_dir() {
         all.contains(&format!("layout-{n}")) && all.contains(&format!("dir-{n}")),
         "{all}"
     );
+    // `from: base` names the context, not an image to pin (lint's `unpinned-base`).
+    assert!(!all.contains("builds on `base`"), "{all}");
     assert_eq!(
         std::fs::read_to_string(out.join("env")).unwrap(),
         format!("env=yes-{n}\n")

@@ -233,6 +233,7 @@ pub async fn run<P: Pipeline>(
             spec_path: opts.filename.rsplit('/').next().map(String::from),
             entries: None,
         }),
+        named_contexts: opts.named_contexts.keys().cloned().collect(),
     };
     let load = |eval: EvalOptions| {
         let (filename, source, pipeline) =

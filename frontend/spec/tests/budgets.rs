@@ -175,13 +175,16 @@ fn a_repeated_word_is_hinted_every_time() {
 /// entries too.
 #[test]
 fn step_env_entries_limit_and_merges() {
-    let mut s = String::from("stages:\n  app:\n    from: alpine\n    steps:\n      - run: env\n        env:\n");
+    let mut s = String::from(
+        "stages:\n  app:\n    from: alpine\n    steps:\n      - run: env\n        env:\n",
+    );
     for i in 0..=MAX_ENV_ENTRIES {
         s.push_str(&format!("          K{i}: v\n"));
     }
     let d = refused(&s, "too-large");
     assert!(d.contains(":1007:11"), "{d}");
-    let mut m = String::from("x-e: &e {A: a}\nstages:\n  app:\n    from: alpine\n    env:\n      <<: *e\n");
+    let mut m =
+        String::from("x-e: &e {A: a}\nstages:\n  app:\n    from: alpine\n    env:\n      <<: *e\n");
     for i in 0..MAX_ENV_ENTRIES {
         m.push_str(&format!("      K{i}: v\n"));
     }

@@ -590,7 +590,8 @@ impl<'a> Lowering<'a> {
             StepKind::Add(a) => self.add(step, a, meta, st),
             StepKind::File(f) => {
                 let path = paths::clean_owned(paths::resolve(cwd_of(&st.image), &f.path));
-                let owner = self.chown(f.owner.as_deref(), step.verb_span, st.fs.is_some());
+                let owner =
+                    self.chown("owner", f.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs)
                     .mkdir(llb::MkDir {
                         path: paths::parent(&path),
@@ -609,7 +610,8 @@ impl<'a> Lowering<'a> {
             }
             StepKind::Mkdir(m) => {
                 let path = paths::clean_owned(paths::resolve(cwd_of(&st.image), &m.path));
-                let owner = self.chown(m.owner.as_deref(), step.verb_span, st.fs.is_some());
+                let owner =
+                    self.chown("owner", m.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
                     path,
                     mode: m.mode.unwrap_or(0o755) as i32,
@@ -936,7 +938,7 @@ impl<'a> Lowering<'a> {
         let owner = if linked && st.fs.is_some() {
             self.chown_linked(c.chown.as_deref(), step.verb_span)
         } else {
-            self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some())
+            self.chown("chown", c.chown.as_deref(), step.verb_span, st.fs.is_some())
         };
         let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
         let parents_glob = c.parents && c.sources.iter().any(|s| paths::has_glob(&s.value));
@@ -1029,7 +1031,7 @@ impl<'a> Lowering<'a> {
         st: &mut StageResult,
     ) {
         let cwd = cwd_of(&st.image);
-        let owner = self.chown(a.chown.as_deref(), step.verb_span, st.fs.is_some());
+        let owner = self.chown("chown", a.chown.as_deref(), step.verb_span, st.fs.is_some());
         let (mode, mode_str) = self.chmod(a.chmod.as_deref(), step.verb_span);
         let url = &a.source.value;
         let (src_state, src_path, dest, contents) = match a.kind {
@@ -1116,10 +1118,18 @@ impl<'a> Lowering<'a> {
             );
             return None;
         }
-        self.chown(Some(c), span, true)
+        self.chown("chown", Some(c), span, true)
     }
 
-    fn chown(&mut self, chown: Option<&str>, span: Span, has_fs: bool) -> Option<llb::Chown> {
+    /// `key` is what the spec calls it there (`chown` on copies, `owner` on
+    /// file steps), for the message.
+    fn chown(
+        &mut self,
+        key: &str,
+        chown: Option<&str>,
+        span: Span,
+        has_fs: bool,
+    ) -> Option<llb::Chown> {
         let c = chown?;
         let (u, g) = match c.split_once(':') {
             Some((u, g)) => (u, Some(g)),
@@ -1138,9 +1148,9 @@ impl<'a> Lowering<'a> {
                 Diagnostic::error(
                     "chown-needs-passwd",
                     span,
-                    format!("`chown: {c}` uses a name, but this stage has no /etc/passwd to look it up (it starts from scratch)"),
+                    format!("`{key}: {c}` uses a name, but this stage has no /etc/passwd to look it up (it starts from scratch)"),
                 )
-                .with_help("use numeric ids, e.g. `chown: \"65532:65532\"`"),
+                .with_help(format!("use numeric ids, e.g. `{key}: \"65532:65532\"`")),
             );
             return None;
         }

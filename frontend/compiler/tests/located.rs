@@ -27,6 +27,21 @@ fn chown_by_name_on_a_link_copy_points_at_its_step() {
     insta::assert_snapshot!(d.render());
 }
 
+/// A file step's owner on scratch is named by its own key (`owner:`), not
+/// the copy's `chown:`.
+#[test]
+fn owner_by_name_on_scratch_names_the_owner_key() {
+    let src = "stages:\n  app:\n    from: scratch\n    steps:\n      - mkdir: /data\n        owner: root\n";
+    let d = compile_err(src);
+    assert_eq!(d.items[0].code, "chown-needs-passwd");
+    assert!(
+        d.items[0].message.starts_with("`owner: root`"),
+        "{}",
+        d.render()
+    );
+    insta::assert_snapshot!(d.render());
+}
+
 #[test]
 fn run_env_bytes_limit() {
     // Each run carries the stage's env (1,000 × ~100 bytes).

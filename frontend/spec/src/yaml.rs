@@ -479,6 +479,24 @@ impl<'i, 's> Builder<'i, 's> {
                         );
                     }
                 }
+                // A block scalar's end event sits after its trailing line
+                // breaks, at the next token's line: that line is not part of
+                // it (as a step's `run: |`, it put the next step's line in
+                // the step's source range).
+                let span = if st == Style::Block {
+                    let text = &self.idx.src.as_bytes()
+                        [span.start.offset as usize..span.end.offset as usize];
+                    let kept = text
+                        .iter()
+                        .rposition(|b| !b.is_ascii_whitespace())
+                        .map_or(0, |i| i + 1);
+                    Span::new(
+                        span.start,
+                        self.idx.at_offset(span.start.offset as usize + kept),
+                    )
+                } else {
+                    span
+                };
                 Some((
                     Node {
                         kind: Kind::Scalar(v, st),

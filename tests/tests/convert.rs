@@ -12,10 +12,10 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use slipway_e2e::clients::{self, Client, Frontend};
 use slipway_e2e::examples::{
     ensure_substitutes, file_list, inspect, tail, Builder, Example, CONFIG_KEYS,
 };
-use slipway_e2e::clients::{self, Client, Frontend};
 use slipway_e2e::{engine, frontend_image, repo_root};
 
 /// Env as a set, and a missing field equal to an empty one (as the examples suite compares).
@@ -64,7 +64,10 @@ fn converted_twin_equals_twin(name: &str, client: Client) {
     targets.dedup();
     assert!(!targets.is_empty(), "{name}: no runtime targets");
     for t in &targets {
-        let twin_tag = format!("slipway-e2e/convert-{name}-{t}:dockerfile-{}", client.name());
+        let twin_tag = format!(
+            "slipway-e2e/convert-{name}-{t}:dockerfile-{}",
+            client.name()
+        );
         let conv_tag = format!("slipway-e2e/convert-{name}-{t}:converted-{}", client.name());
         let b = ex.build(
             &ex.dir,

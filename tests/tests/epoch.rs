@@ -13,7 +13,9 @@ use slipway_e2e::{fixture, on_both_engines, shared_slot, Client, Fixture};
 fn copy(c: Client, name: &str, args: Option<&str>) -> Fixture {
     let f = fixture("epoch-run", c).copy_as(name);
     if let Some(a) = args {
-        let text = f.spec_text().replacen("\nstages:", &format!("\n{a}\nstages:"), 1);
+        let text = f
+            .spec_text()
+            .replacen("\nstages:", &format!("\n{a}\nstages:"), 1);
         std::fs::write(f.spec_path(), text).unwrap();
     }
     f
@@ -41,7 +43,11 @@ fn the_build_arg_reaches_runs_that_ask(c: Client) {
         out, "named=1704067200\n0\nSOURCE_DATE_EPOCH=1704067200\n",
         "what the run steps saw (named, other's count, declared)"
     );
-    assert_eq!(img["Created"].as_str(), Some("2024-01-01T00:00:00Z"), "{img:#}");
+    assert_eq!(
+        img["Created"].as_str(),
+        Some("2024-01-01T00:00:00Z"),
+        "{img:#}"
+    );
 }
 
 /// A global default with no build arg is the epoch: it dates the image and the runs see it.
@@ -53,7 +59,11 @@ fn the_global_default_dates_the_image_and_runs_see_it(c: Client) {
         out, "named=1700000001\n0\nSOURCE_DATE_EPOCH=1700000001\n",
         "what the run steps saw (named, other's count, declared)"
     );
-    assert_eq!(img["Created"].as_str(), Some("2023-11-14T22:13:21Z"), "{img:#}");
+    assert_eq!(
+        img["Created"].as_str(),
+        Some("2023-11-14T22:13:21Z"),
+        "{img:#}"
+    );
 }
 
 /// The build arg wins over the global default.
@@ -65,7 +75,11 @@ fn the_build_arg_wins_over_the_default(c: Client) {
         out, "named=1704067200\n0\nSOURCE_DATE_EPOCH=1704067200\n",
         "what the run steps saw (named, other's count, declared)"
     );
-    assert_eq!(img["Created"].as_str(), Some("2024-01-01T00:00:00Z"), "{img:#}");
+    assert_eq!(
+        img["Created"].as_str(),
+        Some("2024-01-01T00:00:00Z"),
+        "{img:#}"
+    );
 }
 
 on_both_engines!(

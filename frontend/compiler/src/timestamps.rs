@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(epoch(&empty, &BTreeMap::new()), Ok(None));
         let bad = vec![(SOURCE_DATE_EPOCH.to_string(), "soon".to_string())];
         let e = epoch(&bad, &BTreeMap::new()).unwrap_err();
-        assert!(e.contains("`args:` (`soon`) is not a number of seconds"), "{e}");
+        assert!(
+            e.contains("`args:` (`soon`) is not a number of seconds"),
+            "{e}"
+        );
     }
 
     #[test]

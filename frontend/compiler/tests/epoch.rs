@@ -68,11 +68,20 @@ fn a_run_naming_it_sees_the_epoch_the_others_do_not() {
     let p = plan(SPEC, &[("SOURCE_DATE_EPOCH", "1704067200")]);
     let r = runs(&p, "names", Some(1_704_067_200));
     assert_eq!(r.len(), 2, "{r:?}");
-    assert!(r[0].0.contains("$SOURCE_DATE_EPOCH") && has_epoch(&r[0].1, "1704067200"), "{r:?}");
-    assert!(!r[1].1.iter().any(|e| e.starts_with("SOURCE_DATE_EPOCH=")), "{r:?}");
+    assert!(
+        r[0].0.contains("$SOURCE_DATE_EPOCH") && has_epoch(&r[0].1, "1704067200"),
+        "{r:?}"
+    );
+    assert!(
+        !r[1].1.iter().any(|e| e.starts_with("SOURCE_DATE_EPOCH=")),
+        "{r:?}"
+    );
     // Without an epoch nothing is made up (never the clock): the shell sees it unset.
     let r = runs(&p, "names", None);
-    assert!(!r[0].1.iter().any(|e| e.starts_with("SOURCE_DATE_EPOCH=")), "{r:?}");
+    assert!(
+        !r[0].1.iter().any(|e| e.starts_with("SOURCE_DATE_EPOCH=")),
+        "{r:?}"
+    );
 }
 
 #[test]

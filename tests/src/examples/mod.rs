@@ -58,7 +58,9 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -1041,7 +1043,14 @@ pub fn run_example(name: &str, client: Client) {
                 );
                 // The test image: the reports on an empty base, one small layer.
                 let tag = ex.tag(t, b);
-                let img = ex.build(&ex.dir, b, Some(t), Some(&tag), &passing_args(&fail_args), &[]);
+                let img = ex.build(
+                    &ex.dir,
+                    b,
+                    Some(t),
+                    Some(&tag),
+                    &passing_args(&fail_args),
+                    &[],
+                );
                 r.check(
                     img.success,
                     format!("{} test image build\n{}", b.key(), failure_tail(&img)),
@@ -1050,7 +1059,10 @@ pub fn run_example(name: &str, client: Client) {
                     let i = inspect(&tag);
                     let size = i["Size"].as_u64().unwrap_or(u64::MAX);
                     let layers = i["RootFS"]["Layers"].as_array().map_or(0, |l| l.len());
-                    r.info(format!("{} test image `{t}`: {size} bytes, {layers} layer(s)", b.key()));
+                    r.info(format!(
+                        "{} test image `{t}`: {size} bytes, {layers} layer(s)",
+                        b.key()
+                    ));
                     r.check(
                         size <= TEST_IMAGE_MAX_BYTES && layers == 1,
                         format!(
@@ -1064,11 +1076,16 @@ pub fn run_example(name: &str, client: Client) {
                         .into_iter()
                         .filter(|e| matches!(e.kind, '0' | '\0'))
                         .map(|e| e.path.trim_start_matches('/').to_string())
-                        .filter(|p| !CONTAINER_FILES.contains(&p.as_str()) && !p.starts_with("dev/"))
+                        .filter(|p| {
+                            !CONTAINER_FILES.contains(&p.as_str()) && !p.starts_with("dev/")
+                        })
                         .collect();
                     r.check(
                         files == reports,
-                        format!("{} test image `{t}` holds only {reports:?}: {files:?}", b.key()),
+                        format!(
+                            "{} test image `{t}` holds only {reports:?}: {files:?}",
+                            b.key()
+                        ),
                     );
                 }
             }

@@ -246,6 +246,7 @@ fn eval_options(
         // Offline: no registry, so every base image has Docker's default env.
         base_env: slipway_spec::BaseEnv::default(),
         context: None,
+        named_contexts: Vec::new(),
     })
 }
 

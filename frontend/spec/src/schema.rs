@@ -1,6 +1,6 @@
 //! The JSON Schema of `slipway.yaml` (draft-07, for editors and CI
 //! validators), generated from the evaluator's own key tables (`TOP_KEYS`,
-//! `STAGE_KEYS`, `RUN_KEYS`, … in `eval.rs`, `LINT_KEYS`) and the type table
+//! `STAGE_KEYS`, `RUN_KEYS`, … in `eval/keys.rs`, `LINT_KEYS`) and the type table
 //! below: every key a table lists gets its type from [`value`], which panics
 //! (in the tests) for a key it does not know, so the schema cannot drift
 //! from what the evaluator accepts. `docs/slipway.schema.json` is this

@@ -125,6 +125,9 @@ pub struct CompileOptions {
     /// and the time of each history entry Slipway adds. The driver passes
     /// `SOURCE_DATE_EPOCH` or the build's start; None (offline): left out.
     pub created: Option<String>,
+    /// The build's `SOURCE_DATE_EPOCH` ([`timestamps::epoch`]): a predefined
+    /// arg for `run` commands that name it. None: not set (never the clock).
+    pub source_date_epoch: Option<u64>,
 }
 
 /// The result of a compilation.

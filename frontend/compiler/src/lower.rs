@@ -122,6 +122,7 @@ impl<'a> Lowering<'a> {
                 &crate::env::predefined(
                     target_platform,
                     opts.build_platform.as_ref().unwrap_or(&Platform::default()),
+                    opts.source_date_epoch,
                 ),
             ),
             image_used,

@@ -258,8 +258,9 @@ pub async fn run<P: Pipeline>(
     // 3. Named contexts that are frontend inputs.
     let named_contexts = named_contexts(bridge, &server, &opts, &target_platform).await?;
 
-    // The image's time: SOURCE_DATE_EPOCH, else now (the core has no clock).
-    let epoch = slipway_compiler::timestamps::source_date_epoch(&opts.build_args)
+    // The image's time: SOURCE_DATE_EPOCH (build arg, else the spec's global
+    // default), else now (the core has no clock).
+    let epoch = slipway_compiler::timestamps::epoch(&plan.args, &opts.build_args)
         .map_err(FrontendError::invalid)?;
     let created = epoch.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -288,6 +289,7 @@ pub async fn run<P: Pipeline>(
         cache_mount_ns: opts.cache_mount_ns.clone(),
         build_platform: Some(build_platform.clone()),
         created: Some(slipway_compiler::timestamps::rfc3339(created)),
+        source_date_epoch: epoch,
         // Fields added later keep their defaults.
         ..Default::default()
     };

@@ -18,9 +18,9 @@ ARG RUST_IMAGE=rust:1-alpine
 # frontend/gateway/src/frontendcaps.rs SUPPORTED (a unit test compares them).
 # `contexts`: named contexts (`context:NAME=docker-image://…, local:…, git/http URLs`).
 # `subrequests`: buildx `--call targets|outline|check` (frontend.targets, .outline,
-# .lint, .subrequests.describe). Not `inputs`: a frontend input cannot be used as a
-# context yet, so claiming it would only move the failure later.
-ARG FRONTEND_CAPS=moby.buildkit.frontend.contexts,moby.buildkit.frontend.subrequests
+# .lint, .subrequests.describe). `inputs`: frontend inputs as `input:NAME` named contexts
+# (buildx bake's `target:NAME` contexts; their ops join the build as they are).
+ARG FRONTEND_CAPS=moby.buildkit.frontend.contexts,moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests
 
 FROM ${RUST_IMAGE} AS bin-source
 RUN apk add --no-cache musl-dev

@@ -15,6 +15,8 @@
 #                            /var/log/NAME.log and the buildx builder (default slipway-buildkitd)
 #   SLIPWAY_BUILDX_CONFIG    buildx's config dir (default /var/lib/slipway-buildx)
 #   SLIPWAY_BUILDKITD_WAIT   seconds to wait for the daemon (default 60)
+#   SLIPWAY_BUILDKITD_DEBUGADDR  buildkitd's --debugaddr (pprof: goroutine dumps of a stuck build);
+#                            default 127.0.0.1:6060 for the default daemon, none for others
 # The daemon reads scripts/conf/buildkitd.toml (registry mirrors; copied into the state dir); when
 # that file changes, `up` restarts the daemon this script started.
 set -euo pipefail
@@ -31,6 +33,8 @@ CONF=$REPO_ROOT/scripts/conf/buildkitd.toml
 BUILDX_CONFIG_DIR=${SLIPWAY_BUILDX_CONFIG:-/var/lib/slipway-buildx}
 BUILDER=$NAME
 WAIT=${SLIPWAY_BUILDKITD_WAIT:-60}
+if [[ $NAME == slipway-buildkitd ]]; then DEBUGADDR=${SLIPWAY_BUILDKITD_DEBUGADDR-127.0.0.1:6060}
+else DEBUGADDR=${SLIPWAY_BUILDKITD_DEBUGADDR:-}; fi
 
 # A tool from PATH, else from $SLIPWAY_BIN.
 tool() { local p; p=$(PATH="$PATH:$SLIPWAY_BIN" command -v "$1") || return 1; echo "$p"; }
@@ -62,8 +66,10 @@ start() {
   rm -f "$sock"
   say "starting buildkitd on $ADDR (state $ROOT, log $LOG)"
   echo "=== $(date -Is) buildkitd start" >>"$LOG"
+  local debug=()
+  [[ -n $DEBUGADDR ]] && debug=(--debugaddr "$DEBUGADDR")
   setsid nohup "$(tool buildkitd)" --config "$ROOT/buildkitd.toml" --root "$ROOT" --addr "$ADDR" \
-    --oci-worker=true --containerd-worker=false </dev/null >>"$LOG" 2>&1 &
+    "${debug[@]}" --oci-worker=true --containerd-worker=false </dev/null >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
 }
 

@@ -143,14 +143,7 @@ pub fn run_tool(name: &str, args: &[String], env: &[(&str, &str)]) -> Run {
         .iter()
         .map(|(k, v)| format!("{k}={v} "))
         .collect::<String>();
-    Run {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command: format!("{shown}{}", show(name, args)),
-    }
+    Run::from_output(out, start, format!("{shown}{}", show(name, args)))
 }
 
 fn tool(env: &[(String, String)], name: &str) -> PathBuf {

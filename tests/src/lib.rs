@@ -139,8 +139,19 @@ fn init_engine() -> Result<Engine, String> {
     Ok(Engine { host, image, env })
 }
 
-/// Run PROGRAM ARGS… with ENV added, under `timeout`, output captured.
+/// Run PROGRAM ARGS… with ENV added, under `timeout` ([`COMMAND_TIMEOUT`]), output captured.
 pub fn timed_command(
+    program: &str,
+    args: &[String],
+    env: &[(String, String)],
+    stdin: Option<&[u8]>,
+) -> Output {
+    timed_command_for(COMMAND_TIMEOUT, program, args, env, stdin)
+}
+
+/// As [`timed_command`], with another time limit (a build that may compile toolchains cold).
+pub fn timed_command_for(
+    limit: Duration,
     program: &str,
     args: &[String],
     env: &[(String, String)],
@@ -148,7 +159,7 @@ pub fn timed_command(
 ) -> Output {
     let mut cmd = Command::new("timeout");
     cmd.arg("--kill-after=10")
-        .arg(COMMAND_TIMEOUT.as_secs().to_string())
+        .arg(limit.as_secs().to_string())
         .arg(program)
         .args(args)
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -233,6 +244,75 @@ pub fn engine_exclusive_slot() -> Slot<RwLockWriteGuard<'static, ()>> {
     }
 }
 
+/// A program's run under the engines' environment with a time limit ([`COMMAND_TIMEOUT`] for
+/// [`tool_run`]): PROGRAM is looked up on the PATH of `scripts/buildkit.sh env`.
+pub fn tool_run_for(limit: Duration, program: &str, args: &[&str]) -> Run {
+    let e = engine();
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let start = Instant::now();
+    let out = timed_command_for(limit, program, &args, &e.env, None);
+    Run::from_output(out, start, format!("{program} {}", args.join(" ")))
+}
+
+/// [`tool_run_for`] with [`COMMAND_TIMEOUT`].
+pub fn tool_run(program: &str, args: &[&str]) -> Run {
+    tool_run_for(COMMAND_TIMEOUT, program, args)
+}
+
+/// `buildctl build` arguments for a Slipway build of the spec `slipway.yaml` in DIR (also the
+/// context) through the frontend image IMAGE as buildkitd pulls it from the local registry,
+/// then EXTRA.
+pub fn buildctl_gateway_args(dir: &Path, image: &str, extra: &[String]) -> Vec<String> {
+    let dir = dir.display();
+    let mut a: Vec<String> = vec![
+        "build".into(),
+        "--progress=plain".into(),
+        "--frontend".into(),
+        "gateway.v0".into(),
+        "--opt".into(),
+        format!("source={}/{image}", clients::REGISTRY),
+        "--local".into(),
+        format!("context={dir}"),
+        "--local".into(),
+        format!("dockerfile={dir}"),
+        "--opt".into(),
+        "filename=slipway.yaml".into(),
+    ];
+    a.extend(extra.iter().cloned());
+    a
+}
+
+/// A fresh scratch directory under the temp dir, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    /// `slipway-<what>-<nonce>` in the temp dir.
+    pub fn new(what: &str) -> Scratch {
+        let d = std::env::temp_dir().join(format!("slipway-{what}-{}", nonce()));
+        std::fs::create_dir_all(&d).unwrap();
+        Scratch(d)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+    /// Write TEXT to P (parents created); its path.
+    pub fn write(&self, p: &str, text: &str) -> PathBuf {
+        let f = self.0.join(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, text).unwrap();
+        f
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Result of one docker command.
 #[derive(Debug)]
 pub struct Run {
@@ -245,6 +325,18 @@ pub struct Run {
 }
 
 impl Run {
+    /// A finished command's result (started at START, shown as COMMAND).
+    pub fn from_output(out: Output, start: Instant, command: String) -> Run {
+        Run {
+            success: out.status.success(),
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: start.elapsed(),
+            command,
+        }
+    }
+
     /// stdout and stderr together (docker build writes progress to stderr).
     pub fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
@@ -282,14 +374,7 @@ pub fn docker_stdin(args: &[&str], stdin: Option<&[u8]>) -> Run {
     let e = engine();
     let start = Instant::now();
     let out = raw_docker(&e.host, args, stdin);
-    Run {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command: format!("docker {}", args.join(" ")),
-    }
+    Run::from_output(out, start, format!("docker {}", args.join(" ")))
 }
 
 /// Raw stdout bytes of a docker command (e.g. `docker save`).

@@ -72,30 +72,29 @@ fn assert_all_cached(second: &Run, first: &Run) {
 }
 
 fn buildctl_args(f: &Fixture, image: &str, nonce_arg: &str, extra: &[String]) -> Vec<String> {
-    let dir = f.dir.display().to_string();
-    let mut a: Vec<String> = [
-        "build",
-        "--progress=plain",
-        "--frontend",
-        "gateway.v0",
-        "--opt",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    a.push(format!("source={REGISTRY}/{image}"));
-    a.extend([
-        "--local".into(),
-        format!("context={dir}"),
-        "--local".into(),
-        format!("dockerfile={dir}"),
-        "--opt".into(),
-        "filename=slipway.yaml".into(),
-        "--opt".into(),
-        format!("build-arg:{nonce_arg}"),
-    ]);
+    let mut a = vec!["--opt".to_string(), format!("build-arg:{nonce_arg}")];
     a.extend(extra.iter().cloned());
-    a
+    buildctl_gateway_args(&f.dir, image, &a)
+}
+
+/// The same build with buildctl on the first daemon (FIRST flags: exporting a cache), then on
+/// the second (address ADDR2, SECOND flags: importing it): both runs.
+fn first_then_second(
+    f: &Fixture,
+    arg: &str,
+    first: &[String],
+    second: &[String],
+    addr2: &str,
+) -> (Run, Run) {
+    let image = engine().image.clone();
+    let a = run_tool("buildctl", &buildctl_args(f, &image, arg, first), &[]).ok();
+    let b = run_tool(
+        "buildctl",
+        &buildctl_args(f, &image, arg, second),
+        &[("BUILDKIT_HOST", addr2)],
+    )
+    .ok();
+    (a, b)
 }
 
 #[test]
@@ -103,38 +102,22 @@ fn buildctl_registry_cache_reaches_a_second_daemon() {
     let _s = shared_slot();
     let addr2 = second_daemon();
     let f = fixture("rebuild-cached", Client::Buildctl);
-    let image = engine().image.clone();
     let n = nonce();
     let arg = format!("NONCE={n}");
     let cache = format!("{REGISTRY}/slipway-e2e/cache:buildctl-{n}");
-    let first = run_tool(
-        "buildctl",
-        &buildctl_args(
-            &f,
-            &image,
-            &arg,
-            &[
-                "--export-cache".into(),
-                format!("type=registry,ref={cache},mode=max"),
-            ],
-        ),
-        &[],
-    )
-    .ok();
-    let second = run_tool(
-        "buildctl",
-        &buildctl_args(
-            &f,
-            &image,
-            &arg,
-            &[
-                "--import-cache".into(),
-                format!("type=registry,ref={cache}"),
-            ],
-        ),
-        &[("BUILDKIT_HOST", &addr2)],
-    )
-    .ok();
+    let (first, second) = first_then_second(
+        &f,
+        &arg,
+        &[
+            "--export-cache".into(),
+            format!("type=registry,ref={cache},mode=max"),
+        ],
+        &[
+            "--import-cache".into(),
+            format!("type=registry,ref={cache}"),
+        ],
+        &addr2,
+    );
     assert_all_cached(&second, &first);
 }
 
@@ -182,39 +165,23 @@ fn buildctl_inline_cache_reaches_a_second_daemon() {
     let _s = shared_slot();
     let addr2 = second_daemon();
     let f = fixture("rebuild-cached", Client::Buildctl);
-    let image = engine().image.clone();
     let n = nonce();
     let arg = format!("NONCE={n}");
     let pushed = format!("{REGISTRY}/slipway-e2e/inline:{n}");
-    let first = run_tool(
-        "buildctl",
-        &buildctl_args(
-            &f,
-            &image,
-            &arg,
-            &[
-                "--export-cache".into(),
-                "type=inline".into(),
-                "--output".into(),
-                format!("type=image,name={pushed},push=true"),
-            ],
-        ),
-        &[],
-    )
-    .ok();
-    let second = run_tool(
-        "buildctl",
-        &buildctl_args(
-            &f,
-            &image,
-            &arg,
-            &[
-                "--import-cache".into(),
-                format!("type=registry,ref={pushed}"),
-            ],
-        ),
-        &[("BUILDKIT_HOST", &addr2)],
-    )
-    .ok();
+    let (first, second) = first_then_second(
+        &f,
+        &arg,
+        &[
+            "--export-cache".into(),
+            "type=inline".into(),
+            "--output".into(),
+            format!("type=image,name={pushed},push=true"),
+        ],
+        &[
+            "--import-cache".into(),
+            format!("type=registry,ref={pushed}"),
+        ],
+        &addr2,
+    );
     assert_all_cached(&second, &first);
 }

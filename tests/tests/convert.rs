@@ -1,18 +1,22 @@
 //! `slipway convert` end to end: each example's Dockerfile twin, converted, builds through the
-//! Slipway frontend on the shared engine into images equal to the twin's (the examples suite's
-//! comparison: the image config fields of `CONFIG_KEYS`, the file list, the entry types) for every
-//! runtime target of its example.toml.
+//! Slipway frontend into images equal to the twin's (the examples suite's comparison: the image
+//! config fields of `CONFIG_KEYS`, the file list, the entry types) for every runtime target of its
+//! example.toml, on both engines: `convert_<name>::docker` (docker build on dockerd 20.10, the twin
+//! through its built-in Dockerfile frontend) and `convert_<name>::buildx` (buildx build on
+//! buildkitd v0.24, the twin through BuildKit's own Dockerfile frontend; images loaded into dockerd
+//! for the comparison).
 //!
 //! Slow (real builds): `cargo test -p slipway-e2e --test convert -- --nocapture --test-threads=1`
-//! (one test per example; `SLIPWAY_IMAGE` names the frontend image). Never skips.
+//! (`SLIPWAY_IMAGE` names the frontend image). Never skips.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use slipway_e2e::clients::{self, Client, Frontend};
 use slipway_e2e::examples::{
     ensure_substitutes, file_list, inspect, tail, Builder, Example, CONFIG_KEYS,
 };
-use slipway_e2e::{docker, engine, frontend_image, repo_root};
+use slipway_e2e::{engine, frontend_image, repo_root};
 
 /// Env as a set, and a missing field equal to an empty one (as the examples suite compares).
 fn norm(key: &str, v: &Value) -> Value {
@@ -29,10 +33,11 @@ fn norm(key: &str, v: &Value) -> Value {
     }
 }
 
-fn converted_twin_equals_twin(name: &str) {
+fn converted_twin_equals_twin(name: &str, client: Client) {
     engine();
     ensure_substitutes();
-    let ex = Example::load(name);
+    let mut ex = Example::load(name);
+    ex.client = client;
     let twin = ex.dir.join(ex.file(Builder::Dockerfile));
     let text = std::fs::read_to_string(&twin).unwrap();
     let opts = slipway_convert::Options {
@@ -48,7 +53,7 @@ fn converted_twin_equals_twin(name: &str) {
     // Outside the checkout's tracked files: target/ is ignored.
     let out_dir = repo_root().join("target/convert-e2e");
     std::fs::create_dir_all(&out_dir).unwrap();
-    let spec = out_dir.join(format!("{name}.slipway.yaml"));
+    let spec = out_dir.join(format!("{name}.{}.slipway.yaml", client.name()));
     std::fs::write(&spec, &conv.yaml).unwrap();
     let mut failures = Vec::new();
     let mut targets: Vec<String> = ex
@@ -59,8 +64,11 @@ fn converted_twin_equals_twin(name: &str) {
     targets.dedup();
     assert!(!targets.is_empty(), "{name}: no runtime targets");
     for t in &targets {
-        let twin_tag = format!("slipway-e2e/convert-{name}-{t}:dockerfile");
-        let conv_tag = format!("slipway-e2e/convert-{name}-{t}:converted");
+        let twin_tag = format!(
+            "slipway-e2e/convert-{name}-{t}:dockerfile-{}",
+            client.name()
+        );
+        let conv_tag = format!("slipway-e2e/convert-{name}-{t}:converted-{}", client.name());
         let b = ex.build(
             &ex.dir,
             Builder::Dockerfile,
@@ -71,28 +79,27 @@ fn converted_twin_equals_twin(name: &str) {
         );
         assert!(
             b.success,
-            "{name}/{t}: twin build failed:\n{}",
+            "{name}/{t} ({}): twin build failed:\n{}",
+            client.name(),
             tail(&b, 40)
         );
-        let mut args: Vec<String> = vec![
-            "build".into(),
-            "--progress=plain".into(),
-            "-f".into(),
-            spec.display().to_string(),
-            "--target".into(),
-            t.clone(),
-            "-t".into(),
-            conv_tag.clone(),
-        ];
+        let mut flags: Vec<String> = vec!["--target".into(), t.clone()];
         for (k, v) in ex.build_args() {
-            args.extend(["--build-arg".into(), format!("{k}={v}")]);
+            flags.extend(["--build-arg".into(), format!("{k}={v}")]);
         }
-        args.push(ex.dir.display().to_string());
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        let c = docker(&refs);
+        let refs: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let c = clients::build(&clients::Build {
+            client,
+            frontend: Frontend::Slipway,
+            file: &spec,
+            context: &ex.dir,
+            tag: Some(&conv_tag),
+            flags: &refs,
+        });
         assert!(
             c.success,
-            "{name}/{t}: converted spec build failed:\n{}\n--- spec ---\n{}",
+            "{name}/{t} ({}): converted spec build failed:\n{}\n--- spec ---\n{}",
+            client.name(),
             tail(&c, 40),
             conv.yaml
         );
@@ -114,55 +121,45 @@ fn converted_twin_equals_twin(name: &str) {
             ));
         }
         eprintln!(
-            "[convert {name}] {t}: config ({} keys) and {} files compared",
+            "[convert {name} {}] {t}: config ({} keys) and {} files compared",
+            client.name(),
             CONFIG_KEYS.len(),
             fa.len()
         );
     }
-    assert!(failures.is_empty(), "{name}:\n- {}", failures.join("\n- "));
+    assert!(
+        failures.is_empty(),
+        "{name} ({}):\n- {}",
+        client.name(),
+        failures.join("\n- ")
+    );
 }
 
-#[test]
-fn convert_go() {
-    converted_twin_equals_twin("go");
+/// `converts!(convert_go => "go", …)`: a module per example with a test per engine.
+macro_rules! converts {
+    ($($m:ident => $name:literal),* $(,)?) => {$(
+        mod $m {
+            use slipway_e2e::Client;
+            #[test]
+            fn docker() {
+                super::converted_twin_equals_twin($name, Client::Docker)
+            }
+            #[test]
+            fn buildx() {
+                super::converted_twin_equals_twin($name, Client::Buildx)
+            }
+        }
+    )*};
 }
 
-#[test]
-fn convert_python() {
-    converted_twin_equals_twin("python");
-}
-
-#[test]
-fn convert_node() {
-    converted_twin_equals_twin("node");
-}
-
-#[test]
-fn convert_rust() {
-    converted_twin_equals_twin("rust");
-}
-
-#[test]
-fn convert_java() {
-    converted_twin_equals_twin("java");
-}
-
-#[test]
-fn convert_static_site() {
-    converted_twin_equals_twin("static-site");
-}
-
-#[test]
-fn convert_parallel() {
-    converted_twin_equals_twin("parallel");
-}
-
-#[test]
-fn convert_external_image() {
-    converted_twin_equals_twin("external-image");
-}
-
-#[test]
-fn convert_ci_targets() {
-    converted_twin_equals_twin("ci-targets");
-}
+converts!(
+    convert_go => "go",
+    convert_python => "python",
+    convert_node => "node",
+    convert_rust => "rust",
+    convert_java => "java",
+    convert_static_site => "static-site",
+    convert_parallel => "parallel",
+    convert_external_image => "external-image",
+    convert_ci_targets => "ci-targets",
+);

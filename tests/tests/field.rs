@@ -5,59 +5,46 @@
 
 use serde_json::Value;
 use slipway_e2e::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Run PROGRAM (looked up on the PATH of `scripts/buildkit.sh env`) with the engines' environment.
 fn cmd(program: &str, args: &[&str]) -> Run {
-    let e = engine();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let start = std::time::Instant::now();
-    let out = timed_command(program, &args, &e.env, None);
-    Run {
-        success: out.status.success(),
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        elapsed: start.elapsed(),
-        command: format!("{program} {}", args.join(" ")),
-    }
+    tool_run(program, args)
 }
 
 /// As [`cmd`], for a build that may compile a toolchain's standard library for two platforms from
-/// a cold cache (over 10 minutes on a loaded 2-core machine): up to 30 minutes.
+/// a cold cache (2–5 minutes on a loaded 2-core machine, longer while it waits for the engine
+/// lock): up to 15 minutes, so that a stuck build still leaves CI (90 min) time to report.
 fn cmd_long(program: &str, args: &[&str]) -> Run {
-    let mut a = vec!["--kill-after=10", "1800", program];
-    a.extend_from_slice(args);
-    cmd("timeout", &a)
+    tool_run_for(std::time::Duration::from_secs(900), program, args)
 }
 
-/// A fresh scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(what: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("slipway-field-{what}-{}", nonce()));
-        std::fs::create_dir_all(&d).unwrap();
-        Scratch(d)
-    }
-    fn path(&self) -> &Path {
-        &self.0
-    }
-    fn join(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-    fn write(&self, p: &str, text: &str) -> PathBuf {
-        let f = self.0.join(p);
-        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
-        std::fs::write(&f, text).unwrap();
-        f
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// What the daemon says about its builds (newest first), for a failure message: a build it
+/// never finished has no COMPLETE record. Also saves buildkitd's goroutine dump (its
+/// `--debugaddr`, set by scripts/buildkitd.sh) to a file the message names: where a stuck
+/// build waits.
+fn daemon_histories() -> String {
+    let r = cmd("buildctl", &["debug", "histories"]);
+    let mut out = r.all().lines().take(12).collect::<Vec<_>>().join("\n");
+    let dump = std::env::temp_dir().join(format!(
+        "slipway-buildkitd-goroutines-{}.txt",
+        std::process::id()
+    ));
+    let g = tool_run(
+        "curl",
+        &[
+            "-sS",
+            "-o",
+            &s(&dump),
+            "http://127.0.0.1:6060/debug/pprof/goroutine?debug=2",
+        ],
+    );
+    out.push_str(&if g.success {
+        format!("\n--- buildkitd goroutines: {} ---", s(&dump))
+    } else {
+        format!("\n--- no goroutine dump: {}", g.all())
+    });
+    out
 }
 
 fn s(p: &Path) -> String {
@@ -67,6 +54,11 @@ fn s(p: &Path) -> String {
 /// `--opt source=` for buildctl: the frontend image as buildkitd pulls it.
 fn source_opt() -> String {
     format!("source={}/{}", clients::REGISTRY, engine().image)
+}
+
+/// `Scratch::new("field-WHAT")`.
+fn scratch(what: &str) -> Scratch {
+    Scratch::new(&format!("field-{what}"))
 }
 
 /// The substitute for `golang:1.22-alpine` in the registry (built once, idempotent).
@@ -138,41 +130,42 @@ fn file_in_last_layer(layout: &Path, manifest: &Value, path: &str, dir: &Path) -
 /// index, two manifests, the right ELF in each (the builder cross-compiles on the build platform;
 /// this machine has no emulation).
 ///
-/// Known failure, open: in the merged tree's full run (2026-12-03) the build finished both
-/// platforms' steps (last vertex DONE) and then hung until the 600 s command limit ("Canceled");
-/// it passed on its branch with a warm cache. Run it alone with `--ignored` while that is found.
+/// Once, in a full run (2026-12-03), buildctl waited after the export was done ("sending tarball
+/// done") until its limit: buildkitd never finished that Solve after its exporter (no error logged
+/// when the client went, no history record until the daemon was restarted 20 min later), with the
+/// Go build vertex shared with another checkout's concurrent build. Not reproduced since (7 runs,
+/// cold and warm, with neighbours sharing vertices). If it happens again the failure shows the
+/// daemon's build history.
 #[test]
-#[ignore = "hangs after its last vertex in the full suite (see the comment); run with --ignored"]
 fn go_example_two_platforms_one_index_right_elf_each() {
     let _s = shared_slot();
     ensure_golang();
     let dir = repo_root().join("examples/go");
-    let tmp = Scratch::new("go2");
+    let tmp = scratch("go2");
     let tar = tmp.join("go.tar");
-    let run = cmd_long(
-        "buildctl",
-        &[
-            "build",
-            "--progress=plain",
-            "--frontend",
-            "gateway.v0",
-            "--opt",
-            &source_opt(),
-            "--local",
-            &format!("context={}", s(&dir)),
-            "--local",
-            &format!("dockerfile={}", s(&dir)),
-            "--opt",
-            "filename=slipway.yaml",
-            "--opt",
-            "target=runtime-scratch",
-            "--opt",
-            "platform=linux/amd64,linux/arm64",
-            "--output",
-            &format!("type=oci,dest={}", s(&tar)),
-        ],
-    )
-    .ok();
+    let extra: Vec<String> = [
+        "--opt",
+        "target=runtime-scratch",
+        "--opt",
+        "platform=linux/amd64,linux/arm64",
+        "--output",
+        &format!("type=oci,dest={}", s(&tar)),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    let args = buildctl_gateway_args(&dir, &engine().image, &extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = cmd_long("buildctl", &args);
+    assert!(
+        run.success,
+        "{} failed ({:?}) after {:?}\n{}\n--- buildctl debug histories ---\n{}",
+        run.command,
+        run.code,
+        run.elapsed,
+        run.all(),
+        daemon_histories()
+    );
     assert!(
         run.all().contains("exporting manifest list"),
         "{}",
@@ -204,7 +197,7 @@ fn go_example_two_platforms_one_index_right_elf_each() {
 #[test]
 fn run_step_needing_emulation_fails_naming_the_platform() {
     let _s = shared_slot();
-    let tmp = Scratch::new("emu");
+    let tmp = scratch("emu");
     let spec = tmp.write(
         "slipway.yaml",
         &format!(
@@ -256,7 +249,7 @@ fn spec(body: &str) -> String {
 #[test]
 fn push_with_default_provenance() {
     let _s = shared_slot();
-    let tmp = Scratch::new("prov");
+    let tmp = scratch("prov");
     let n = nonce();
     let f = tmp.write(
         "slipway.yaml",
@@ -308,7 +301,7 @@ fn push_with_default_provenance() {
 #[test]
 fn sbom_without_scanner_fails_clearly() {
     let _s = shared_slot();
-    let tmp = Scratch::new("sbom");
+    let tmp = scratch("sbom");
     let f = tmp.write(
         "slipway.yaml",
         &spec("stages:\n  app:\n    from: busybox:1.36\n"),
@@ -325,7 +318,7 @@ fn sbom_without_scanner_fails_clearly() {
 #[test]
 fn outputs_oci_docker_local_tar() {
     let _s = shared_slot();
-    let tmp = Scratch::new("out");
+    let tmp = scratch("out");
     let n = nonce();
     let f = tmp.write(
         "slipway.yaml",
@@ -392,7 +385,7 @@ fn outputs_oci_docker_local_tar() {
 #[test]
 fn named_contexts_image_oci_layout_and_dir() {
     let _s = shared_slot();
-    let tmp = Scratch::new("ctx");
+    let tmp = scratch("ctx");
     let n = nonce();
     // The layout: an image built with Slipway, exported as OCI.
     let base = tmp.write(
@@ -440,6 +433,8 @@ fn named_contexts_image_oci_layout_and_dir() {
         all.contains(&format!("layout-{n}")) && all.contains(&format!("dir-{n}")),
         "{all}"
     );
+    // `from: base` names the context, not an image to pin (lint's `unpinned-base`).
+    assert!(!all.contains("builds on `base`"), "{all}");
     assert_eq!(
         std::fs::read_to_string(out.join("env")).unwrap(),
         format!("env=yes-{n}\n")
@@ -451,11 +446,89 @@ fn named_contexts_image_oci_layout_and_dir() {
     assert!(out.join("tools-busybox").exists());
 }
 
-/// A service this test started (git daemon, http server), killed when dropped.
+/// Issue 9 item 5: `input:` named contexts. `buildx bake` with `contexts = { base = "target:base" }`
+/// builds target `base` and hands its result to `app` as a frontend input (`context:base=input:base`,
+/// with `input-metadata:base`); Slipway adds base's ops as they are and uses the result as `from:` (its
+/// image config's env comes along) and as a `copy.from`.
+#[test]
+fn bake_target_context_is_read_as_a_frontend_input() {
+    let _s = shared_slot();
+    let tmp = scratch("bake");
+    let n = nonce();
+    tmp.write(
+        "base/slipway.yaml",
+        &spec(&format!(
+            "stages:\n  base:\n    from: busybox:1.36\n    env: {{FROM_BASE: \"yes-{n}\"}}\n    steps:\n      - run: echo base-{n} >/marker\n"
+        )),
+    );
+    tmp.write(
+        "app/slipway.yaml",
+        &spec(
+            "stages:\n  app:\n    from: base\n    steps:\n      - copy: /marker\n        from: base\n        to: /copied\n      - run: cat /marker /copied && echo \"env=$FROM_BASE\" >/env\n",
+        ),
+    );
+    let out = tmp.join("out");
+    let bake = tmp.write(
+        "docker-bake.hcl",
+        &format!(
+            "target \"base\" {{\n  context = \"{base}\"\n  dockerfile = \"slipway.yaml\"\n}}\n\
+             target \"app\" {{\n  context = \"{app}\"\n  dockerfile = \"slipway.yaml\"\n  \
+             contexts = {{ base = \"target:base\" }}\n  output = [\"type=local,dest={out}\"]\n}}\n",
+            base = s(&tmp.join("base")),
+            app = s(&tmp.join("app")),
+            out = s(&out),
+        ),
+    );
+    // The files are outside the working directory: granted as buildx asks.
+    let (read, write) = (
+        format!("--allow=fs.read={}", s(tmp.path())),
+        format!("--allow=fs.write={}", s(tmp.path())),
+    );
+    let run = cmd(
+        "buildx",
+        &[
+            "bake",
+            &read,
+            &write,
+            "--progress=plain",
+            "-f",
+            &s(&bake),
+            "app",
+        ],
+    )
+    .ok();
+    let all = run.all();
+    // base's own step, named by base's metadata, ran inside app's build.
+    assert!(
+        all.lines()
+            .any(|l| l.contains("[base ") && l.contains("] RUN echo base-")),
+        "{all}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("env")).unwrap(),
+        format!("env=yes-{n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("copied")).unwrap(),
+        format!("base-{n}\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("marker")).unwrap(),
+        format!("base-{n}\n")
+    );
+}
+
+/// A service this test started (git daemon, http server), killed when dropped with its whole
+/// process group: `git daemon` runs the server as a child process (`git-daemon`), which killing
+/// `git` alone left listening after the test.
 struct Service(std::process::Child);
 
 impl Drop for Service {
     fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -472,8 +545,11 @@ fn free_port() -> u16 {
 
 /// Start PROGRAM ARGS listening on `port`; wait until it accepts connections.
 fn start_service(program: &str, args: &[&str], port: u16) -> Service {
+    use std::os::unix::process::CommandExt;
     let child = std::process::Command::new(program)
         .args(args)
+        // Its own process group, which Drop kills.
+        .process_group(0)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -491,15 +567,93 @@ fn start_service(program: &str, args: &[&str], port: u16) -> Service {
     svc
 }
 
-/// A small app: spec + a file, the spec copying the file and printing it at build time.
+/// A small app: spec + a file, the spec copying the file and printing it at build time, then the
+/// whole context to /ctx. It has a `.dockerignore` naming `ignored.txt` (and a Dockerfile twin that
+/// copies the context the same way), for the remote-context rule: as BuildKit's Dockerfile frontend
+/// does, `.dockerignore` filters only what a client sends from a local directory, not a git
+/// repository or tarball the daemon fetches itself.
 fn remote_app(dir: &Path, n: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("hello.txt"), format!("remote-{n}\n")).unwrap();
+    std::fs::write(dir.join("ignored.txt"), "in the remote context\n").unwrap();
+    std::fs::write(dir.join(".dockerignore"), "ignored.txt\n").unwrap();
     std::fs::write(
         dir.join("slipway.yaml"),
-        spec("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - copy: hello.txt\n        to: /hello.txt\n      - run: cat /hello.txt && cp /hello.txt /seen\n"),
+        spec("stages:\n  app:\n    from: busybox:1.36\n    steps:\n      - copy: hello.txt\n        to: /hello.txt\n      - run: cat /hello.txt && cp /hello.txt /seen\n      - copy: .\n        to: /ctx/\n"),
     )
     .unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM busybox:1.36\nCOPY . /ctx/\n").unwrap();
+}
+
+/// Build the remote app at URL with buildctl, then buildx (outputs `out-<client>` in TMP): both
+/// see its file; then the `.dockerignore` rule against the Dockerfile frontend.
+fn remote_builds(url: &str, tmp: &Scratch, n: &str) {
+    for (client, run, out) in [
+        (
+            "buildctl",
+            buildctl_remote as fn(&str, &Path) -> Run,
+            tmp.join("out-buildctl"),
+        ),
+        ("buildx", buildx_remote, tmp.join("out-buildx")),
+    ] {
+        let r = run(url, &out).ok();
+        // The first client runs the step (and prints the file); the second finds it cached.
+        let want = if client == "buildctl" {
+            format!("remote-{n}")
+        } else {
+            "[app 3/4] RUN cat /hello.txt".to_string()
+        };
+        assert!(r.all().contains(&want), "{client}: {}", r.all());
+        assert_eq!(
+            std::fs::read_to_string(out.join("seen")).unwrap(),
+            format!("remote-{n}\n"),
+            "{client}"
+        );
+    }
+    remote_ignore_like_dockerfile(url, &tmp.join("out-buildctl"), tmp);
+}
+
+/// The remote context's `.dockerignore` is not applied, by Slipway (OUT, a build's local output)
+/// nor by BuildKit's own Dockerfile frontend on the same URL.
+fn remote_ignore_like_dockerfile(url: &str, out: &Path, tmp: &Scratch) {
+    assert!(
+        out.join("ctx/ignored.txt").is_file() && out.join("ctx/hello.txt").is_file(),
+        "Slipway: the remote context lost files"
+    );
+    let twin = tmp.join("out-dockerfile");
+    cmd(
+        "buildctl",
+        &[
+            "build",
+            "--progress=plain",
+            "--frontend",
+            "dockerfile.v0",
+            "--opt",
+            &format!("context={url}"),
+            "--opt",
+            "filename=Dockerfile",
+            "--output",
+            &format!("type=local,dest={}", s(&twin)),
+        ],
+    )
+    .ok();
+    assert!(
+        twin.join("ctx/ignored.txt").is_file(),
+        "the Dockerfile frontend applied the remote .dockerignore: Slipway should too"
+    );
+    let names = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d.join("ctx"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(out),
+        names(&twin),
+        "same context as the Dockerfile frontend's"
+    );
 }
 
 fn git(dir: &Path, args: &[&str]) {
@@ -557,7 +711,7 @@ fn buildx_remote(url: &str, out: &Path) -> Run {
 #[test]
 fn spec_and_context_from_git() {
     let _s = shared_slot();
-    let tmp = Scratch::new("git");
+    let tmp = scratch("git");
     let n = nonce();
     let work = tmp.join("work");
     remote_app(&work, &n);
@@ -592,35 +746,14 @@ fn spec_and_context_from_git() {
         port,
     );
     let url = format!("git://127.0.0.1:{port}/app.git#main");
-    for (client, run, out) in [
-        (
-            "buildctl",
-            buildctl_remote as fn(&str, &Path) -> Run,
-            tmp.join("out-buildctl"),
-        ),
-        ("buildx", buildx_remote, tmp.join("out-buildx")),
-    ] {
-        let r = run(&url, &out).ok();
-        // The first client runs the step (and prints the file); the second finds it cached.
-        let want = if client == "buildctl" {
-            format!("remote-{n}")
-        } else {
-            "[app 3/3] RUN cat /hello.txt".to_string()
-        };
-        assert!(r.all().contains(&want), "{client}: {}", r.all());
-        assert_eq!(
-            std::fs::read_to_string(out.join("seen")).unwrap(),
-            format!("remote-{n}\n"),
-            "{client}"
-        );
-    }
+    remote_builds(&url, &tmp, &n);
 }
 
 /// Issue 9 item 6: spec and context from a tarball served over HTTP on 127.0.0.1.
 #[test]
 fn spec_and_context_from_an_http_tarball() {
     let _s = shared_slot();
-    let tmp = Scratch::new("http");
+    let tmp = scratch("http");
     let n = nonce();
     let app = tmp.join("app");
     remote_app(&app, &n);
@@ -646,26 +779,5 @@ fn spec_and_context_from_an_http_tarball() {
         port,
     );
     let url = format!("http://127.0.0.1:{port}/ctx.tar.gz");
-    for (client, run, out) in [
-        (
-            "buildctl",
-            buildctl_remote as fn(&str, &Path) -> Run,
-            tmp.join("out-buildctl"),
-        ),
-        ("buildx", buildx_remote, tmp.join("out-buildx")),
-    ] {
-        let r = run(&url, &out).ok();
-        // The first client runs the step (and prints the file); the second finds it cached.
-        let want = if client == "buildctl" {
-            format!("remote-{n}")
-        } else {
-            "[app 3/3] RUN cat /hello.txt".to_string()
-        };
-        assert!(r.all().contains(&want), "{client}: {}", r.all());
-        assert_eq!(
-            std::fs::read_to_string(out.join("seen")).unwrap(),
-            format!("remote-{n}\n"),
-            "{client}"
-        );
-    }
+    remote_builds(&url, &tmp, &n);
 }

@@ -246,6 +246,7 @@ fn eval_options(
         // Offline: no registry, so every base image has Docker's default env.
         base_env: slipway_spec::BaseEnv::default(),
         context: None,
+        named_contexts: Vec::new(),
     })
 }
 
@@ -261,13 +262,14 @@ fn compile(
     let build_args = parse_build_args(&build_args)?;
     let eval = eval_options(build_args.clone(), platform.as_deref())?;
     let loaded = slipway_spec::load(&name, &text, &eval).map_err(|d| Failure(d.render()))?;
+    // Offline there is no build time: only SOURCE_DATE_EPOCH dates the image.
+    let epoch = slipway_compiler::timestamps::epoch(&loaded.plan.args, &build_args)
+        .map_err(|e| Failure(format!("error: {e}")))?;
     let opts = slipway_compiler::CompileOptions {
         target,
         cache_mount_ns: build_args.get("BUILDKIT_CACHE_MOUNT_NS").cloned(),
-        // Offline there is no build time: only SOURCE_DATE_EPOCH dates the image.
-        created: slipway_compiler::timestamps::source_date_epoch(&build_args)
-            .map_err(|e| Failure(format!("error: {e}")))?
-            .map(slipway_compiler::timestamps::rfc3339),
+        created: epoch.map(slipway_compiler::timestamps::rfc3339),
+        source_date_epoch: epoch,
         ..Default::default()
     };
     let compiled = slipway_compiler::compile(&loaded.plan, &opts, &eval.target_platform)

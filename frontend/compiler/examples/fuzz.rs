@@ -6,13 +6,17 @@
 //! Oracles, per case: no panic (load and compile under `catch_unwind`);
 //! every diagnostic's line and column equal its byte offset's, lines broken
 //! as YAML breaks them, and its offset is on a char boundary; a spec that
-//! loads compiles twice to the same bytes (or the same diagnostics); no
-//! case takes more than 1 s. Debug builds also check the parser's offsets
+//! loads compiles twice to the same bytes (or the same diagnostics), and
+//! every compile error is located (with the same position checks); no case
+//! takes more than 1 s of CPU time (the thread's own, so that a loaded
+//! machine or `nice` does not make findings; 30 s of wall time catches a
+//! case that waits). Debug assertions also check the parser's offsets
 //! against the line index on every node.
 //!
-//! `cargo run -p slipway-compiler --example fuzz -- CASES [SEED]`
-//! (dev profile: the release and bench profiles abort on panic). Exits 1
-//! on any finding, printing the input.
+//! Short run (`make test`): `cargo run -p slipway-compiler --example fuzz --
+//! CASES [SEED]` (dev profile). Long run: `--profile fuzz` (optimised, with
+//! debug assertions and overflow checks; the release and bench profiles
+//! abort on panic). Exits 1 on any finding, printing the input.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -240,6 +244,41 @@ fn expected(src: &str, off: usize) -> (u32, u32) {
     (line, col)
 }
 
+/// CPU time this thread has used (user + system), from
+/// `/proc/thread-self/stat` (in clock ticks of 10 ms); `None` off Linux.
+fn thread_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): state is 3,
+    // utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// Position checks on located diagnostics: each offset on a char boundary,
+/// line:col equal to the offset's.
+fn positions(src: &str, d: &slipway_spec::Diagnostics) -> Result<(), String> {
+    for i in d.items.iter().filter(|i| !i.span.is_unknown()) {
+        for p in [i.span.start, i.span.end] {
+            let off = p.offset as usize;
+            if off > src.len() || !src.is_char_boundary(off) {
+                return Err(format!("{}: offset {off} not on a char", i.code));
+            }
+            if (p.line, p.col) != expected(src, off) {
+                return Err(format!(
+                    "{}: {}:{} but offset {off} is at {:?}",
+                    i.code,
+                    p.line,
+                    p.col,
+                    expected(src, off)
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs every oracle on one input; `Err` describes a finding.
 fn check(src: &str) -> Result<(), String> {
     let once = || -> Result<Result<Vec<u8>, String>, String> {
@@ -250,23 +289,7 @@ fn check(src: &str) -> Result<(), String> {
                 if d.items.iter().any(|i| !i.span.is_unknown()) {
                     LOCATED.fetch_add(1, Relaxed);
                 }
-                for i in d.items.iter().filter(|i| !i.span.is_unknown()) {
-                    for p in [i.span.start, i.span.end] {
-                        let off = p.offset as usize;
-                        if off > src.len() || !src.is_char_boundary(off) {
-                            return Err(format!("{}: offset {off} not on a char", i.code));
-                        }
-                        if (p.line, p.col) != expected(src, off) {
-                            return Err(format!(
-                                "{}: {}:{} but offset {off} is at {:?}",
-                                i.code,
-                                p.line,
-                                p.col,
-                                expected(src, off)
-                            ));
-                        }
-                    }
-                }
+                positions(src, &d)?;
                 return Ok(Err(d.render()));
             }
         };
@@ -280,14 +303,30 @@ fn check(src: &str) -> Result<(), String> {
                     COMPILED.fetch_add(1, Relaxed);
                     Ok(c.definition.0.clone())
                 }
-                Err(d) => Err(d.render()),
+                Err(d) => {
+                    if let Some(i) = d.items.iter().find(|i| i.span.is_unknown()) {
+                        return Err(format!("compile error `{}` has no location", i.code));
+                    }
+                    positions(src, &d)?;
+                    Err(d.render())
+                }
             },
         )
     };
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), thread_cpu());
     let a = catch_unwind(AssertUnwindSafe(once)).map_err(|_| "panic".to_string())??;
-    if t.elapsed() > Duration::from_secs(1) {
-        return Err(format!("took {:?}", t.elapsed()));
+    let used = cpu.zip(thread_cpu()).map(|(a, b)| b.saturating_sub(a));
+    match used {
+        Some(c) if c > Duration::from_secs(1) => {
+            return Err(format!("took {c:?} of CPU time ({:?} wall)", t.elapsed()));
+        }
+        None if t.elapsed() > Duration::from_secs(1) => {
+            return Err(format!("took {:?}", t.elapsed()));
+        }
+        _ if t.elapsed() > Duration::from_secs(30) => {
+            return Err(format!("took {:?} of wall time", t.elapsed()));
+        }
+        _ => {}
     }
     let b = catch_unwind(AssertUnwindSafe(once)).map_err(|_| "panic".to_string())??;
     if a != b {

@@ -40,8 +40,11 @@ fn missing(span: Span, feature: &str, cap: &str) -> Diagnostic {
     ))
 }
 
-/// The BuildKit minor version that first defines an LLB cap
-/// (`/work/shared/buildkit/llb-wire.md` §5); 0 when unknown.
+/// The BuildKit minor version that first defines an LLB cap; 0 when unknown.
+/// Verified against moby/buildkit's `solver/pb/caps.go` at each `v0.N.0` tag
+/// (the first tag whose file defines the cap's string; e.g. `file.symlink.create`
+/// first appears in v0.19.0, `source.git.skipsubmodules` in v0.24.0,
+/// `file.copy.requiredpaths` in v0.26.0).
 fn cap_minor(cap: &str) -> u32 {
     match cap {
         "exec.meta.security" | "file.base" => 5,
@@ -71,6 +74,17 @@ fn cap_minor(cap: &str) -> u32 {
 }
 
 /// The first Docker Engine release whose BuildKit is at least v0.`minor`.
+/// Source: the `github.com/moby/buildkit` line of moby/moby's `vendor.mod`
+/// (`vendor.conf` for 20.10; `go.mod` from the `docker-v29.*` tags on) at each
+/// release tag: v20.10.0 950603da (v0.8 branch), v23.0.0 v0.10.6, v24.0.0
+/// v0.11.6, v25.0.0 v0.12.5-dev, v26.0.0 v0.13.1, v27.0.1 (the first 27.0
+/// release) v0.14.1, v27.1.0 v0.15.0, v27.2.0 v0.15.2, v27.3.0 v0.16.0,
+/// v27.4.0 v0.17.3, v27.5.0 v0.18.2, v28.0.0 v0.20.0, v28.1.0 v0.21.0,
+/// v28.2.0 v0.22.0, v28.3.0 v0.23.1, v28.4.0 v0.24.0, v28.5.0 v0.25.0,
+/// docker-v29.0.0 v0.25.2, docker-v29.1.0 v0.26.2, docker-v29.2.0 v0.27.0,
+/// docker-v29.3.0 v0.28.0, docker-v29.4.0 v0.29.0, docker-v29.5.0 v0.30.0,
+/// docker-v29.6.0 v0.31.0, docker-v29.7.0 v0.32.0. No Docker release
+/// bundled v0.9 or v0.19.
 fn docker_for(minor: u32) -> Option<&'static str> {
     Some(match minor {
         0..=8 => "20.10",
@@ -84,6 +98,18 @@ fn docker_for(minor: u32) -> Option<&'static str> {
         17 => "27.4",
         18 => "27.5",
         19 | 20 => "28.0",
+        21 => "28.1",
+        22 => "28.2",
+        23 => "28.3",
+        24 => "28.4",
+        25 => "28.5",
+        26 => "29.1",
+        27 => "29.2",
+        28 => "29.3",
+        29 => "29.4",
+        30 => "29.5",
+        31 => "29.6",
+        32 => "29.7",
         _ => return None,
     })
 }
@@ -161,7 +187,20 @@ mod tests {
             since("file.copy.includeexcludepatterns"),
             "BuildKit v0.9 (Docker 23.0)"
         );
-        assert_eq!(since("source.image.checksum"), "BuildKit v0.25");
+        assert_eq!(
+            since("source.image.checksum"),
+            "BuildKit v0.25 (Docker 28.5)"
+        );
+        assert_eq!(
+            since("file.copy.requiredpaths"),
+            "BuildKit v0.26 (Docker 29.1)"
+        );
+        assert_eq!(
+            since("source.git.skipsubmodules"),
+            "BuildKit v0.24 (Docker 28.4)"
+        );
+        assert_eq!(since("exec.meta.cdi"), "BuildKit v0.20 (Docker 28.0)");
+        assert_eq!(docker_for(33), None);
         assert_eq!(since("no.such.cap"), "a newer BuildKit");
     }
 }

@@ -96,8 +96,13 @@ fn memchr_dollar(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
         .map(|(i, _)| i)
 }
 
-/// The predefined platform args, Docker's names.
-pub fn predefined(target: &Platform, build: &Platform) -> Vec<(String, String)> {
+/// The predefined args, Docker's names: the platform args, and
+/// `SOURCE_DATE_EPOCH` when the build has one (see `crate::timestamps`).
+pub fn predefined(
+    target: &Platform,
+    build: &Platform,
+    source_date_epoch: Option<u64>,
+) -> Vec<(String, String)> {
     let fmt = |p: &Platform| match &p.variant {
         Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
         None => format!("{}/{}", p.os, p.architecture),
@@ -118,6 +123,9 @@ pub fn predefined(target: &Platform, build: &Platform) -> Vec<(String, String)> 
             target.variant.clone().unwrap_or_default(),
         ),
     ]
+    .into_iter()
+    .chain(source_date_epoch.map(|e| (crate::timestamps::SOURCE_DATE_EPOCH.into(), e.to_string())))
+    .collect()
 }
 
 /// Does shell text reference `$name` or `${name…}`?

@@ -214,8 +214,13 @@ pub fn base_env(opts: &CompileOptions) -> BTreeMap<String, Vec<(String, String)>
         out.insert(reference.clone(), env);
     }
     for (name, ctx) in &opts.named_contexts {
-        if let NamedContext::OciLayout(o) = ctx {
-            if let Some(env) = crate::imageconfig::Image::parse(&o.config)
+        let config = match ctx {
+            NamedContext::OciLayout(o) => &o.config,
+            NamedContext::Input(i) if !i.config.is_empty() => &i.config,
+            _ => continue,
+        };
+        {
+            if let Some(env) = crate::imageconfig::Image::parse(config)
                 .ok()
                 .and_then(|p| p.config.env)
             {

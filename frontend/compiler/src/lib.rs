@@ -45,8 +45,9 @@ pub enum NamedContext {
     Image(String),
     /// `local:NAME`: a directory the client session exposes under NAME.
     Local(String),
-    /// `input:NAME`: a frontend input's Definition, already decoded.
-    Input(slipway_proto::pb::Definition),
+    /// `input:NAME`: a frontend input (another build's result, e.g. buildx
+    /// bake's `target:NAME` contexts), already decoded.
+    Input(InputContext),
     /// A git or http(s) URL.
     Url(String),
     /// `oci-layout://STORE[:TAG]@DIGEST`: an image in an OCI layout the
@@ -55,6 +56,16 @@ pub enum NamedContext {
     /// The main build context from a URL (`context=URL`): a git repository or
     /// an HTTP(S) tarball, unpacked ([`remote::remote_context`]).
     Remote(String),
+}
+
+/// An `input:NAME` named context.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct InputContext {
+    /// The input's Definition: its ops join the build as they are.
+    pub definition: slipway_proto::pb::Definition,
+    /// Its image config JSON (`containerimage.config` of the client's
+    /// `input-metadata:NAME`), empty when the client sent none.
+    pub config: Vec<u8>,
 }
 
 /// A resolved `oci-layout://` named context.
@@ -114,6 +125,9 @@ pub struct CompileOptions {
     /// and the time of each history entry Slipway adds. The driver passes
     /// `SOURCE_DATE_EPOCH` or the build's start; None (offline): left out.
     pub created: Option<String>,
+    /// The build's `SOURCE_DATE_EPOCH` ([`timestamps::epoch`]): a predefined
+    /// arg for `run` commands that name it. None: not set (never the clock).
+    pub source_date_epoch: Option<u64>,
 }
 
 /// The result of a compilation.

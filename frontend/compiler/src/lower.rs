@@ -22,12 +22,6 @@ use crate::paths;
 use crate::{remote, CompileOptions, NamedContext, NoCache};
 use slipway_spec::limits::MAX_RUN_ENV_BYTES;
 
-/// Estimated ops from which the graph encodes ops on a second thread while
-/// lowering goes on (same bytes). Below it the thread's start and hand-off
-/// cost more than the ~0.5 µs per op it moves; at 1,000 stages (~12,000
-/// ops) it took compile from ~27.6 to ~24.2 ms (A/B median).
-const ENCODER_THREAD_MIN_OPS: usize = 2_000;
-
 /// What a lowered stage hands to the stages built on it.
 #[derive(Clone, Debug)]
 pub(crate) struct StageResult {
@@ -108,14 +102,8 @@ impl<'a> Lowering<'a> {
                 }
             }
         }
-        // Huge builds: ops are encoded on a second thread while lowering
-        // goes on (same bytes).
         let ops: usize = stages.iter().map(|&i| plan.stages[i].steps.len() + 2).sum();
-        let graph = if ops >= ENCODER_THREAD_MIN_OPS {
-            Graph::with_encoder_thread(ops)
-        } else {
-            Graph::with_capacity(ops)
-        };
+        let graph = Graph::with_capacity(ops);
         Lowering {
             plan,
             opts,
@@ -134,6 +122,7 @@ impl<'a> Lowering<'a> {
                 &crate::env::predefined(
                     target_platform,
                     opts.build_platform.as_ref().unwrap_or(&Platform::default()),
+                    opts.source_date_epoch,
                 ),
             ),
             image_used,
@@ -351,6 +340,10 @@ impl<'a> Lowering<'a> {
                 let (r, c) = (o.reference.clone(), o.config.clone());
                 return self.parse_config(&r, &c, platform, span);
             }
+            Some(NamedContext::Input(i)) => {
+                let c = i.config.clone();
+                return self.parse_config(reference, &c, platform, span);
+            }
             _ => {}
         }
         match self.opts.images.get(reference) {
@@ -507,17 +500,20 @@ impl<'a> Lowering<'a> {
                 ))
             }
             NamedContext::Remote(url) => remote::remote_context(&mut self.graph, url),
-            NamedContext::Input(_) => {
-                self.errors.push(
-                    Diagnostic::error(
-                        "unsupported-context",
-                        span,
-                        format!("named context `{name}` is a frontend input, which Slipway cannot use yet"),
-                    )
-                    .with_help("pass the context as an image (docker-image://…), a local directory or a URL"),
-                );
-                None
-            }
+            NamedContext::Input(input) => match self.graph.add_definition(&input.definition) {
+                Ok(st) => st,
+                Err(e) => {
+                    self.errors.push(
+                        Diagnostic::error(
+                            "bad-context",
+                            span,
+                            format!("named context `{name}` is a frontend input whose LLB cannot be used: {e}"),
+                        )
+                        .with_help("the client sent a broken Definition for it: rebuild with a current buildx or buildctl"),
+                    );
+                    None
+                }
+            },
         }
     }
 
@@ -595,7 +591,8 @@ impl<'a> Lowering<'a> {
             StepKind::Add(a) => self.add(step, a, meta, st),
             StepKind::File(f) => {
                 let path = paths::clean_owned(paths::resolve(cwd_of(&st.image), &f.path));
-                let owner = self.chown(f.owner.as_deref(), step.verb_span, st.fs.is_some());
+                let owner =
+                    self.chown("owner", f.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs)
                     .mkdir(llb::MkDir {
                         path: paths::parent(&path),
@@ -614,7 +611,8 @@ impl<'a> Lowering<'a> {
             }
             StepKind::Mkdir(m) => {
                 let path = paths::clean_owned(paths::resolve(cwd_of(&st.image), &m.path));
-                let owner = self.chown(m.owner.as_deref(), step.verb_span, st.fs.is_some());
+                let owner =
+                    self.chown("owner", m.owner.as_deref(), step.verb_span, st.fs.is_some());
                 let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
                     path,
                     mode: m.mode.unwrap_or(0o755) as i32,
@@ -941,7 +939,7 @@ impl<'a> Lowering<'a> {
         let owner = if linked && st.fs.is_some() {
             self.chown_linked(c.chown.as_deref(), step.verb_span)
         } else {
-            self.chown(c.chown.as_deref(), step.verb_span, st.fs.is_some())
+            self.chown("chown", c.chown.as_deref(), step.verb_span, st.fs.is_some())
         };
         let (mode, mode_str) = self.chmod(c.chmod.as_deref(), step.verb_span);
         let parents_glob = c.parents && c.sources.iter().any(|s| paths::has_glob(&s.value));
@@ -1034,7 +1032,7 @@ impl<'a> Lowering<'a> {
         st: &mut StageResult,
     ) {
         let cwd = cwd_of(&st.image);
-        let owner = self.chown(a.chown.as_deref(), step.verb_span, st.fs.is_some());
+        let owner = self.chown("chown", a.chown.as_deref(), step.verb_span, st.fs.is_some());
         let (mode, mode_str) = self.chmod(a.chmod.as_deref(), step.verb_span);
         let url = &a.source.value;
         let (src_state, src_path, dest, contents) = match a.kind {
@@ -1121,10 +1119,18 @@ impl<'a> Lowering<'a> {
             );
             return None;
         }
-        self.chown(Some(c), span, true)
+        self.chown("chown", Some(c), span, true)
     }
 
-    fn chown(&mut self, chown: Option<&str>, span: Span, has_fs: bool) -> Option<llb::Chown> {
+    /// `key` is what the spec calls it there (`chown` on copies, `owner` on
+    /// file steps), for the message.
+    fn chown(
+        &mut self,
+        key: &str,
+        chown: Option<&str>,
+        span: Span,
+        has_fs: bool,
+    ) -> Option<llb::Chown> {
         let c = chown?;
         let (u, g) = match c.split_once(':') {
             Some((u, g)) => (u, Some(g)),
@@ -1143,9 +1149,9 @@ impl<'a> Lowering<'a> {
                 Diagnostic::error(
                     "chown-needs-passwd",
                     span,
-                    format!("`chown: {c}` uses a name, but this stage has no /etc/passwd to look it up (it starts from scratch)"),
+                    format!("`{key}: {c}` uses a name, but this stage has no /etc/passwd to look it up (it starts from scratch)"),
                 )
-                .with_help("use numeric ids, e.g. `chown: \"65532:65532\"`"),
+                .with_help(format!("use numeric ids, e.g. `{key}: \"65532:65532\"`")),
             );
             return None;
         }

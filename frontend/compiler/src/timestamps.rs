@@ -1,8 +1,21 @@
 //! The image's times. The core has no clock: the driver passes the build's
 //! time in ([`crate::CompileOptions::created`]), taken from
-//! `SOURCE_DATE_EPOCH` when the client sets that build arg (as BuildKit and
-//! the reproducible-builds spec define it: whole seconds since 1970 UTC),
-//! else the time the build started.
+//! `SOURCE_DATE_EPOCH` (whole seconds since 1970 UTC, as BuildKit and the
+//! reproducible-builds spec define it), else the time the build started.
+//!
+//! Where the epoch comes from, as BuildKit's Dockerfile frontend does it
+//! (moby/buildkit `frontend/dockerui/config.go`: the `build-arg:SOURCE_DATE_EPOCH`
+//! option; `frontend/dockerfile/dockerfile2llb/convert.go` `resolveSourceDateEpoch`,
+//! commit d751ebd4b, Dockerfile 1.23: else a global-scope `ARG SOURCE_DATE_EPOCH=…`
+//! default): the build arg when the client sets it (buildx and buildctl pass the
+//! client's environment variable of that name on their own), else a default in
+//! the spec's global `args:`. A stage's own `args:` never set it.
+//!
+//! `RUN` sees it as Docker's built-in args: through a stage `args:
+//! {SOURCE_DATE_EPOCH:}` (Docker's `ARG SOURCE_DATE_EPOCH` in the stage, the
+//! only way a Dockerfile `RUN` gets it), and, as Slipway does for the
+//! predefined platform args, in a `run` command that names `$SOURCE_DATE_EPOCH`
+//! ([`crate::CompileOptions::source_date_epoch`], `env::predefined`).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, UNIX_EPOCH};
@@ -32,6 +45,33 @@ pub fn source_date_epoch(build_args: &BTreeMap<String, String>) -> Result<Option
         format!(
             "build arg {SOURCE_DATE_EPOCH}=`{v}` is not a number of seconds since 1970-01-01 UTC; \
              pass e.g. `--build-arg {SOURCE_DATE_EPOCH}=$(git log -1 --format=%ct)`"
+        )
+    })
+}
+
+/// The build's epoch: the build arg `SOURCE_DATE_EPOCH` when set (the
+/// caller wins), else the spec's global `args:` value of that name
+/// (`plan_args`: the plan's global args after `--build-arg` overrides). An
+/// empty value is "not set"; an error text when it is not a whole number of
+/// seconds.
+pub fn epoch(
+    plan_args: &[(String, String)],
+    build_args: &BTreeMap<String, String>,
+) -> Result<Option<u64>, String> {
+    if let Some(e) = source_date_epoch(build_args)? {
+        return Ok(Some(e));
+    }
+    let Some((_, v)) = plan_args.iter().rev().find(|(k, _)| k == SOURCE_DATE_EPOCH) else {
+        return Ok(None);
+    };
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    v.parse::<u64>().map(Some).map_err(|_| {
+        format!(
+            "the default of arg {SOURCE_DATE_EPOCH} in `args:` (`{v}`) is not a number of seconds \
+             since 1970-01-01 UTC; write e.g. `{SOURCE_DATE_EPOCH}: \"1704067200\"`"
         )
     })
 }
@@ -73,6 +113,28 @@ mod tests {
         assert!(e.contains("`2024-01-01` is not a number of seconds"), "{e}");
         a.insert(SOURCE_DATE_EPOCH.to_string(), "-5".into());
         assert!(source_date_epoch(&a).is_err());
+    }
+
+    #[test]
+    fn epoch_from_build_arg_then_global_default() {
+        let mut b = BTreeMap::new();
+        let none: Vec<(String, String)> = vec![];
+        let def = vec![(SOURCE_DATE_EPOCH.to_string(), "1700000001".to_string())];
+        assert_eq!(epoch(&none, &b), Ok(None));
+        assert_eq!(epoch(&def, &b), Ok(Some(1_700_000_001)));
+        b.insert(SOURCE_DATE_EPOCH.to_string(), "1700000002".into());
+        assert_eq!(epoch(&def, &b), Ok(Some(1_700_000_002)));
+        assert_eq!(epoch(&none, &b), Ok(Some(1_700_000_002)));
+        b.insert(SOURCE_DATE_EPOCH.to_string(), String::new());
+        assert_eq!(epoch(&def, &b), Ok(Some(1_700_000_001)));
+        let empty = vec![(SOURCE_DATE_EPOCH.to_string(), String::new())];
+        assert_eq!(epoch(&empty, &BTreeMap::new()), Ok(None));
+        let bad = vec![(SOURCE_DATE_EPOCH.to_string(), "soon".to_string())];
+        let e = epoch(&bad, &BTreeMap::new()).unwrap_err();
+        assert!(
+            e.contains("`args:` (`soon`) is not a number of seconds"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,6 +27,21 @@ fn chown_by_name_on_a_link_copy_points_at_its_step() {
     insta::assert_snapshot!(d.render());
 }
 
+/// A file step's owner on scratch is named by its own key (`owner:`), not
+/// the copy's `chown:`.
+#[test]
+fn owner_by_name_on_scratch_names_the_owner_key() {
+    let src = "stages:\n  app:\n    from: scratch\n    steps:\n      - mkdir: /data\n        owner: root\n";
+    let d = compile_err(src);
+    assert_eq!(d.items[0].code, "chown-needs-passwd");
+    assert!(
+        d.items[0].message.starts_with("`owner: root`"),
+        "{}",
+        d.render()
+    );
+    insta::assert_snapshot!(d.render());
+}
+
 #[test]
 fn run_env_bytes_limit() {
     // Each run carries the stage's env (1,000 × ~100 bytes).
@@ -89,4 +104,29 @@ fn a_long_from_chain_hands_its_config_over() {
     .expect("compiles");
     let cfg: serde_json::Value = serde_json::from_slice(&c.image_config).unwrap();
     assert_eq!(cfg["history"].as_array().map(|h| h.len()), Some(4_999));
+}
+
+/// An op that fails to encode is named at its step's line (issue 11: `llb`
+/// errors had no location). Eval refuses an empty `run` list, so the plan is
+/// altered after evaluation to reach the encoder's own check.
+#[test]
+fn an_op_that_fails_to_encode_points_at_its_step() {
+    use slipway_spec::{Command, StepKind};
+    let src = "stages:\n  app:\n    from: alpine\n    steps:\n      - run: [true]\n      - run: [make, all]\n";
+    let mut loaded = load("slipway.yaml", src, &EvalOptions::default()).expect("loads");
+    let StepKind::Run(run) = &mut loaded.plan.stages[0].steps[1].kind else {
+        panic!("a run step");
+    };
+    run.command = Command::Exec(vec![]);
+    let d = compile(
+        &loaded.plan,
+        &CompileOptions::default(),
+        &Platform::default(),
+    )
+    .err()
+    .expect("compile must fail");
+    let e = &d.items[0];
+    assert_eq!(e.code, "llb", "{}", d.render());
+    assert_eq!(e.span.start.line, 6, "{}", d.render());
+    insta::assert_snapshot!(d.render());
 }

@@ -7,7 +7,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use slipway_compiler::{CompileOptions, Compiled, ImageRequest, NamedContext, ResolvedImage};
+use slipway_compiler::{
+    CompileOptions, Compiled, ImageRequest, InputContext, NamedContext, ResolvedImage,
+};
 use slipway_proto::gateway as gw;
 use slipway_proto::pb;
 use slipway_spec::{BaseEnv, Diagnostics, EvalOptions, Loaded, Plan, Platform};
@@ -231,6 +233,7 @@ pub async fn run<P: Pipeline>(
             spec_path: opts.filename.rsplit('/').next().map(String::from),
             entries: None,
         }),
+        named_contexts: opts.named_contexts.keys().cloned().collect(),
     };
     let load = |eval: EvalOptions| {
         let (filename, source, pipeline) =
@@ -270,8 +273,9 @@ pub async fn run<P: Pipeline>(
     // 3. Named contexts that are frontend inputs.
     let named_contexts = named_contexts(bridge, &server, &opts, &target_platform).await?;
 
-    // The image's time: SOURCE_DATE_EPOCH, else now (the core has no clock).
-    let epoch = slipway_compiler::timestamps::source_date_epoch(&opts.build_args)
+    // The image's time: SOURCE_DATE_EPOCH (build arg, else the spec's global
+    // default), else now (the core has no clock).
+    let epoch = slipway_compiler::timestamps::epoch(&plan.args, &opts.build_args)
         .map_err(FrontendError::invalid)?;
     let created = epoch.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -300,6 +304,7 @@ pub async fn run<P: Pipeline>(
         cache_mount_ns: opts.cache_mount_ns.clone(),
         build_platform: Some(build_platform.clone()),
         created: Some(slipway_compiler::timestamps::rfc3339(created)),
+        source_date_epoch: epoch,
         // Fields added later keep their defaults.
         ..Default::default()
     };
@@ -616,7 +621,10 @@ async fn named_contexts(
                 NamedContextRef::Url(u) => NamedContext::Url(u.clone()),
                 NamedContextRef::Input(i) => {
                     match inputs.get(i) {
-                        Some(d) => NamedContext::Input(d.clone()),
+                        Some(d) => NamedContext::Input(InputContext {
+                            definition: d.clone(),
+                            config: input_config(&opts.raw, i)?,
+                        }),
                         None => {
                             let have: Vec<&str> = inputs.keys().map(String::as_str).collect();
                             return Err(FrontendError::invalid(format!(
@@ -648,6 +656,28 @@ async fn named_contexts(
             .or_insert_with(|| NamedContext::Remote(url.clone()));
     }
     Ok(out)
+}
+
+/// The image config of input NAME from `input-metadata:NAME` (buildx sends
+/// the other target's result metadata: a JSON object of base64 values, as
+/// Go writes `map[string][]byte`), empty when absent.
+fn input_config(raw: &BTreeMap<String, String>, name: &str) -> Result<Vec<u8>, FrontendError> {
+    use base64::Engine;
+    let Some(md) = raw.get(&format!("input-metadata:{name}")) else {
+        return Ok(Vec::new());
+    };
+    let bad = |why: String| {
+        FrontendError::invalid(format!(
+            "the client's `input-metadata:{name}` cannot be read: {why}"
+        ))
+    };
+    let m: BTreeMap<String, String> = serde_json::from_str(md).map_err(|e| bad(e.to_string()))?;
+    match m.get("containerimage.config") {
+        Some(v) => base64::engine::general_purpose::STANDARD
+            .decode(v)
+            .map_err(|e| bad(format!("containerimage.config: {e}"))),
+        None => Ok(Vec::new()),
+    }
 }
 
 fn pb_platform(p: &Platform) -> pb::Platform {
@@ -708,4 +738,36 @@ async fn resolve_images(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::input_config;
+    use std::collections::BTreeMap;
+
+    fn raw(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn input_metadata_gives_the_image_config() {
+        // buildx writes Go's map[string][]byte: base64 values.
+        let cfg = r#"{"config":{"Env":["A=1"]}}"#;
+        let md = format!(
+            r#"{{"containerimage.config":"{}","other":"eA=="}}"#,
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, cfg)
+        );
+        let r = raw(&[("input-metadata:base", md.as_str())]);
+        assert_eq!(input_config(&r, "base").unwrap(), cfg.as_bytes());
+        // No metadata, or none for this input: no config.
+        assert!(input_config(&r, "other").unwrap().is_empty());
+        let r = raw(&[("input-metadata:base", r#"{"other":"eA=="}"#)]);
+        assert!(input_config(&r, "base").unwrap().is_empty());
+        // Unreadable metadata is a clear error naming the option.
+        let r = raw(&[("input-metadata:base", "{not json")]);
+        let e = input_config(&r, "base").unwrap_err();
+        assert!(e.message.contains("input-metadata:base"), "{}", e.message);
+    }
 }

@@ -11,9 +11,11 @@ use slipway_proto::rpc;
 
 use crate::errors::{FrontendError, CODE_UNIMPLEMENTED};
 
-/// What Slipway implements: named contexts and subrequests.
+/// What Slipway implements: named contexts, frontend inputs (as `input:`
+/// named contexts) and subrequests.
 pub const SUPPORTED: &[&str] = &[
     "moby.buildkit.frontend.contexts",
+    "moby.buildkit.frontend.inputs",
     "moby.buildkit.frontend.subrequests",
 ];
 

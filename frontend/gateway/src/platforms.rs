@@ -5,7 +5,8 @@
 //! - `refs`: platform id (`linux/arm64`, containerd's format) → ref;
 //! - `containerimage.config/<id>`: that platform's image config;
 //! - `refs.platforms`: `{"Platforms":[{"ID":id,"Platform":{OCI platform}}]}`
-//!   in the order the platforms were asked for.
+//!   in the order the platforms were asked for;
+//! - `source.date.epoch` (and `/<id>`) when the build has a `SOURCE_DATE_EPOCH`.
 //!
 //! Also the check that no `run` step needs a platform the workers cannot
 //! execute (no emulator on this machine): BuildKit would start the step and
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
+use slipway_compiler::timestamps::EXPORTER_EPOCH_KEY as EPOCH_KEY;
 use slipway_proto::gateway as gw;
 use slipway_proto::{pb, rpc};
 use slipway_spec::{Plan, Platform};
@@ -136,6 +138,15 @@ pub fn assemble(server: &ServerInfo, per_platform: Vec<(Platform, gw::Result)>) 
         refs.insert(id.clone(), ref_id);
         if let Some(cfg) = r.metadata.get(CONFIG_KEY) {
             metadata.insert(format!("{CONFIG_KEY}/{id}"), cfg.clone());
+        }
+        // SOURCE_DATE_EPOCH for the exporter (the same for every platform): per
+        // platform as BuildKit's Dockerfile frontend returns it, and unsuffixed,
+        // the only key BuildKit v0.24's exporters read.
+        if let Some(e) = r.metadata.get(EPOCH_KEY) {
+            metadata.insert(format!("{EPOCH_KEY}/{id}"), e.clone());
+            metadata
+                .entry(EPOCH_KEY.to_string())
+                .or_insert_with(|| e.clone());
         }
         listed.push(json!({"ID": id, "Platform": oci_platform(&p)}));
     }
@@ -365,10 +376,23 @@ mod tests {
             br#"{"architecture":"arm64"}"#
         );
         assert!(!r.metadata.contains_key(CONFIG_KEY));
+        assert!(!r.metadata.contains_key(EPOCH_KEY), "no epoch, no key");
         assert_eq!(
             String::from_utf8(r.metadata[PLATFORMS_KEY].clone()).unwrap(),
             r#"{"Platforms":[{"ID":"linux/arm64","Platform":{"architecture":"arm64","os":"linux"}},{"ID":"linux/amd64","Platform":{"architecture":"amd64","os":"linux"}},{"ID":"linux/arm/v7","Platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#
         );
+        // The epoch reaches the exporter: per platform and unsuffixed (BuildKit v0.24 reads that).
+        let mut a = one("r-arm", "arm64");
+        a.metadata.insert(EPOCH_KEY.into(), b"1704067200".to_vec());
+        let mut b = one("r-amd", "amd64");
+        b.metadata.insert(EPOCH_KEY.into(), b"1704067200".to_vec());
+        let r = assemble(
+            &server,
+            vec![(plat("linux/arm64"), a), (plat("linux/amd64"), b)],
+        );
+        assert_eq!(r.metadata[EPOCH_KEY], b"1704067200");
+        assert_eq!(r.metadata["source.date.epoch/linux/arm64"], b"1704067200");
+        assert_eq!(r.metadata["source.date.epoch/linux/amd64"], b"1704067200");
         // A server without proto.refarray gets the deprecated map.
         let old = ServerInfo {
             frontend_caps: ["returnmap".to_string()].into_iter().collect(),

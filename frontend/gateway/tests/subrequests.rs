@@ -168,14 +168,14 @@ async fn a_frontend_cap_slipway_lacks_is_refused_as_buildkit_does() {
     let f = fake(SPEC);
     drive(
         &f,
-        &["frontend.caps=moby.buildkit.frontend.subrequests,moby.buildkit.frontend.inputs+forward"],
+        &["frontend.caps=moby.buildkit.frontend.subrequests,moby.buildkit.frontend.unknown+forward"],
     )
     .await;
     let e = f.returned_error();
     assert_eq!(e.code, 12, "Unimplemented");
     assert!(e
         .message
-        .starts_with("unsupported frontend capability moby.buildkit.frontend.inputs"));
+        .starts_with("unsupported frontend capability moby.buildkit.frontend.unknown"));
     assert!(e.details[0].type_url.ends_with("errdefs.FrontendCap+json"));
     // Refused before any work.
     assert!(f.state().solves.is_empty());

@@ -256,6 +256,11 @@ pub(crate) fn encode_op(
             buf.extend_from_slice(body);
             caps.push("diffop");
         }
+        NodeKind::Foreign(f) => {
+            // Kept as the client encoded it: its digest is the client's.
+            buf.extend_from_slice(&f.bytes);
+            caps.extend(crate::caps::op_caps(&f.op));
+        }
     }
     Ok(())
 }

@@ -10,7 +10,6 @@ use crate::exec::ExecNode;
 use crate::file::FileNode;
 use crate::optable::OpTable;
 use crate::pb;
-use crate::pipeline::Encoder;
 
 /// Index of a node in its [`Graph`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -69,6 +68,11 @@ pub struct OpMeta {
     pub progress_group: Option<pb::ProgressGroup>,
     /// Source-map ranges into the spec file (source info index 0).
     pub source_ranges: Vec<SourceRange>,
+    /// `OpMetadata.linux_resources` (kept from a foreign Definition).
+    pub linux_resources: Option<pb::LinuxResources>,
+    /// Locations in the graph's other source infos (index 1 and up: those
+    /// of foreign Definitions, see `foreign.rs`), after the spec's.
+    pub other_locations: Vec<pb::Location>,
 }
 
 impl OpMeta {
@@ -107,6 +111,8 @@ pub(crate) enum NodeKind {
     File(FileNode),
     Merge(Vec<Output>),
     Diff(State, State),
+    /// An op of another Definition, kept byte for byte (`foreign.rs`).
+    Foreign(Box<crate::foreign::ForeignOp>),
 }
 
 /// A node as it is added: encoded into the graph's [`OpTable`] at once and
@@ -129,16 +135,10 @@ pub struct Graph {
     len: u32,
     /// Every node's op, encoded as it is added (the nodes themselves are not
     /// kept: their strings would double the peak memory of large builds).
-    pub(crate) ops: Ops,
-}
-
-/// Where nodes' ops are encoded.
-#[derive(Debug)]
-pub(crate) enum Ops {
-    /// On the thread that adds the node, right away.
-    Inline(OpTable),
-    /// On a second thread (see [`Graph::with_encoder_thread`]).
-    Thread(Encoder),
+    pub(crate) ops: OpTable,
+    /// Source infos after the spec's (index 0): those of foreign
+    /// Definitions, de-duplicated, in the order they were added.
+    pub(crate) extra_sources: Vec<pb::SourceInfo>,
 }
 
 impl Default for Graph {
@@ -151,7 +151,8 @@ impl Clone for Graph {
     fn clone(&self) -> Self {
         Graph {
             len: self.len,
-            ops: Ops::Inline(self.table().clone()),
+            ops: self.ops.clone(),
+            extra_sources: self.extra_sources.clone(),
         }
     }
 }
@@ -166,42 +167,19 @@ impl Graph {
     pub fn with_capacity(expected_ops: usize) -> Self {
         Graph {
             len: 0,
-            ops: Ops::Inline(OpTable::with_capacity(expected_ops)),
+            ops: OpTable::with_capacity(expected_ops),
+            extra_sources: Vec::new(),
         }
     }
 
-    /// A graph whose ops are encoded and hashed on a second thread as nodes
-    /// are added, so that the thread building the graph does not wait for
-    /// it. For large builds (thousands of ops); the output is the same as
-    /// [`Graph::new`]'s.
-    pub fn with_encoder_thread(expected_ops: usize) -> Self {
-        Graph {
-            len: 0,
-            ops: Ops::Thread(Encoder::spawn(expected_ops)),
-        }
-    }
-
-    /// Every node's op (waits for the encoder thread, if there is one).
+    /// Every node's op.
     pub(crate) fn table(&self) -> &OpTable {
-        match &self.ops {
-            Ops::Inline(t) => t,
-            Ops::Thread(e) => e.table(),
-        }
+        &self.ops
     }
 
-    /// The op table, owned here (joins the encoder thread, if there is one;
-    /// nodes added later are encoded inline).
+    /// The op table, owned here.
     pub(crate) fn table_mut(&mut self) -> &mut OpTable {
-        if let Ops::Thread(e) = &mut self.ops {
-            e.table();
-            if let Some(t) = e.finished() {
-                self.ops = Ops::Inline(t);
-            }
-        }
-        match &mut self.ops {
-            Ops::Inline(t) => t,
-            Ops::Thread(_) => unreachable!("joined above"),
-        }
+        &mut self.ops
     }
 
     pub fn len(&self) -> usize {
@@ -229,17 +207,7 @@ impl Graph {
             meta,
             extra_caps,
         };
-        if let Ops::Thread(e) = &mut self.ops {
-            // Nodes added after a marshal joined the thread are encoded
-            // here, after the ones it did.
-            if let Some(t) = e.finished() {
-                self.ops = Ops::Inline(t);
-            }
-        }
-        match &mut self.ops {
-            Ops::Inline(t) => t.add(node),
-            Ops::Thread(e) => e.send(node),
-        }
+        self.ops.add(node);
         id
     }
 
@@ -313,6 +281,7 @@ impl NodeKind {
             NodeKind::File(_) => "file op".into(),
             NodeKind::Merge(_) => "merge".into(),
             NodeKind::Diff(..) => "diff".into(),
+            NodeKind::Foreign(f) => f.fallback_name(),
         }
     }
 
@@ -325,6 +294,7 @@ impl NodeKind {
             NodeKind::File(f) => f.deps(),
             NodeKind::Merge(ins) => ins.clone(),
             NodeKind::Diff(l, u) => l.iter().chain(u.iter()).copied().collect(),
+            NodeKind::Foreign(f) => f.deps.clone(),
         }
     }
 
@@ -359,6 +329,7 @@ impl NodeKind {
                 push(*l);
                 push(*u);
             }
+            NodeKind::Foreign(f) => f.deps.iter().for_each(|o| push(Some(*o))),
         }
     }
 
@@ -404,6 +375,7 @@ impl NodeKind {
                     constraints: empty,
                 }
             }
+            NodeKind::Foreign(f) => f.op.clone(),
         })
     }
 }

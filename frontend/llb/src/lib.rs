@@ -49,10 +49,10 @@ pub mod dump;
 mod encode;
 pub mod exec;
 pub mod file;
+mod foreign;
 pub mod graph;
 pub mod marshal;
 mod optable;
-mod pipeline;
 pub mod reference;
 pub mod source;
 pub mod verify;
@@ -65,6 +65,7 @@ pub use exec::{
     Ulimit,
 };
 pub use file::{Chown, Copy, FileOpBuilder, MkDir, MkFile, Rm, Symlink, UserRef};
+pub use foreign::ForeignError;
 pub use graph::{Graph, NodeId, OpMeta, Output, SourceRange, State};
 pub use marshal::{LlbError, SourceInfoInput};
 pub use reference::{normalize_image_ref, normalize_platform, RefError};

@@ -253,11 +253,12 @@ impl Selection {
     /// its first node's, then the others' in node order (later values win,
     /// as in a map), read back from the table (identical ops are rare, so
     /// nodes' metadata is not kept just for them).
-    fn merged(&self, t: &OpTable, i: u32, first: usize) -> (pb::OpMetadata, Vec<pb::Range>) {
+    fn merged(&self, t: &OpTable, i: u32, first: usize) -> (pb::OpMetadata, Vec<pb::Location>) {
         let later = self.shared[first..].iter().take_while(|(j, _)| *j == i);
         let nodes = std::iter::once(self.entries[i as usize].node).chain(later.map(|&(_, n)| n));
         let mut md = pb::OpMetadata::default();
-        let mut ranges: Vec<pb::Range> = Vec::new();
+        // One location per source info, in the order first seen.
+        let mut locations: Vec<pb::Location> = Vec::new();
         for n in nodes {
             let r = &t.ops[n as usize];
             // The table's own encoding: it decodes.
@@ -271,14 +272,33 @@ impl Selection {
             if m.progress_group.is_some() {
                 md.progress_group = m.progress_group;
             }
+            if m.linux_resources.is_some() {
+                md.linux_resources = m.linux_resources;
+            }
             let locs = pb::Locations::decode(&t.locs[r.locs.range()]).unwrap_or_default();
-            for rg in locs.locations.into_iter().flat_map(|l| l.ranges) {
-                if !ranges.contains(&rg) {
-                    ranges.push(rg);
+            for l in locs.locations {
+                let at = match locations
+                    .iter()
+                    .position(|x| x.source_index == l.source_index)
+                {
+                    Some(k) => k,
+                    None => {
+                        locations.push(pb::Location {
+                            source_index: l.source_index,
+                            ranges: Vec::new(),
+                        });
+                        locations.len() - 1
+                    }
+                };
+                let into = &mut locations[at].ranges;
+                for rg in l.ranges {
+                    if !into.contains(&rg) {
+                        into.push(rg);
+                    }
                 }
             }
         }
-        (md, ranges)
+        (md, locations)
     }
 }
 
@@ -297,11 +317,18 @@ fn cross_check(t: &OpTable, id: NodeId) {
         .to_pb(&resolve)
         .expect("direct encoding accepted the op");
     let bytes = t.bytes_of(rec);
-    assert_eq!(
-        op.encode_to_vec(),
-        bytes,
-        "direct op encoding differs from prost's"
-    );
+    match &node.kind {
+        // A foreign op keeps the client's bytes (which prost need not
+        // reproduce: fields it does not know, another encoder's order).
+        crate::graph::NodeKind::Foreign(f) => {
+            assert_eq!(f.bytes, bytes, "a foreign op's bytes were changed")
+        }
+        _ => assert_eq!(
+            op.encode_to_vec(),
+            bytes,
+            "direct op encoding differs from prost's"
+        ),
+    }
     let d: [u8; 32] = Sha256::digest(bytes).into();
     assert_eq!(
         d,
@@ -357,15 +384,25 @@ pub(crate) fn write_node_metadata(b: &mut Vec<u8>, m: &OpMeta, caps: &[&'static 
             encode::boolean(b, 3, pg.weak);
         });
     }
+    if let Some(lr) = &m.linux_resources {
+        encode::message(b, 7, |b| b.extend_from_slice(&lr.encode_to_vec()));
+    }
 }
 
 /// The `Locations` body of one node's distinct source ranges (source info
 /// 0); nothing when it has none.
 pub(crate) fn write_node_locations(b: &mut Vec<u8>, m: &OpMeta) {
     let rs = &m.source_ranges;
-    if rs.is_empty() {
-        return;
+    if !rs.is_empty() {
+        write_spec_location(b, rs);
     }
+    for l in &m.other_locations {
+        encode::message(b, 1, |b| b.extend_from_slice(&l.encode_to_vec()));
+    }
+}
+
+/// The `Location` (source info 0) of a node's distinct ranges in the spec.
+fn write_spec_location(b: &mut Vec<u8>, rs: &[crate::graph::SourceRange]) {
     let distinct = |i: usize| !rs[..i].contains(&rs[i]);
     encode::message(b, 1, |b| {
         for (i, r) in rs.iter().enumerate() {
@@ -468,7 +505,7 @@ impl Graph {
         };
         let t = self.table();
         let sel = Selection::of(t, result.node, supported_caps)?;
-        Ok(copied(t, sel, result, source))
+        Ok(copied(t, sel, result, source, &self.extra_sources))
     }
 
     /// As [`Graph::marshal`], for the graph's last Definition: when it holds
@@ -485,16 +522,27 @@ impl Graph {
         let Some(result) = result else {
             return Ok(pb::EncodedDefinition::default());
         };
+        let extra = std::mem::take(&mut self.extra_sources);
         let t = self.table_mut();
-        let sel = Selection::of(t, result.node, supported_caps)?;
-        if !sel.is_whole_table(t) {
-            return Ok(copied(t, sel, result, source));
-        }
-        let rest = rest_capacity(t, source.as_ref());
-        let mut out = std::mem::take(&mut t.bytes);
-        t.bytes_taken = true;
-        out.reserve(rest);
-        Ok(finish(t, sel, out, result, source))
+        let sel = Selection::of(t, result.node, supported_caps);
+        let sel = match sel {
+            Ok(s) => s,
+            Err(e) => {
+                self.extra_sources = extra;
+                return Err(e);
+            }
+        };
+        let def = if !sel.is_whole_table(t) {
+            copied(t, sel, result, source, &extra)
+        } else {
+            let rest = rest_capacity(t, source.as_ref());
+            let mut out = std::mem::take(&mut t.bytes);
+            t.bytes_taken = true;
+            out.reserve(rest);
+            finish(t, sel, out, result, source, &extra)
+        };
+        self.extra_sources = extra;
+        Ok(def)
     }
 }
 
@@ -507,10 +555,11 @@ fn copied(
     sel: Selection,
     result: Output,
     source: Option<SourceInfoInput<'_>>,
+    extra: &[pb::SourceInfo],
 ) -> pb::EncodedDefinition {
     let mut out = Vec::with_capacity(t.bytes.len() + rest_capacity(t, source.as_ref()));
     sel.write_defs(t, &mut out);
-    finish(t, sel, out, result, source)
+    finish(t, sel, out, result, source, extra)
 }
 
 /// The rest of a Definition after its `def` entries in `out`: the return
@@ -522,6 +571,7 @@ fn finish(
     mut out: Vec<u8>,
     result: Output,
     source: Option<SourceInfoInput<'_>>,
+    extra: &[pb::SourceInfo],
 ) -> pb::EncodedDefinition {
     let mut w = sel;
     // Shared entries' later nodes, grouped by entry (stable: node order is
@@ -583,15 +633,10 @@ fn finish(
             prefetch(&t.locs[next.3.range()]);
         }
         if w.entries[*i as usize].shared {
-            let (m, ranges) = w.merged(t, *i, first_shared(*i));
+            let (m, locs) = w.merged(t, *i, first_shared(*i));
             write_map_entry(&mut out, 2, d, &m.encode_to_vec());
-            if source.is_some() && !ranges.is_empty() {
-                let l = pb::Locations {
-                    locations: vec![pb::Location {
-                        source_index: 0,
-                        ranges,
-                    }],
-                };
+            if source.is_some() && !locs.is_empty() {
+                let l = pb::Locations { locations: locs };
                 write_map_entry(&mut locations, 1, d, &l.encode_to_vec());
             }
         } else {
@@ -621,7 +666,14 @@ fn finish(
         };
         let info_len =
             opt_len(1, s.filename.len()) + opt_len(2, s.data.len()) + opt_len(4, s.language.len());
-        let source_len = locations.len() + encode::field_len(2, info_len);
+        // Foreign Definitions' source infos follow the spec's (index 1…).
+        let extra: Vec<Vec<u8>> = extra.iter().map(|i| i.encode_to_vec()).collect();
+        let source_len = locations.len()
+            + encode::field_len(2, info_len)
+            + extra
+                .iter()
+                .map(|e| encode::field_len(2, e.len()))
+                .sum::<usize>();
         encode::key(&mut out, 3, 2);
         encode::varint(&mut out, source_len as u64);
         out.extend_from_slice(&locations);
@@ -632,6 +684,11 @@ fn finish(
             encode::bytes_field(&mut out, 2, s.data);
         }
         encode::string(&mut out, 4, s.language);
+        for e in &extra {
+            encode::key(&mut out, 2, 2);
+            encode::varint(&mut out, e.len() as u64);
+            out.extend_from_slice(e);
+        }
     }
     let def = pb::EncodedDefinition(out);
     #[cfg(debug_assertions)]

@@ -244,10 +244,18 @@ impl OpTable {
             }
             Err(e) => {
                 self.digests.push([0; 32]);
+                // Its source ranges are kept, so that the error names the
+                // spec line it came from (nothing else is written for it).
+                let at = self.locs.len();
+                write_node_locations(&mut self.locs, &node.meta);
+                let locs = Span::of(&self.locs, at).unwrap_or_else(|| {
+                    self.locs.truncate(at);
+                    Span::default()
+                });
                 OpRecord {
                     bytes: Span::default(),
                     meta: Span::default(),
-                    locs: Span::default(),
+                    locs,
                     deps: deps.unwrap_or_default(),
                     caps: Span::default(),
                     canon: i,
@@ -312,7 +320,7 @@ mod reference {
             export_cache: m.export_cache.map(|value| pb::ExportCache { value }),
             caps: caps.iter().map(|c| (c.to_string(), true)).collect(),
             progress_group: m.progress_group.clone(),
-            ..Default::default()
+            linux_resources: m.linux_resources.clone(),
         };
         assert_eq!(want.encode_to_vec(), meta, "node metadata bytes");
         let mut ranges: Vec<pb::Range> = Vec::new();
@@ -331,16 +339,18 @@ mod reference {
                 ranges.push(r);
             }
         }
-        let want = if ranges.is_empty() {
+        let mut locations = Vec::new();
+        if !ranges.is_empty() {
+            locations.push(pb::Location {
+                source_index: 0,
+                ranges,
+            });
+        }
+        locations.extend(m.other_locations.iter().cloned());
+        let want = if locations.is_empty() {
             Vec::new()
         } else {
-            pb::Locations {
-                locations: vec![pb::Location {
-                    source_index: 0,
-                    ranges,
-                }],
-            }
-            .encode_to_vec()
+            pb::Locations { locations }.encode_to_vec()
         };
         assert_eq!(want, locs, "node locations bytes");
     }

@@ -546,6 +546,24 @@ fn exec_without_args_is_invalid() {
     ));
 }
 
+/// An op that fails to encode keeps its source range: the error names the
+/// spec line (issue 11: such errors had no location).
+#[test]
+fn an_op_that_fails_to_encode_names_its_source_line() {
+    let mut g = Graph::new();
+    let meta = OpMeta::named("run nothing").with_range(SourceRange::lines(7, 9));
+    let r = g.exec(Exec::new(None, vec![]), meta);
+    let e = g.marshal(r.root(), None, None).unwrap_err();
+    assert_eq!(
+        e,
+        LlbError::Invalid {
+            op: "run nothing".into(),
+            reason: "exec needs at least one argument".into(),
+            line: Some(7),
+        }
+    );
+}
+
 fn sample() -> (Graph, State) {
     let mut g = Graph::new();
     let a = alpine(&mut g);

@@ -114,6 +114,10 @@ pub struct EvalOptions {
     /// What is known about the build context (for the `context-not-ignored`
     /// lint rule); None: nothing, the rule is skipped.
     pub context: Option<ContextInfo>,
+    /// Names given as named contexts (`--build-context NAME=…`, bake's
+    /// `contexts`): a `from:` naming one is not an image reference the
+    /// `unpinned-base` rule could ask to pin.
+    pub named_contexts: Vec<String>,
 }
 
 /// Docker's default `PATH`: the env of `scratch`, and of an image whose

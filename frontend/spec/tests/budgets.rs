@@ -169,3 +169,25 @@ fn a_repeated_word_is_hinted_every_time() {
     let hints = l.warnings.iter().filter(|w| w.code == "maybe-typo").count();
     assert_eq!(hints, 5_000);
 }
+
+/// A step's `env` is refused while the YAML is read (at entry 1,001), and
+/// an `env` with a `<<` merge is left to evaluation, which counts merged
+/// entries too.
+#[test]
+fn step_env_entries_limit_and_merges() {
+    let mut s = String::from(
+        "stages:\n  app:\n    from: alpine\n    steps:\n      - run: env\n        env:\n",
+    );
+    for i in 0..=MAX_ENV_ENTRIES {
+        s.push_str(&format!("          K{i}: v\n"));
+    }
+    let d = refused(&s, "too-large");
+    assert!(d.contains(":1007:11"), "{d}");
+    let mut m =
+        String::from("x-e: &e {A: a}\nstages:\n  app:\n    from: alpine\n    env:\n      <<: *e\n");
+    for i in 0..MAX_ENV_ENTRIES {
+        m.push_str(&format!("      K{i}: v\n"));
+    }
+    let d = refused(&m, "too-large");
+    assert!(d.contains("1001 entries"), "{d}");
+}

@@ -78,6 +78,20 @@ fn unpinned_base() {
     case("unpinned-base", bad, good, &opts(None));
 }
 
+/// `from: base` where `base` is a named context (bake's `contexts`,
+/// `--build-context`): not an image to pin; the same name without the
+/// context is.
+#[test]
+fn unpinned_base_skips_named_contexts() {
+    let src = "stages:\n  app:\n    from: base\n    image: {user: \"1000\"}\n";
+    assert!(!findings("unpinned-base", src, &opts(None)).is_empty());
+    let named = EvalOptions {
+        named_contexts: vec!["base".into()],
+        ..Default::default()
+    };
+    assert_eq!(findings("unpinned-base", src, &named), "");
+}
+
 #[test]
 fn toolchain_runtime() {
     let bad = "stages:\n  build:\n    from: golang:1.22-alpine\n    steps:\n      - run: go build -o /out/app .\n        cache: /go/pkg/mod\n  runtime:\n    from: build\n    image: {user: \"65532\", entrypoint: [/out/app]}\n";

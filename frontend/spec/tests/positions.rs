@@ -100,3 +100,25 @@ fn lone_cr_keeps_every_stage() {
     let l2 = load("s.yaml", &lf, &EvalOptions::default()).expect("loads");
     assert_eq!(l2.plan.stages.len(), n);
 }
+
+/// A block scalar (`run: |`) ends at its last character, not at the next
+/// token: a step's span (its LLB source range, quoted by buildx in error
+/// snippets) must not take in the next step's line, blank lines between
+/// them or not, whatever the line breaks.
+#[test]
+fn block_scalar_step_ends_on_its_last_line() {
+    let src = "stages:\n  a:\n    from: busybox:1.36\n    steps:\n      - run: |\n          echo hi\n          exit 3\n\n      - run: >\n          echo folded\n      - run: echo next\n";
+    // (The variants that put `é` before values make invalid image names.)
+    for v in variants(src).into_iter().filter(|v| !v.contains('é')) {
+        let l = load("s.yaml", &v, &EvalOptions::default())
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let ends: Vec<(u32, u32)> = l.plan.stages[0]
+            .steps
+            .iter()
+            .map(|s| (s.span.end.line, s.span.end.col))
+            .collect();
+        let after = |text: &str| expected(&v, v.find(text).unwrap() + text.len());
+        let want = vec![after("exit 3"), after("echo folded"), after("echo next")];
+        assert_eq!(ends, want, "{v:?}");
+    }
+}

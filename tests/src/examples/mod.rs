@@ -47,6 +47,33 @@ pub const CONFIG_KEYS: &[&str] = &[
     "Shell",
 ];
 
+/// Upper bound for an `output:` test target's image (only its reports on an empty base).
+pub const TEST_IMAGE_MAX_BYTES: u64 = 64 * 1024;
+
+/// Files dockerd adds to every container (and so to `docker export`), not the image's.
+const CONTAINER_FILES: &[&str] = &[".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf"];
+
+/// Every regular file under DIR, relative, sorted (nothing when DIR is missing).
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                todo.push(p);
+            } else if let Ok(rel) = p.strip_prefix(dir) {
+                out.push(rel.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Warm (no-change) rebuilds per builder; the table shows their median.
 pub const WARM_RUNS: usize = 3;
 
@@ -969,8 +996,24 @@ pub fn run_example(name: &str, client: Client) {
         let fail_args = obj_pairs(&test["fail_args"]);
         let expect = test["expect_log"].as_str().unwrap_or("");
         let expect_fail = test["expect_fail_log"].as_str().unwrap_or("");
+        let reports = strs(&test["reports"]);
         for b in both {
-            let run = ex.build(&ex.dir, b, Some(t), None, &passing_args(&fail_args), &[]);
+            // The tests run (fresh args: not CACHED) and the export writes only the reports.
+            let dest = std::env::temp_dir().join(format!(
+                "slipway-ex-{name}-reports-{}-{}-{}",
+                b.key(),
+                client.name(),
+                nonce()
+            ));
+            let o = format!("type=local,dest={}", dest.display());
+            let run = ex.build(
+                &ex.dir,
+                b,
+                Some(t),
+                None,
+                &passing_args(&fail_args),
+                &["-o", &o],
+            );
             let out = run.all();
             r.check(
                 run.success && out.contains(expect),
@@ -985,6 +1028,68 @@ pub fn run_example(name: &str, client: Client) {
                     }
                 ),
             );
+            if !reports.is_empty() {
+                let got = files_under(&dest);
+                let empty: Vec<&String> = got
+                    .iter()
+                    .filter(|f| std::fs::metadata(dest.join(f)).map_or(true, |m| m.len() == 0))
+                    .collect();
+                r.check(
+                    got == reports && empty.is_empty(),
+                    format!(
+                        "{} `--target {t} -o type=local` writes exactly {reports:?}, not empty: got {got:?} (empty: {empty:?})",
+                        b.key()
+                    ),
+                );
+                // The test image: the reports on an empty base, one small layer.
+                let tag = ex.tag(t, b);
+                let img = ex.build(
+                    &ex.dir,
+                    b,
+                    Some(t),
+                    Some(&tag),
+                    &passing_args(&fail_args),
+                    &[],
+                );
+                r.check(
+                    img.success,
+                    format!("{} test image build\n{}", b.key(), failure_tail(&img)),
+                );
+                if img.success {
+                    let i = inspect(&tag);
+                    let size = i["Size"].as_u64().unwrap_or(u64::MAX);
+                    let layers = i["RootFS"]["Layers"].as_array().map_or(0, |l| l.len());
+                    r.info(format!(
+                        "{} test image `{t}`: {size} bytes, {layers} layer(s)",
+                        b.key()
+                    ));
+                    r.check(
+                        size <= TEST_IMAGE_MAX_BYTES && layers == 1,
+                        format!(
+                            "{} test image `{t}` is tiny: {size} bytes (max {TEST_IMAGE_MAX_BYTES}), {layers} layer(s) (want 1)",
+                            b.key()
+                        ),
+                    );
+                    // `docker export` of a container: without the files dockerd itself puts
+                    // into every container.
+                    let files: Vec<String> = file_list(&tag)
+                        .into_iter()
+                        .filter(|e| matches!(e.kind, '0' | '\0'))
+                        .map(|e| e.path.trim_start_matches('/').to_string())
+                        .filter(|p| {
+                            !CONTAINER_FILES.contains(&p.as_str()) && !p.starts_with("dev/")
+                        })
+                        .collect();
+                    r.check(
+                        files == reports,
+                        format!(
+                            "{} test image `{t}` holds only {reports:?}: {files:?}",
+                            b.key()
+                        ),
+                    );
+                }
+            }
+            let _ = std::fs::remove_dir_all(&dest);
             let run = ex.build(&ex.dir, b, Some(t), None, &fail_args, &[]);
             let out = run.all();
             r.check(

@@ -82,7 +82,7 @@ pub const RULES: &[Rule] = &[
 pub fn run(plan: &Plan, opts: &EvalOptions) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let chains = chain::resolve(plan);
-    stages::check(plan, &chains, &mut out);
+    stages::check(plan, &chains, &opts.named_contexts, &mut out);
     steps::check(plan, &chains.parent, &mut out);
     secrets::check(plan, &mut out);
     if let Some(ctx) = &opts.context {

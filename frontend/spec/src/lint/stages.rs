@@ -5,11 +5,11 @@ use super::warning;
 use crate::diag::Diagnostic;
 use crate::plan::{Base, Plan};
 
-pub fn check(plan: &Plan, chains: &Chains, out: &mut Vec<Diagnostic>) {
+pub fn check(plan: &Plan, chains: &Chains, named_contexts: &[String], out: &mut Vec<Diagnostic>) {
     for (i, stage) in plan.stages.iter().enumerate() {
         let name = &stage.name.value;
         if let Base::Image(r) = &stage.from.value {
-            if let Some(why) = unpinned(r) {
+            if let Some(why) = unpinned(r).filter(|_| !named_contexts.contains(r)) {
                 out.push(
                     warning("unpinned-base", stage.from.span, format!("stage `{name}` builds on `{r}`, {why}"))
                         .with_label("not pinned")

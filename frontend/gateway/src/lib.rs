@@ -35,6 +35,8 @@ pub use options::{FrontendOptions, OptionError};
 
 /// Connect over `io`, run the build, Return, and come back — or come back
 /// as soon as the peer closes the connection (whatever is in flight).
+/// `install_hook`: a panic Returns an error through this runtime (it must
+/// have another thread driving it, which tests' runtimes do not promise).
 pub async fn run_frontend<IO, P>(
     io: IO,
     opts: Result<FrontendOptions, OptionError>,
@@ -45,13 +47,26 @@ where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     P: Pipeline,
 {
-    let (channel, mut closed) = match transport::connect(io).await {
+    let (channel, closed) = match transport::connect(io).await {
         Ok(c) => c,
         Err(e) => return Outcome::ReturnFailed(format!("cannot open the HTTP/2 connection: {e}")),
     };
+    let hook = install_hook.then(tokio::runtime::Handle::current);
+    run_connected(channel, closed, opts, pipeline, hook).await
+}
+
+/// [`run_frontend`] on an open connection. With `hook`, a panic Returns an
+/// error through that runtime, the one that drives the connection.
+async fn run_connected<P: Pipeline>(
+    channel: transport::Channel,
+    mut closed: transport::Closed,
+    opts: Result<FrontendOptions, OptionError>,
+    pipeline: Arc<P>,
+    hook: Option<tokio::runtime::Handle>,
+) -> Outcome {
     let bridge = LlbBridge::new(channel);
-    if install_hook {
-        install_panic_hook(bridge.clone(), tokio::runtime::Handle::current());
+    if let Some(h) = hook {
+        install_panic_hook(bridge.clone(), h);
     }
     tokio::select! {
         biased;
@@ -65,10 +80,9 @@ where
 /// On a panic (with `panic = "abort"` nothing can catch it), Return an
 /// error from a helper thread, then exit 0: a Return error is what the user
 /// sees; exiting without Return would only say "exit code: 134".
-/// The runtime has one thread: a panic on it (async driver code, not the
-/// evaluation or the compile, which run on `spawn_blocking` threads) leaves no
-/// thread to drive the connection, so the helper gives up after 4 s and the
-/// process aborts as it would without the hook.
+/// `handle` is the runtime that drives the connection: in the frontend, its
+/// own thread, not the one running the driver, so a panic anywhere in the
+/// driver leaves it running.
 fn install_panic_hook(bridge: LlbBridge, handle: tokio::runtime::Handle) {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -95,6 +109,62 @@ fn install_panic_hook(bridge: LlbBridge, handle: tokio::runtime::Handle) {
             std::process::exit(0);
         }
     }));
+}
+
+/// The frontend's threads: two one-thread runtimes (tokio's `rt`; the
+/// multi-thread scheduler costs image size for nothing here), the connection
+/// to BuildKit (`open`'s stream, HTTP/2) on a thread of its own and the
+/// driver on the calling thread. Requests are I/O and run concurrently;
+/// evaluation and compile go to spawn_blocking threads. A panic anywhere in
+/// the driver leaves the connection's thread to Return it (the hook).
+pub fn run_threaded<IO, P>(
+    open: impl FnOnce() -> Result<IO, String> + Send + 'static,
+    opts: Result<FrontendOptions, OptionError>,
+    pipeline: Arc<P>,
+) -> Outcome
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+    P: Pipeline,
+{
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let (rt, conn_rt) = match (runtime(), runtime()) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            return Outcome::ReturnFailed(format!("cannot start the async runtime: {e}"))
+        }
+    };
+    let conn = conn_rt.handle().clone();
+    let driving = std::thread::Builder::new()
+        .name("slipway-conn".into())
+        .spawn(move || conn_rt.block_on(std::future::pending::<()>()));
+    if let Err(e) = driving {
+        return Outcome::ReturnFailed(format!("cannot start the connection thread: {e}"));
+    }
+    let outcome = rt.block_on(async move {
+        let opened = conn
+            .spawn(async move {
+                let io = open()?;
+                transport::connect(io)
+                    .await
+                    .map_err(|e| format!("cannot open the HTTP/2 connection: {e}"))
+            })
+            .await;
+        match opened {
+            Ok(Ok((channel, closed))) => {
+                run_connected(channel, closed, opts, pipeline, Some(conn)).await
+            }
+            Ok(Err(msg)) => Outcome::ReturnFailed(msg),
+            Err(e) => Outcome::ReturnFailed(format!("cannot open the HTTP/2 connection: {e}")),
+        }
+    });
+    // Do not wait for stragglers (blocking compile threads); the connection's
+    // thread ends with the process.
+    rt.shutdown_background();
+    outcome
 }
 
 /// The `slipway frontend` entrypoint: env → options, stdio → HTTP/2, build,
@@ -126,18 +196,6 @@ fn drop_root() {
 
 pub fn main_frontend() -> ExitCode {
     drop_root();
-    // One runtime thread: every request to BuildKit is I/O and runs
-    // concurrently on it; the CPU-bound steps run on spawn_blocking threads.
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("slipway frontend: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
     let env = std::env::vars_os().map(|(k, v)| {
         (
             k.to_string_lossy().into_owned(),
@@ -145,20 +203,18 @@ pub fn main_frontend() -> ExitCode {
         )
     });
     let opts = FrontendOptions::from_env(env);
-    let outcome = rt.block_on(async move {
-        let io = match transport::stdio_stream() {
-            Ok(io) => io,
-            Err(e) => {
-                return Outcome::ReturnFailed(format!(
+    let outcome = run_threaded(
+        || {
+            transport::stdio_stream().map_err(|e| {
+                format!(
                     "stdin/stdout are not usable as the BuildKit connection (run `slipway \
                      frontend` only as a BuildKit frontend): {e}"
-                ))
-            }
-        };
-        run_frontend(io, opts, Arc::new(Slipway), true).await
-    });
-    // Do not wait for stragglers (blocking compile threads, the HTTP/2 task).
-    rt.shutdown_background();
+                )
+            })
+        },
+        opts,
+        Arc::new(Slipway),
+    );
     match outcome {
         Outcome::Success => ExitCode::SUCCESS,
         Outcome::Failed(msg) => {

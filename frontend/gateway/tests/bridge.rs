@@ -790,6 +790,47 @@ fn panic_hook_returns_an_error_and_exits_0() {
     assert!(!err.contains("CHILD-NOT-EXITED"), "{err}");
 }
 
+/// The same through the frontend's own threads ([`run_threaded`]: two
+/// one-thread runtimes, the connection on its own thread), as
+/// `slipway frontend` runs: the hook still Returns the panic.
+#[test]
+fn panic_hook_returns_an_error_on_the_frontends_own_threads() {
+    if std::env::var_os("SLIPWAY_PANIC_CHILD").is_some() {
+        // The fake BuildKit runs on a runtime of its own.
+        let fake_rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let io = fake_rt.block_on(async { serve(good_fake()) });
+        let o = FrontendOptions::from_env(env(&[]));
+        slipway_gateway::run_threaded(move || Ok(io), o, Arc::new(Panicky));
+        eprintln!("CHILD-NOT-EXITED");
+        std::process::exit(7);
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "panic_hook_returns_an_error_on_the_frontends_own_threads",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SLIPWAY_PANIC_CHILD", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "status {:?}, stderr: {err}",
+        out.status
+    );
+    assert!(
+        err.contains("FAKE-RETURN code=13 msg=internal error in the Slipway frontend"),
+        "{err}"
+    );
+    assert!(!err.contains("CHILD-NOT-EXITED"), "{err}");
+}
+
 /// BuildKit hands the frontend blocking pipes. The stream must switch them to
 /// O_NONBLOCK, or a read parks a runtime worker inside read(2) and the build
 /// hangs (a real hang seen under load before this was checked).

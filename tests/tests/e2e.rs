@@ -556,7 +556,52 @@ fn group_builds_every_member_and_fails_if_one_fails(c: Client) {
     );
 }
 
+/// A Definition over 4 MiB (six inline `file:` contents of ~0.9 MB, and the spec itself in the
+/// source map: ~11 MB). BuildKit v0.14+ accepts requests up to 16 MiB and the frontend raises its
+/// own limit when Ping shows it: the build works there. BuildKit v0.8 (Docker 20.10) accepts 4 MiB:
+/// the frontend says so before sending, with what to do, instead of a gRPC transport error.
+fn definition_over_4_mib(c: Client) {
+    let _s = shared_slot();
+    let tmp = Scratch::new("e2e-big");
+    let line = format!("          {}\n", "x".repeat(99));
+    let body = line.repeat(9_000);
+    let mut spec = format!(
+        "# syntax=slipway:dev\nversion: 1\nlint: {{disable: [root-final]}}\nstages:\n  big:\n    from: busybox:1.36\n    image: {{cmd: [sh, -c, \"cat /f* | wc -c\"]}}\n    steps:\n"
+    );
+    for i in 0..6 {
+        spec.push_str(&format!("      - file: /f{i}\n        content: |\n{body}"));
+    }
+    let file = tmp.write("slipway.yaml", &spec);
+    let tag = format!("slipway-e2e/big:{}", c.name());
+    let syntax = format!("BUILDKIT_SYNTAX={}", frontend_image());
+    let flags: &[&str] = if frontend_image() == "slipway:dev" {
+        &[]
+    } else {
+        &["--build-arg", &syntax]
+    };
+    let run = clients::build(&clients::Build {
+        client: c,
+        frontend: clients::Frontend::Slipway,
+        file: &file,
+        context: tmp.path(),
+        tag: Some(&tag),
+        flags,
+    });
+    if c.is_current() {
+        run.ok();
+        let out = docker(&["run", "--rm", &tag]).ok().stdout;
+        assert_eq!(out.trim(), "5400000");
+    } else {
+        let all = run.fails().all();
+        assert!(
+            all.contains("BuildKit before v0.14 (Docker 26 and older) accepts at most 4 MiB"),
+            "{all}"
+        );
+    }
+}
+
 on_every_client!(
+    definition_over_4_mib,
     hello_builds_and_runs,
     example_hello_builds_and_runs,
     image_config_reaches_the_image,

@@ -15,9 +15,12 @@ pub const MAX_NODES: usize = 2_000_000;
 pub const MAX_ALIAS_NODES: usize = 200_000;
 /// Entries one mapping may receive through `<<` merge keys.
 pub const MAX_MERGED_KEYS: usize = 100_000;
+/// Keys written in one mapping (checked while the file is parsed, so that a
+/// huge mapping is refused after ~20,000 keys, not after all of them).
+pub const MAX_MAPPING_KEYS: usize = 20_000;
 
 /// Most stages in a spec.
-pub const MAX_STAGES: usize = 20_000;
+pub const MAX_STAGES: usize = 10_000;
 /// Most steps in a spec, all stages together.
 pub const MAX_STEPS: usize = 100_000;
 /// Most members of all groups together.

@@ -38,6 +38,21 @@ fn stages_limit() {
     insta::assert_snapshot!(refused(&stages(MAX_STAGES + 1), "too-large"));
 }
 
+/// Any mapping, `x-` anchors included, is refused while it is parsed.
+#[test]
+fn mapping_keys_limit() {
+    let keys = |n: usize| {
+        let mut s = String::from("x-data:\n");
+        for i in 0..n {
+            s.push_str(&format!("  k{i}: v\n"));
+        }
+        s.push_str("stages:\n  app: {from: alpine}\n");
+        s
+    };
+    loads(&keys(MAX_MAPPING_KEYS));
+    insta::assert_snapshot!(refused(&keys(MAX_MAPPING_KEYS + 1), "too-large"));
+}
+
 #[test]
 fn stages_limit_ignores_x_keys() {
     let mut s = stages(MAX_STAGES);
@@ -119,10 +134,16 @@ fn inherited_entries_limit() {
 
 #[test]
 fn merged_keys_limit() {
-    // Written out (through an alias, the alias budget stops it first).
+    // Written out (through an alias, the alias budget stops it first), as
+    // several mappings each within MAX_MAPPING_KEYS.
     let mut s = String::from("stages:\n  app:\n    from: alpine\n    env:\n      <<:\n");
-    for i in 0..=MAX_MERGED_KEYS {
-        s.push_str(&format!("        K{i}: v\n"));
+    let mut i = 0;
+    while i <= MAX_MERGED_KEYS {
+        s.push_str("        -\n");
+        for _ in 0..MAX_MAPPING_KEYS.min(MAX_MERGED_KEYS + 1 - i) {
+            s.push_str(&format!("          K{i}: v\n"));
+            i += 1;
+        }
     }
     insta::assert_snapshot!(refused(&s, "too-large"));
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use common::{env, serve, Fake};
+use common::{drive_with as drive, env, serve, Fake};
 use prost::Message;
 use slipway_compiler::{CompileOptions, Compiled, ImageRequest};
 use slipway_gateway::driver::{Pipeline, Slipway};
@@ -41,17 +41,6 @@ fn good_fake() -> Fake {
     Fake::new()
         .file("slipway.yaml", SPEC)
         .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG)
-}
-
-async fn drive<P: Pipeline>(fake: &Fake, opts: &[&str], p: P) -> Outcome {
-    let io = serve(fake.clone());
-    let o = FrontendOptions::from_env(env(opts));
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        run_frontend(io, o, Arc::new(p), false),
-    )
-    .await
-    .expect("driver hung")
 }
 
 fn line_of(needle: &str) -> i32 {

@@ -3,14 +3,9 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::{env, serve, Fake};
+use common::{drive, Fake};
 use prost::Message;
-use slipway_gateway::driver::Slipway;
-use slipway_gateway::options::FrontendOptions;
-use slipway_gateway::{run_frontend, Outcome};
+use slipway_gateway::Outcome;
 use slipway_proto::gateway as gw;
 use slipway_proto::pb;
 
@@ -27,17 +22,6 @@ fn with_llb_caps(mut f: Fake, caps: &[&str]) -> Fake {
         });
     }
     f
-}
-
-async fn drive(fake: &Fake, opts: &[&str]) -> Outcome {
-    let io = serve(fake.clone());
-    let o = FrontendOptions::from_env(env(opts));
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        run_frontend(io, o, Arc::new(Slipway), false),
-    )
-    .await
-    .expect("driver hung")
 }
 
 /// Every source op of a solve: (identifier, attrs).

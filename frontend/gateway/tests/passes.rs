@@ -8,13 +8,11 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
-use common::{env, serve, Fake};
+use common::{drive_with, Fake};
 use slipway_compiler::{CompileOptions, Compiled, ImageRequest};
 use slipway_gateway::driver::{Pipeline, Slipway};
-use slipway_gateway::options::FrontendOptions;
-use slipway_gateway::{run_frontend, Outcome};
+use slipway_gateway::Outcome;
 use slipway_spec::{Diagnostics, EvalOptions, Loaded, Plan, Platform};
 
 #[derive(Clone, Default)]
@@ -56,13 +54,7 @@ async fn build(spec: &str, image_env: &[&str]) -> (usize, Vec<u8>) {
             .file("slipway.yaml", spec)
             .image("img:1", "sha256:abcd", &config(image_env));
     let p = Counting::default();
-    let o = FrontendOptions::from_env(env(&["filename=slipway.yaml"]));
-    let out = tokio::time::timeout(
-        Duration::from_secs(20),
-        run_frontend(serve(fake.clone()), o, Arc::new(p.clone()), false),
-    )
-    .await
-    .expect("driver hung");
+    let out = drive_with(&fake, &["filename=slipway.yaml"], p.clone()).await;
     assert_eq!(out, Outcome::Success, "calls: {:?}", fake.state().calls);
     let st = fake.state();
     let def = st.solves.last().unwrap().definition.clone().unwrap().0;

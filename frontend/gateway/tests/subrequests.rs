@@ -4,13 +4,8 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use common::{env, serve, Fake};
-use slipway_gateway::driver::Slipway;
-use slipway_gateway::options::FrontendOptions;
-use slipway_gateway::{run_frontend, Outcome};
+use common::{drive, Fake};
+use slipway_gateway::Outcome;
 use slipway_proto::{gateway as gw, pb};
 
 const ALPINE_CONFIG: &str = r#"{"architecture":"amd64","os":"linux","config":{"Env":["PATH=/usr/bin:/bin"]},"rootfs":{"type":"layers","diff_ids":[]}}"#;
@@ -41,17 +36,6 @@ stages:
 lint:
   disable: [root-final]
 ";
-
-async fn drive(fake: &Fake, opts: &[&str]) -> Outcome {
-    let io = serve(fake.clone());
-    let o = FrontendOptions::from_env(env(opts));
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        run_frontend(io, o, Arc::new(Slipway), false),
-    )
-    .await
-    .expect("driver hung")
-}
 
 fn fake(spec: &str) -> Fake {
     Fake::new()

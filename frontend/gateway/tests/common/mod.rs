@@ -433,3 +433,24 @@ pub fn env(opts: &[&str]) -> Vec<(String, String)> {
     v.push(("BUILDKIT_SESSION_ID".into(), "sess-1".into()));
     v
 }
+
+/// Run the frontend with `pipeline` against `fake` (options `opts`, as
+/// `BUILDKIT_FRONTEND_OPT_*` pairs) to its outcome; fails after 20 s.
+pub async fn drive_with<P: slipway_gateway::driver::Pipeline>(
+    fake: &Fake,
+    opts: &[&str],
+    pipeline: P,
+) -> slipway_gateway::Outcome {
+    let o = slipway_gateway::options::FrontendOptions::from_env(env(opts));
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        slipway_gateway::run_frontend(serve(fake.clone()), o, Arc::new(pipeline), false),
+    )
+    .await
+    .expect("driver hung")
+}
+
+/// [`drive_with`] the real pipeline.
+pub async fn drive(fake: &Fake, opts: &[&str]) -> slipway_gateway::Outcome {
+    drive_with(fake, opts, slipway_gateway::driver::Slipway).await
+}

@@ -34,19 +34,21 @@ pub const EXPORTER_EPOCH_KEY: &str = "source.date.epoch";
 /// empty value means "not set", as in BuildKit); an error text when it is
 /// not a whole number of seconds.
 pub fn source_date_epoch(build_args: &BTreeMap<String, String>) -> Result<Option<u64>, String> {
-    let Some(v) = build_args.get(SOURCE_DATE_EPOCH) else {
-        return Ok(None);
-    };
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.parse::<u64>().map(Some).map_err(|_| {
+    seconds(build_args.get(SOURCE_DATE_EPOCH).map(String::as_str)).map_err(|v| {
         format!(
             "build arg {SOURCE_DATE_EPOCH}=`{v}` is not a number of seconds since 1970-01-01 UTC; \
              pass e.g. `--build-arg {SOURCE_DATE_EPOCH}=$(git log -1 --format=%ct)`"
         )
     })
+}
+
+/// A value of `SOURCE_DATE_EPOCH` as seconds: None when unset or empty;
+/// the trimmed text back when it is not a whole number.
+fn seconds(v: Option<&str>) -> Result<Option<u64>, &str> {
+    match v.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse::<u64>().map(Some).map_err(|_| v),
+    }
 }
 
 /// The build's epoch: the build arg `SOURCE_DATE_EPOCH` when set (the
@@ -61,14 +63,8 @@ pub fn epoch(
     if let Some(e) = source_date_epoch(build_args)? {
         return Ok(Some(e));
     }
-    let Some((_, v)) = plan_args.iter().rev().find(|(k, _)| k == SOURCE_DATE_EPOCH) else {
-        return Ok(None);
-    };
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    v.parse::<u64>().map(Some).map_err(|_| {
+    let default = plan_args.iter().rev().find(|(k, _)| k == SOURCE_DATE_EPOCH);
+    seconds(default.map(|(_, v)| v.as_str())).map_err(|v| {
         format!(
             "the default of arg {SOURCE_DATE_EPOCH} in `args:` (`{v}`) is not a number of seconds \
              since 1970-01-01 UTC; write e.g. `{SOURCE_DATE_EPOCH}: \"1704067200\"`"

@@ -230,6 +230,53 @@ fn run_step_needing_emulation_fails_naming_the_platform() {
     assert!(out.contains(">>>       - run: echo"), "{out}");
 }
 
+/// SOURCE_DATE_EPOCH in a two-platform build: each platform's image config (created and
+/// history) carries the epoch (the per-platform results used to drop it before the exporter).
+#[test]
+fn two_platforms_keep_source_date_epoch() {
+    let _s = shared_slot();
+    let tmp = scratch("epoch2");
+    tmp.write(
+        "slipway.yaml",
+        &spec(&format!(
+            "stages:\n  app:\n    from: scratch\n    steps:\n      - file: /hello\n        content: \"{}\"\n",
+            nonce()
+        )),
+    );
+    let tar = tmp.join("o.tar");
+    let extra: Vec<String> = [
+        "--opt",
+        "platform=linux/amd64,linux/arm64",
+        "--opt",
+        "build-arg:SOURCE_DATE_EPOCH=1704067200",
+        "--output",
+        &format!("type=oci,dest={}", s(&tar)),
+    ]
+    .iter()
+    .map(|x| x.to_string())
+    .collect();
+    let args = buildctl_gateway_args(tmp.path(), &engine().image, &extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    cmd("buildctl", &args).ok();
+    let layout = tmp.join("layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    cmd("tar", &["-xf", &s(&tar), "-C", &s(&layout)]).ok();
+    let manifests = oci_manifests(&layout);
+    let plats: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64"]);
+    for (plat, m) in &manifests {
+        let digest = m["config"]["digest"].as_str().unwrap();
+        let cfg: Value = serde_json::from_slice(
+            &std::fs::read(layout.join("blobs/sha256").join(&digest[7..])).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(cfg["created"], "2024-01-01T00:00:00Z", "{plat}: {cfg:#}");
+        for h in cfg["history"].as_array().unwrap() {
+            assert_eq!(h["created"], "2024-01-01T00:00:00Z", "{plat}: {cfg:#}");
+        }
+    }
+}
+
 /// `buildx build ARGS… -f SPEC DIR` with plain progress.
 fn buildx(spec: &Path, dir: &Path, args: &[&str]) -> Run {
     let mut a = vec!["build", "--progress=plain"];

@@ -10,9 +10,7 @@
 //!   `#5 [warning] slipway.yaml:12:11: …`. That Definition is not part of the
 //!   build's, so the build's cache keys do not change.
 
-use std::collections::BTreeMap;
-
-use prost::Message;
+use slipway_llb as llb;
 use slipway_proto::gateway as gw;
 use slipway_proto::pb;
 use slipway_spec::{Diagnostic, Plan};
@@ -46,7 +44,7 @@ pub async fn report(
         return;
     }
     let req = gw::SolveRequest {
-        definition: Some((&vertex_definition(&plan.filename, warnings)).into()),
+        definition: Some(vertex_definition(&plan.filename, warnings)),
         evaluate: server.has("gateway.solve.evaluate"),
         allow_result_return: true,
         allow_result_array_ref: true,
@@ -116,84 +114,30 @@ fn warn_request(vertex: &str, plan: &Plan, w: &Diagnostic) -> gw::WarnRequest {
 /// (so one Solve shows them all, in order), named `[warning] <message>`.
 /// The directory name is a hash of the message, so two warnings never
 /// share a vertex; the same warnings give the same Definition (cached).
-pub fn vertex_definition(filename: &str, warnings: &[Diagnostic]) -> pb::Definition {
-    let mut def = Vec::with_capacity(warnings.len() + 1);
-    let mut metadata = BTreeMap::new();
-    let mut prev: Option<String> = None;
+pub fn vertex_definition(filename: &str, warnings: &[Diagnostic]) -> pb::EncodedDefinition {
+    let mut g = llb::Graph::new();
+    let mut st: llb::State = None;
     for w in warnings {
         let name = format!("[warning] {}", one_line(filename, w));
         let h = digest(name.as_bytes());
-        let op = pb::Op {
-            inputs: prev
-                .iter()
-                .map(|d| pb::Input {
-                    digest: d.clone(),
-                    index: 0,
-                })
-                .collect(),
-            op: Some(pb::op::Op::File(pb::FileOp {
-                actions: vec![pb::FileAction {
-                    input: if prev.is_some() { 0 } else { -1 },
-                    secondary_input: -1,
-                    output: 0,
-                    action: Some(pb::file_action::Action::Mkdir(pb::FileActionMkDir {
-                        path: format!("/slipway-warning-{}", &h[7..23]),
-                        mode: 0o755,
-                        make_parents: true,
-                        owner: None,
-                        timestamp: -1,
-                    })),
-                }],
-            })),
-            platform: None,
-            constraints: Some(pb::WorkerConstraints::default()),
-        };
-        let bytes = op.encode_to_vec();
-        let d = digest(&bytes);
-        metadata.insert(
-            d.clone(),
-            pb::OpMetadata {
-                description: [("llb.customname".to_string(), name)].into_iter().collect(),
-                caps: [("file.base".to_string(), true)].into_iter().collect(),
-                ..Default::default()
-            },
-        );
-        def.push(bytes);
-        prev = Some(d);
-    }
-    if let Some(last) = prev {
-        let ret = pb::Op {
-            inputs: vec![pb::Input {
-                digest: last,
-                index: 0,
-            }],
+        let b = llb::FileOpBuilder::new(st).mkdir(llb::MkDir {
+            path: format!("/slipway-warning-{}", &h[7..23]),
+            mode: 0o755,
+            make_parents: true,
             ..Default::default()
-        };
-        let bytes = ret.encode_to_vec();
-        metadata.insert(
-            digest(&bytes),
-            pb::OpMetadata {
-                caps: [
-                    ("constraints".to_string(), true),
-                    ("platform".to_string(), true),
-                ]
-                .into_iter()
-                .collect(),
-                ..Default::default()
-            },
-        );
-        def.push(bytes);
+        });
+        st = g.file(b, llb::OpMeta::named(name));
     }
-    pb::Definition {
-        def,
-        metadata,
-        source: None,
-    }
+    // A mkdir on scratch needs only `file.base`, which every daemon has:
+    // no caps to check against.
+    g.marshal(st, None, None)
+        .expect("a chain of mkdirs on scratch always marshals")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
     use slipway_spec::{Pos, Severity, Span};
 
     fn warn(line: u32, msg: &str) -> Diagnostic {
@@ -221,7 +165,7 @@ mod tests {
     #[test]
     fn one_vertex_per_warning_named_by_its_place() {
         let ws = [warn(5, "`buidl` is not a stage"), warn(9, "second\nline")];
-        let d = vertex_definition("slipway.yaml", &ws);
+        let d = vertex_definition("slipway.yaml", &ws).decode().unwrap();
         assert_eq!(d.def.len(), 3, "two mkdirs and the return op");
         let names: Vec<&str> = d.def[..2]
             .iter()
@@ -245,8 +189,10 @@ mod tests {
         };
         assert_eq!(f.actions[0].input, -1, "on scratch");
         // Deterministic; a different message is a different vertex.
-        assert_eq!(vertex_definition("slipway.yaml", &ws), d);
-        let other = vertex_definition("slipway.yaml", &[warn(5, "another")]);
+        assert_eq!(vertex_definition("slipway.yaml", &ws).decode().unwrap(), d);
+        let other = vertex_definition("slipway.yaml", &[warn(5, "another")])
+            .decode()
+            .unwrap();
         assert_ne!(other.def[0], d.def[0]);
     }
 }

@@ -10,6 +10,7 @@
 //! - `slipway convert`: a Dockerfile → slipway.yaml on stdout (feature `convert`).
 //! - `slipway graph`: the stage graph as Graphviz dot or Mermaid (feature `graph`).
 
+mod allocator;
 mod listing;
 
 use std::collections::BTreeMap;
@@ -18,9 +19,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-
-#[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

@@ -286,7 +286,7 @@ fn compile(
         );
     }
     let out = match format {
-        Format::Pb => compiled.definition.0,
+        Format::Pb => compiled.definition.into_bytes(),
         Format::Json => {
             let def = compiled
                 .definition

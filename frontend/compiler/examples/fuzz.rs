@@ -301,7 +301,7 @@ fn check(src: &str) -> Result<(), String> {
             ) {
                 Ok(c) => {
                     COMPILED.fetch_add(1, Relaxed);
-                    Ok(c.definition.0.clone())
+                    Ok(c.definition.into_bytes())
                 }
                 Err(d) => {
                     if let Some(i) = d.items.iter().find(|i| i.span.is_unknown()) {

@@ -248,7 +248,7 @@ async fn run_once(fe: &Frontend, spec: &str, dockerfile: &str) -> Result<Run, St
         exit,
         cpu,
         ops,
-        def: big.0,
+        def: big.into_bytes(),
         timeline: err
             .lines()
             .find(|l| l.contains("timings"))

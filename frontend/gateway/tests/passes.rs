@@ -57,7 +57,14 @@ async fn build(spec: &str, image_env: &[&str]) -> (usize, Vec<u8>) {
     let out = drive_with(&fake, &["filename=slipway.yaml"], p.clone()).await;
     assert_eq!(out, Outcome::Success, "calls: {:?}", fake.state().calls);
     let st = fake.state();
-    let def = st.solves.last().unwrap().definition.clone().unwrap().0;
+    let def = st
+        .solves
+        .last()
+        .unwrap()
+        .definition
+        .clone()
+        .unwrap()
+        .into_bytes();
     (p.0.load(Ordering::SeqCst), def)
 }
 

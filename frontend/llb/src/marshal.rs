@@ -690,13 +690,13 @@ fn finish(
             out.extend_from_slice(e);
         }
     }
-    let def = pb::EncodedDefinition(out);
+    let def = pb::EncodedDefinition::from(out);
     #[cfg(debug_assertions)]
     {
         let decoded = def.decode().expect("marshaled Definition decodes");
         assert_eq!(
             decoded.encode_to_vec(),
-            def.0,
+            *def.0,
             "direct Definition encoding differs from prost's"
         );
     }

@@ -14,6 +14,7 @@
 //! Maps are `BTreeMap` so keys come out sorted, as Go's deterministic mode does.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use prost::bytes::{Buf, BufMut};
 use prost::encoding::{self, DecodeContext, WireType};
@@ -779,11 +780,22 @@ impl prost::Message for Definition {
 /// sent as is inside requests (a message field and its bytes are the same
 /// thing on the wire), so a large build is never held as a `Definition`
 /// struct; [`EncodedDefinition::decode`] gives one back when needed (error
-/// mapping, dumps, tests).
+/// mapping, dumps, tests). Shared, not copied, when cloned: the Solve request
+/// and the error mapping of its answer hold the same bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EncodedDefinition(pub Vec<u8>);
+pub struct EncodedDefinition(pub Arc<Vec<u8>>);
+
+impl From<Vec<u8>> for EncodedDefinition {
+    fn from(bytes: Vec<u8>) -> Self {
+        EncodedDefinition(Arc::new(bytes))
+    }
+}
 
 impl EncodedDefinition {
+    /// The bytes, copied only if they are still shared.
+    pub fn into_bytes(self) -> Vec<u8> {
+        Arc::unwrap_or_clone(self.0)
+    }
     pub fn decode(&self) -> Result<Definition, DecodeError> {
         <Definition as prost::Message>::decode(self.0.as_slice())
     }
@@ -798,7 +810,7 @@ impl EncodedDefinition {
 
 impl From<&Definition> for EncodedDefinition {
     fn from(d: &Definition) -> Self {
-        EncodedDefinition(prost::Message::encode_to_vec(d))
+        EncodedDefinition::from(prost::Message::encode_to_vec(d))
     }
 }
 
@@ -816,7 +828,8 @@ impl prost::Message for EncodedDefinition {
         buf: &mut impl Buf,
         ctx: DecodeContext,
     ) -> Result<(), DecodeError> {
-        let out = &mut self.0;
+        // Unshared while it is being decoded: no copy.
+        let out = Arc::make_mut(&mut self.0);
         match wire_type {
             WireType::Varint => {
                 let v = encoding::decode_varint(buf)?;
@@ -853,7 +866,7 @@ impl prost::Message for EncodedDefinition {
     }
 
     fn clear(&mut self) {
-        self.0.clear();
+        *self = EncodedDefinition::default();
     }
 }
 
@@ -1062,7 +1075,7 @@ mod tests {
         prost::encoding::fixed32::encode(9, &6, &mut odd);
         let mut e = EncodedDefinition::default();
         e.merge(odd.as_slice()).unwrap();
-        assert_eq!(e.0, odd);
+        assert_eq!(*e.0, odd);
         // A group is rejected, not silently dropped.
         assert!(EncodedDefinition::default().merge(&[0x0b][..]).is_err());
     }

@@ -196,7 +196,14 @@ async fn run_once(fe: &Frontend, spec: &str, dockerfile: &str) -> Result<Run, St
             use tokio_stream::StreamExt;
             let incoming =
                 tokio_stream::once(Ok::<_, io::Error>(io)).chain(tokio_stream::pending());
+            // BuildKit serves a frontend's connection with Go's x/net/http2
+            // Server at its defaults (frontend/gateway/gateway.go `serve`):
+            // 1 MiB receive windows per connection and per stream, where h2's
+            // default is 64 KiB (a 6 MB Definition would wait for ~100 window
+            // updates instead of ~6, for either frontend).
             let _ = tonic::transport::Server::builder()
+                .initial_connection_window_size(1 << 20)
+                .initial_stream_window_size(1 << 20)
                 .serve_with_incoming(fake, incoming)
                 .await;
         })

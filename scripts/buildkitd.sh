@@ -69,7 +69,7 @@ start() {
   local debug=()
   [[ -n $DEBUGADDR ]] && debug=(--debugaddr "$DEBUGADDR")
   setsid nohup "$(tool buildkitd)" --config "$ROOT/buildkitd.toml" --root "$ROOT" --addr "$ADDR" \
-    "${debug[@]}" --oci-worker=true --containerd-worker=false </dev/null >>"$LOG" 2>&1 &
+    "${debug[@]}" --oci-worker=true --containerd-worker=false </dev/null >>"$LOG" 2>&1 9>&- &
   echo $! >"$PIDFILE"
 }
 
@@ -84,6 +84,11 @@ builder() { # the buildx builder on this daemon (idempotent)
 
 up() {
   local pid
+  # One `up` at a time (tests start the second daemon from parallel threads): two at once would
+  # both start a buildkitd on the same state, or race on `buildx create` ("existing instance").
+  mkdir -p /run/lock
+  exec 9>/run/lock/slipway-buildkitd-up.lock
+  flock 9
   if pid=$(pid_of "$PIDFILE" buildkitd) && ! cmp -s "$CONF" "$ROOT/buildkitd.toml"; then
     say "scripts/conf/buildkitd.toml changed: restarting buildkitd (pid $pid)"
     stop_pid "$pid" buildkitd; rm -f "$PIDFILE"

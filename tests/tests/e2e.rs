@@ -565,9 +565,7 @@ fn definition_over_4_mib(c: Client) {
     let tmp = Scratch::new("e2e-big");
     let line = format!("          {}\n", "x".repeat(99));
     let body = line.repeat(9_000);
-    let mut spec = format!(
-        "# syntax=slipway:dev\nversion: 1\nlint: {{disable: [root-final]}}\nstages:\n  big:\n    from: busybox:1.36\n    image: {{cmd: [sh, -c, \"cat /f* | wc -c\"]}}\n    steps:\n"
-    );
+    let mut spec = "# syntax=slipway:dev\nversion: 1\nlint: {disable: [root-final]}\nstages:\n  big:\n    from: busybox:1.36\n    image: {cmd: [sh, -c, \"cat /f* | wc -c\"]}\n    steps:\n".to_string();
     for i in 0..6 {
         spec.push_str(&format!("      - file: /f{i}\n        content: |\n{body}"));
     }

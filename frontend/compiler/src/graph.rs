@@ -337,9 +337,8 @@ fn mermaid(
             mm_str(&format!("group {}", grp.name.value))
         );
     }
-    let mut link = 0usize;
     let mut pruned_links = Vec::new();
-    for (src, dst, kind, n) in &m.edges {
+    for (link, (src, dst, kind, n)) in m.edges.iter().enumerate() {
         let label = if *n > 1 {
             format!("{} ×{n}", kind.label())
         } else {
@@ -354,7 +353,6 @@ fn mermaid(
         if !kept.contains(dst) {
             pruned_links.push(link);
         }
-        link += 1;
     }
     for (g, grp) in plan.groups.iter().enumerate() {
         for mem in &grp.members {

@@ -64,10 +64,11 @@ fn uses<'p>(plan: &'p Plan, opts: &CompileOptions) -> Result<Vec<Use<'p>>, Diagn
                 }
             };
             match &step.kind {
-                StepKind::Copy(c) => match &c.from {
-                    Some(f) => other(Some(&f.value), f.span, "copy source"),
-                    None => {}
-                },
+                StepKind::Copy(c) => {
+                    if let Some(f) = &c.from {
+                        other(Some(&f.value), f.span, "copy source")
+                    }
+                }
                 StepKind::Run(r) => {
                     r.binds
                         .iter()

@@ -282,7 +282,7 @@ impl<'a> Lowering<'a> {
         // Workdir: created like Docker's WORKDIR does, owned by root.
         if let Some(wd) = &stage.workdir {
             let base = cwd_of(&st.image);
-            let dir = paths::clean_owned(paths::resolve(&base, &wd.value));
+            let dir = paths::clean_owned(paths::resolve(base, &wd.value));
             st.image.config.working_dir = dir.clone();
             let b = llb::FileOpBuilder::new(st.fs).mkdir(llb::MkDir {
                 path: dir.clone(),
@@ -546,7 +546,7 @@ impl<'a> Lowering<'a> {
 
     /// Resolve a copy/bind/cache `from`.
     /// The state a copy/bind/cache reads from.
-    fn from_state(&mut self, from: Option<&From>, span: Span) -> State {
+    fn state_of_from(&mut self, from: Option<&From>, span: Span) -> State {
         match from {
             None => self.context_state(),
             Some(From::Stage(s)) => {
@@ -652,7 +652,7 @@ impl<'a> Lowering<'a> {
                 let mut b = llb::FileOpBuilder::new(st.fs);
                 for p in &r.paths {
                     b = b.rm(llb::Rm {
-                        path: paths::clean_owned(paths::resolve(&cwd, p)),
+                        path: paths::clean_owned(paths::resolve(cwd, p)),
                         allow_not_found: true,
                         allow_wildcard: true,
                     });
@@ -761,7 +761,7 @@ impl<'a> Lowering<'a> {
                 Sharing::Locked => pb::CacheSharingOpt::Locked,
             };
             let (seed, selector) = if c.from.is_some() {
-                let src = self.from_state(c.from.as_ref(), c.span);
+                let src = self.state_of_from(c.from.as_ref(), c.span);
                 (
                     src,
                     c.source
@@ -804,7 +804,7 @@ impl<'a> Lowering<'a> {
             }));
         }
         for b in &run.binds {
-            let src = self.from_state(b.from.as_ref(), b.span);
+            let src = self.state_of_from(b.from.as_ref(), b.span);
             let selector = b
                 .source
                 .as_deref()
@@ -922,7 +922,7 @@ impl<'a> Lowering<'a> {
         st: &mut StageResult,
     ) {
         let span = c.from.as_ref().map(|f| f.span).unwrap_or(step.verb_span);
-        let src = self.from_state(c.from.as_ref().map(|f| &f.value), span);
+        let src = self.state_of_from(c.from.as_ref().map(|f| &f.value), span);
         let cwd = cwd_of(&st.image);
         let several = c.sources.len() > 1 || c.sources.iter().any(|s| paths::has_glob(&s.value));
         let mut to = c.to.clone().unwrap_or_else(|| "./".into());
@@ -931,7 +931,7 @@ impl<'a> Lowering<'a> {
             // trailing slash; adding it is what the user meant).
             to.push('/');
         }
-        let dest = paths::resolve(&cwd, &to);
+        let dest = paths::resolve(cwd, &to);
         // A `link: true` copy is made on an empty layer: no /etc/passwd
         // there to look an owner name up (issue 11: this reached the
         // marshal as an unlocated `llb` error).
@@ -1058,7 +1058,7 @@ impl<'a> Lowering<'a> {
                 (
                     Some(s),
                     format!("/{filename}"),
-                    paths::resolve(&cwd, &to),
+                    paths::resolve(cwd, &to),
                     false,
                 )
             }
@@ -1075,7 +1075,7 @@ impl<'a> Lowering<'a> {
                     OpMeta::named(format!("[internal] git {remote}")).with_range(range(step.span)),
                 );
                 let to = a.to.clone().unwrap_or_else(|| "./".into());
-                let mut dest = paths::resolve(&cwd, &to);
+                let mut dest = paths::resolve(cwd, &to);
                 if !dest.ends_with('/') {
                     dest.push('/');
                 }

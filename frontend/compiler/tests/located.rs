@@ -12,8 +12,7 @@ fn compile_err(src: &str) -> slipway_spec::Diagnostics {
         &CompileOptions::default(),
         &Platform::default(),
     )
-    .err()
-    .expect("compile must fail")
+    .expect_err("compile must fail")
 }
 
 /// Issue 11: `chown: root` + `link: true` passed `check` and failed
@@ -123,8 +122,7 @@ fn an_op_that_fails_to_encode_points_at_its_step() {
         &CompileOptions::default(),
         &Platform::default(),
     )
-    .err()
-    .expect("compile must fail");
+    .expect_err("compile must fail");
     let e = &d.items[0];
     assert_eq!(e.code, "llb", "{}", d.render());
     assert_eq!(e.span.start.line, 6, "{}", d.render());

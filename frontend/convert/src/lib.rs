@@ -45,9 +45,9 @@ pub fn convert(filename: &str, source: &str, opts: &Options) -> Result<Converted
     let lexed = lexer::lex(source);
     let mut diags = lexed.errors.clone();
     let yaml = stage::convert(&lexed, opts, &mut diags);
-    diags.sort_by(|a, b| (a.span.start, a.severity).cmp(&(b.span.start, b.severity)));
+    diags.sort_by_key(|a| (a.span.start, a.severity));
     if diags.iter().any(|d| d.severity == Severity::Error) {
-        diags.sort_by(|a, b| (a.severity, a.span.start).cmp(&(b.severity, b.span.start)));
+        diags.sort_by_key(|a| (a.severity, a.span.start));
         return Err(Diagnostics {
             filename: filename.to_string(),
             source: source.to_string(),

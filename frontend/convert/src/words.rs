@@ -320,6 +320,16 @@ fn reference(name: &str, op: Option<(&str, &str)>, r: &mut dyn Resolve, out: &mu
     }
 }
 
+/// Expansion of one line without splitting (whitespace kept); quotes must
+/// already be escaped by the caller when they are literal.
+pub fn word_keep_ws(s: &str, esc: char, r: &mut dyn Resolve) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let mut w = String::new();
+    lex_word(&chars, &mut i, esc, false, true, r, &mut w);
+    w
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -388,14 +398,4 @@ mod tests {
             vec![("K".into(), Some("some value".into()))]
         );
     }
-}
-
-/// Expansion of one line without splitting (whitespace kept); quotes must
-/// already be escaped by the caller when they are literal.
-pub fn word_keep_ws(s: &str, esc: char, r: &mut dyn Resolve) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    let mut w = String::new();
-    lex_word(&chars, &mut i, esc, false, true, r, &mut w);
-    w
 }

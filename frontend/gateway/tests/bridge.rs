@@ -434,40 +434,41 @@ async fn spec_warnings_go_through_warn_when_supported() {
         .image("alpine:3.20", "sha256:aaaa", ALPINE_CONFIG)
         .image("buidl", "sha256:bbbb", ALPINE_CONFIG);
     assert_eq!(drive(&fake, &[], Slipway).await, Outcome::Success);
-    let st = fake.state();
-    // The misspelt stage, and the lint findings on the same plan (an
-    // unpinned `buidl` image, a final stage without a user): all through Warn.
-    assert_eq!(st.warns.len(), 3, "{:?}", st.calls);
-    let shorts: Vec<String> = st
-        .warns
-        .iter()
-        .map(|w| String::from_utf8_lossy(&w.short).into_owned())
-        .collect();
-    assert!(
-        shorts.iter().any(|s| s.contains("runs as root")),
-        "{shorts:?}"
-    );
-    assert!(
-        shorts.iter().any(|s| s.contains("builds on `buidl`")),
-        "{shorts:?}"
-    );
-    let w = st
-        .warns
-        .iter()
-        .find(|w| String::from_utf8_lossy(&w.short).contains("not a stage"))
-        .unwrap();
-    let short = String::from_utf8_lossy(&w.short);
-    assert!(short.contains("slipway.yaml:5"), "{short}");
-    assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);
-    assert_eq!(w.info.as_ref().unwrap().language, "YAML");
-    // The vertex that loaded the spec.
-    let d = st.solves[0].definition.as_ref().unwrap().decode().unwrap();
-    let local_digests: Vec<String> = st.solves[..2]
-        .iter()
-        .map(|s| slipway_llb::digest(&s.definition.as_ref().unwrap().decode().unwrap().def[0]))
-        .collect();
-    assert!(local_digests.contains(&w.digest), "{d:?}");
-    drop(st);
+    {
+        let st = fake.state();
+        // The misspelt stage, and the lint findings on the same plan (an
+        // unpinned `buidl` image, a final stage without a user): all through Warn.
+        assert_eq!(st.warns.len(), 3, "{:?}", st.calls);
+        let shorts: Vec<String> = st
+            .warns
+            .iter()
+            .map(|w| String::from_utf8_lossy(&w.short).into_owned())
+            .collect();
+        assert!(
+            shorts.iter().any(|s| s.contains("runs as root")),
+            "{shorts:?}"
+        );
+        assert!(
+            shorts.iter().any(|s| s.contains("builds on `buidl`")),
+            "{shorts:?}"
+        );
+        let w = st
+            .warns
+            .iter()
+            .find(|w| String::from_utf8_lossy(&w.short).contains("not a stage"))
+            .unwrap();
+        let short = String::from_utf8_lossy(&w.short);
+        assert!(short.contains("slipway.yaml:5"), "{short}");
+        assert_eq!(w.ranges[0].start.as_ref().unwrap().line, 5);
+        assert_eq!(w.info.as_ref().unwrap().language, "YAML");
+        // The vertex that loaded the spec.
+        let d = st.solves[0].definition.as_ref().unwrap().decode().unwrap();
+        let local_digests: Vec<String> = st.solves[..2]
+            .iter()
+            .map(|s| slipway_llb::digest(&s.definition.as_ref().unwrap().decode().unwrap().def[0]))
+            .collect();
+        assert!(local_digests.contains(&w.digest), "{d:?}");
+    }
 
     // Docker 20.10 has no Warn: the build still succeeds, and the warning
     // is a vertex of its own Solve (subrequests.rs tests that in detail).

@@ -40,7 +40,7 @@ pub struct Loaded {
 /// order, then warnings).
 pub fn load(filename: &str, source: &str, opts: &EvalOptions) -> Result<Loaded, Diagnostics> {
     let fail = |mut items: Vec<Diagnostic>| {
-        items.sort_by(|a, b| (a.severity, a.span.start).cmp(&(b.severity, b.span.start)));
+        items.sort_by_key(|a| (a.severity, a.span.start));
         Diagnostics {
             filename: filename.to_string(),
             source: source.to_string(),

@@ -393,7 +393,7 @@ impl<'i, 's> Builder<'i, 's> {
             Ok(x) => x,
             Err(e) => {
                 let m = e.marker();
-                let pos = self.pos(&m);
+                let pos = self.pos(m);
                 let mut info = e.info();
                 if info.is_empty() {
                     info = format!("{:?}", e.kind());

@@ -81,7 +81,7 @@ impl Resolve for Res<'_> {
         if self.image_root && self.warned.insert(name.to_string()) {
             let (what, help) = if path {
                 (
-                    format!("`$PATH` comes from the base image, whose env Slipway does not know when converting; Docker's default PATH was written instead"),
+                    "`$PATH` comes from the base image, whose env Slipway does not know when converting; Docker's default PATH was written instead".to_string(),
                     "check the base image's PATH (`docker image inspect`) and write its value if it differs".to_string(),
                 )
             } else {
@@ -278,9 +278,7 @@ fn join_path(base: &str, p: &str) -> String {
         out.push('/');
         out.push_str(p);
     }
-    if out.is_empty() {
-        out.push('/');
-    } else if keep_slash && !out.ends_with('/') {
+    if out.is_empty() || keep_slash && !out.ends_with('/') {
         out.push('/');
     }
     out

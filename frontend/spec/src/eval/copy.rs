@@ -11,9 +11,9 @@ impl<'a> Ev<'a> {
         wd: Option<&str>,
         edges: &mut Vec<(usize, Span)>,
     ) -> Option<Copy> {
-        let from = get(es, "from").and_then(|f| self.from_ref(f, vars));
+        let from = get(es, "from").and_then(|f| self.eval_from(f, vars));
         if let Some(f) = &from {
-            self.from_edge(f, edges);
+            self.add_from_edge(f, edges);
         }
         let sources: Vec<Spanned<String>> = match &vv.kind {
             Kind::Seq(items) if items.is_empty() => {

@@ -10,9 +10,7 @@ impl<'a> Ev<'a> {
     pub fn eval(&mut self, filename: &str, mut root: Node) -> Option<Plan> {
         let stages_node = take_value(&mut root, "stages");
         let root = &root;
-        let Some(top) = self.map(root, "the file", "a spec is a mapping with `stages:` (and optionally `version`, `args`, `default`, `groups`)") else {
-            return None;
-        };
+        let top = self.map(root, "the file", "a spec is a mapping with `stages:` (and optionally `version`, `args`, `default`, `groups`)")?;
         self.check_keys(top, TOP_KEYS, "the top level", &[("a stage", STAGE_KEYS)]);
 
         if let Some(v) = get(top, "version") {

@@ -5,7 +5,7 @@ use super::*;
 
 impl<'a> Ev<'a> {
     /// Classify a copy/bind/cache `from`.
-    pub(super) fn from_ref(&mut self, n: &Node, vars: &Vars) -> Option<Spanned<From>> {
+    pub(super) fn eval_from(&mut self, n: &Node, vars: &Vars) -> Option<Spanned<From>> {
         let v = self.nstr(n, vars, "`from`")?;
         if self.stage_index.contains_key(&v) {
             return Some(Spanned {
@@ -127,7 +127,7 @@ impl<'a> Ev<'a> {
         })
     }
 
-    pub(super) fn from_edge(&mut self, f: &Spanned<From>, edges: &mut Vec<(usize, Span)>) {
+    pub(super) fn add_from_edge(&mut self, f: &Spanned<From>, edges: &mut Vec<(usize, Span)>) {
         if let From::Stage(s) = &f.value {
             if let Some(&i) = self.stage_index.get(s) {
                 edges.push((i, f.span));

@@ -52,8 +52,8 @@ impl<'a> Ev<'a> {
                     };
                 }
                 if let Some(x) = get(es, "from") {
-                    if let Some(f) = self.from_ref(x, vars) {
-                        self.from_edge(&f, edges);
+                    if let Some(f) = self.eval_from(x, vars) {
+                        self.add_from_edge(&f, edges);
                         c.from = Some(f.value);
                     }
                 }
@@ -248,13 +248,11 @@ impl<'a> Ev<'a> {
         wd: Option<&str>,
         edges: &mut Vec<(usize, Span)>,
     ) -> Option<BindMount> {
-        let Some(es) = self.map(
+        let es = self.map(
             n,
             "a bind mount",
             "write `bind: {from: builder, source: /out, target: /in}`",
-        ) else {
-            return None;
-        };
+        )?;
         self.check_keys(es, BIND_KEYS, "a bind mount", &[]);
         let before = self.errors.len();
         let mut b = BindMount {
@@ -265,8 +263,8 @@ impl<'a> Ev<'a> {
             span: n.span,
         };
         if let Some(x) = get(es, "from") {
-            if let Some(f) = self.from_ref(x, vars) {
-                self.from_edge(&f, edges);
+            if let Some(f) = self.eval_from(x, vars) {
+                self.add_from_edge(&f, edges);
                 b.from = Some(f.value);
             }
         }

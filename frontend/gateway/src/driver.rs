@@ -472,9 +472,9 @@ where
         })
 }
 
-fn solve_local_req(def: pb::Definition) -> gw::SolveRequest {
+fn solve_local_req(def: pb::EncodedDefinition) -> gw::SolveRequest {
     gw::SolveRequest {
-        definition: Some((&def).into()),
+        definition: Some(def),
         allow_result_return: true,
         allow_result_array_ref: true,
         ..Default::default()
@@ -523,10 +523,11 @@ async fn load_files(
         shared_key_hint: "context-.dockerignore",
         custom_name: "[internal] load .dockerignore".into(),
     });
+    // The vertex that loads the spec (its source op, the Definition's first).
     let spec_vertex = spec_def
-        .def
-        .first()
-        .map(|b| crate::localsrc::digest(b))
+        .decode()
+        .ok()
+        .and_then(|d| d.def.first().map(|b| slipway_llb::digest(b)))
         .unwrap_or_default();
     let (spec_res, ignore_res) = tokio::join!(
         bridge.solve(solve_local_req(spec_def)),

@@ -69,7 +69,7 @@ impl Entitlement {
             .filter(|b| {
                 matches!(pb::Op::decode(b.as_slice()), Ok(pb::Op { op: Some(pb::op::Op::Exec(e)), .. }) if self.wanted_by(&e))
             })
-            .map(|b| crate::localsrc::digest(b))
+            .map(|b| slipway_llb::digest(b))
             .collect()
     }
 }

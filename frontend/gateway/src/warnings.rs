@@ -17,7 +17,7 @@ use slipway_spec::{Diagnostic, Plan};
 
 use crate::client::LlbBridge;
 use crate::driver::ServerInfo;
-use crate::localsrc::digest;
+use slipway_llb::digest;
 
 /// Report `warnings` (spec or compile ones) for `plan`. `vertex`: the digest
 /// of the vertex that loaded the spec (Warn attaches them there). Never fails

@@ -32,6 +32,9 @@ pub struct LocalOpts {
     pub follow_paths: Vec<String>,
     /// `local.sharedkeyhint`.
     pub shared_key_hint: Option<String>,
+    /// `local.unique`: what the Go client sets (randomly) when there is no
+    /// session, so that the source is not shared. The compiler never sets it.
+    pub unique: Option<String>,
     /// `local.differ`: `none` | `metadata`.
     pub differ: Option<String>,
     /// Add cap `source.local.differ` (fail on servers without it) instead of
@@ -133,6 +136,7 @@ impl Graph {
             a.insert("local.followpaths".into(), json_list(&opts.follow_paths));
         }
         put(&mut a, "local.sharedkeyhint", opts.shared_key_hint);
+        put(&mut a, "local.unique", opts.unique);
         let mut extra = BTreeSet::new();
         if opts.differ.as_deref().is_some_and(|d| !d.is_empty()) && opts.differ_required {
             extra.insert("source.local.differ");

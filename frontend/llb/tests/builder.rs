@@ -331,6 +331,7 @@ fn source_caps_and_attrs() {
             shared_key_hint: Some("context".into()),
             differ: Some("none".into()),
             differ_required: true,
+            unique: None,
         },
         OpMeta::default(),
     );

@@ -34,51 +34,62 @@ fn seen(f: &Fixture, build_args: &[&str]) -> (String, serde_json::Value) {
 
 const DEFAULT: &str = "args:\n  SOURCE_DATE_EPOCH: \"1700000001\"";
 
-/// The build arg alone (the spec declares no arg): a run naming it and a stage declaring it see it.
-fn the_build_arg_reaches_runs_that_ask(c: Client) {
+/// Builds the fixture (with `args` prepended when given) and checks the epoch every run step saw
+/// (named, the other stage's count of it, declared) and the image's `Created`.
+fn epoch_seen(
+    c: Client,
+    dir: &str,
+    args: Option<&str>,
+    flags: &[&str],
+    epoch: &str,
+    created: &str,
+) {
     let _s = shared_slot();
-    let f = copy(c, "epoch-arg", None);
-    let (out, img) = seen(&f, &["SOURCE_DATE_EPOCH=1704067200"]);
+    let f = copy(c, dir, args);
+    let (out, img) = seen(&f, flags);
     assert_eq!(
-        out, "named=1704067200\n0\nSOURCE_DATE_EPOCH=1704067200\n",
+        out,
+        format!("named={epoch}\n0\nSOURCE_DATE_EPOCH={epoch}\n"),
         "what the run steps saw (named, other's count, declared)"
     );
-    assert_eq!(
-        img["Created"].as_str(),
-        Some("2024-01-01T00:00:00Z"),
-        "{img:#}"
+    assert_eq!(img["Created"].as_str(), Some(created), "{img:#}");
+}
+
+/// The build arg alone (the spec declares no arg): a run naming it and a stage declaring it see it.
+fn the_build_arg_reaches_runs_that_ask(c: Client) {
+    let arg = ["SOURCE_DATE_EPOCH=1704067200"];
+    epoch_seen(
+        c,
+        "epoch-arg",
+        None,
+        &arg,
+        "1704067200",
+        "2024-01-01T00:00:00Z",
     );
 }
 
 /// A global default with no build arg is the epoch: it dates the image and the runs see it.
 fn the_global_default_dates_the_image_and_runs_see_it(c: Client) {
-    let _s = shared_slot();
-    let f = copy(c, "epoch-default", Some(DEFAULT));
-    let (out, img) = seen(&f, &[]);
-    assert_eq!(
-        out, "named=1700000001\n0\nSOURCE_DATE_EPOCH=1700000001\n",
-        "what the run steps saw (named, other's count, declared)"
-    );
-    assert_eq!(
-        img["Created"].as_str(),
-        Some("2023-11-14T22:13:21Z"),
-        "{img:#}"
+    epoch_seen(
+        c,
+        "epoch-default",
+        Some(DEFAULT),
+        &[],
+        "1700000001",
+        "2023-11-14T22:13:21Z",
     );
 }
 
 /// The build arg wins over the global default.
 fn the_build_arg_wins_over_the_default(c: Client) {
-    let _s = shared_slot();
-    let f = copy(c, "epoch-override", Some(DEFAULT));
-    let (out, img) = seen(&f, &["SOURCE_DATE_EPOCH=1704067200"]);
-    assert_eq!(
-        out, "named=1704067200\n0\nSOURCE_DATE_EPOCH=1704067200\n",
-        "what the run steps saw (named, other's count, declared)"
-    );
-    assert_eq!(
-        img["Created"].as_str(),
-        Some("2024-01-01T00:00:00Z"),
-        "{img:#}"
+    let arg = ["SOURCE_DATE_EPOCH=1704067200"];
+    epoch_seen(
+        c,
+        "epoch-override",
+        Some(DEFAULT),
+        &arg,
+        "1704067200",
+        "2024-01-01T00:00:00Z",
     );
 }
 

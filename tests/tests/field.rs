@@ -112,6 +112,26 @@ fn oci_manifests(layout: &Path) -> Vec<(String, Value)> {
     out
 }
 
+/// buildctl's arguments for a build of `dir` through the frontend with `opts`, exported as an
+/// OCI layout tarball to `tar`.
+fn buildctl_oci_args(dir: &Path, tar: &Path, opts: &[&str]) -> Vec<String> {
+    let mut extra: Vec<String> = opts.iter().map(|x| x.to_string()).collect();
+    extra.extend(["--output".into(), format!("type=oci,dest={}", s(tar))]);
+    buildctl_gateway_args(dir, &engine().image, &extra)
+}
+
+/// Unpacks an OCI layout tarball into `dir/layout`; its manifests, which must be for
+/// linux/amd64 and linux/arm64 in that order.
+fn two_platform_manifests(dir: &Path, tar: &Path) -> (std::path::PathBuf, Vec<(String, Value)>) {
+    let layout = dir.join("layout");
+    std::fs::create_dir_all(&layout).unwrap();
+    cmd("tar", &["-xf", &s(tar), "-C", &s(&layout)]).ok();
+    let manifests = oci_manifests(&layout);
+    let plats: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(plats, ["linux/amd64", "linux/arm64"]);
+    (layout, manifests)
+}
+
 /// `file` on PATH inside the last layer of a manifest, extracted to DIR.
 fn file_in_last_layer(layout: &Path, manifest: &Value, path: &str, dir: &Path) -> String {
     let layer = manifest["layers"].as_array().unwrap().last().unwrap()["digest"]
@@ -143,18 +163,13 @@ fn go_example_two_platforms_one_index_right_elf_each() {
     let dir = repo_root().join("examples/go");
     let tmp = scratch("go2");
     let tar = tmp.join("go.tar");
-    let extra: Vec<String> = [
+    let opts = [
         "--opt",
         "target=runtime-scratch",
         "--opt",
         "platform=linux/amd64,linux/arm64",
-        "--output",
-        &format!("type=oci,dest={}", s(&tar)),
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    let args = buildctl_gateway_args(&dir, &engine().image, &extra);
+    ];
+    let args = buildctl_oci_args(&dir, &tar, &opts);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = cmd_long("buildctl", &args);
     assert!(
@@ -171,12 +186,7 @@ fn go_example_two_platforms_one_index_right_elf_each() {
         "{}",
         run.all()
     );
-    let layout = tmp.join("layout");
-    std::fs::create_dir_all(&layout).unwrap();
-    cmd("tar", &["-xf", &s(&tar), "-C", &s(&layout)]).ok();
-    let manifests = oci_manifests(&layout);
-    let plats: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(plats, ["linux/amd64", "linux/arm64"]);
+    let (layout, manifests) = two_platform_manifests(tmp.path(), &tar);
     for (plat, m) in &manifests {
         let what = file_in_last_layer(&layout, m, "server", &tmp.join(&plat.replace('/', "-")));
         let want = if plat.ends_with("amd64") {
@@ -244,26 +254,16 @@ fn two_platforms_keep_source_date_epoch() {
         )),
     );
     let tar = tmp.join("o.tar");
-    let extra: Vec<String> = [
+    let opts = [
         "--opt",
         "platform=linux/amd64,linux/arm64",
         "--opt",
         "build-arg:SOURCE_DATE_EPOCH=1704067200",
-        "--output",
-        &format!("type=oci,dest={}", s(&tar)),
-    ]
-    .iter()
-    .map(|x| x.to_string())
-    .collect();
-    let args = buildctl_gateway_args(tmp.path(), &engine().image, &extra);
+    ];
+    let args = buildctl_oci_args(tmp.path(), &tar, &opts);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     cmd("buildctl", &args).ok();
-    let layout = tmp.join("layout");
-    std::fs::create_dir_all(&layout).unwrap();
-    cmd("tar", &["-xf", &s(&tar), "-C", &s(&layout)]).ok();
-    let manifests = oci_manifests(&layout);
-    let plats: Vec<&str> = manifests.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(plats, ["linux/amd64", "linux/arm64"]);
+    let (layout, manifests) = two_platform_manifests(tmp.path(), &tar);
     for (plat, m) in &manifests {
         let digest = m["config"]["digest"].as_str().unwrap();
         let cfg: Value = serde_json::from_slice(

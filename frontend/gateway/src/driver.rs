@@ -22,29 +22,9 @@ use crate::options::{platform_from_parts, FrontendOptions, NamedContextRef, Opti
 use crate::{frontendcaps, subrequest, warnings};
 
 /// The pure pieces the driver calls (the spec loader and the compiler).
-/// A trait so that protocol tests can substitute them.
+/// A trait so that protocol tests can substitute them; each method is the
+/// real thing by default, so a test double overrides only what it watches.
 pub trait Pipeline: Send + Sync + 'static {
-    fn load(&self, filename: &str, source: &str, opts: &EvalOptions)
-        -> Result<Loaded, Diagnostics>;
-    fn images_to_resolve(
-        &self,
-        plan: &Plan,
-        opts: &CompileOptions,
-        platform: &Platform,
-    ) -> Result<Vec<ImageRequest>, Diagnostics>;
-    fn compile(
-        &self,
-        plan: &Plan,
-        opts: &CompileOptions,
-        platform: &Platform,
-    ) -> Result<Compiled, Diagnostics>;
-}
-
-/// The real thing: slipway-spec and slipway-compiler.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Slipway;
-
-impl Pipeline for Slipway {
     fn load(
         &self,
         filename: &str,
@@ -70,6 +50,12 @@ impl Pipeline for Slipway {
         slipway_compiler::compile(plan, opts, platform)
     }
 }
+
+/// The real thing: slipway-spec and slipway-compiler.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Slipway;
+
+impl Pipeline for Slipway {}
 
 /// What Ping told us.
 #[derive(Debug, Clone, Default)]

@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use common::{drive_with as drive, env, serve, Fake};
 use prost::Message;
-use slipway_compiler::{CompileOptions, Compiled, ImageRequest};
+use slipway_compiler::{CompileOptions, Compiled};
 use slipway_gateway::driver::{Pipeline, Slipway};
 use slipway_gateway::options::FrontendOptions;
 use slipway_gateway::{run_frontend, transport, LlbBridge, Outcome};
 use slipway_proto::gateway as gw;
 use slipway_proto::{pb, rpc};
-use slipway_spec::{Diagnostics, EvalOptions, Loaded, Plan, Platform};
+use slipway_spec::{Diagnostics, Plan, Platform};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SPEC: &str = "\
@@ -666,17 +666,6 @@ async fn exits_within_a_second_when_the_peer_closes_mid_solve() {
 struct Recording(Arc<Mutex<Option<CompileOptions>>>);
 
 impl Pipeline for Recording {
-    fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
-        Slipway.load(f, s, o)
-    }
-    fn images_to_resolve(
-        &self,
-        p: &Plan,
-        o: &CompileOptions,
-        t: &Platform,
-    ) -> Result<Vec<ImageRequest>, Diagnostics> {
-        Slipway.images_to_resolve(p, o, t)
-    }
     fn compile(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Compiled, Diagnostics> {
         *self.0.lock().unwrap() = Some(o.clone());
         Slipway.compile(p, o, t)
@@ -686,17 +675,6 @@ impl Pipeline for Recording {
 struct Panicky;
 
 impl Pipeline for Panicky {
-    fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
-        Slipway.load(f, s, o)
-    }
-    fn images_to_resolve(
-        &self,
-        p: &Plan,
-        o: &CompileOptions,
-        t: &Platform,
-    ) -> Result<Vec<ImageRequest>, Diagnostics> {
-        Slipway.images_to_resolve(p, o, t)
-    }
     fn compile(&self, _: &Plan, _: &CompileOptions, _: &Platform) -> Result<Compiled, Diagnostics> {
         panic!("compiler exploded")
     }

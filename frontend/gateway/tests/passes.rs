@@ -10,10 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use common::{drive_with, Fake};
-use slipway_compiler::{CompileOptions, Compiled, ImageRequest};
 use slipway_gateway::driver::{Pipeline, Slipway};
 use slipway_gateway::Outcome;
-use slipway_spec::{Diagnostics, EvalOptions, Loaded, Plan, Platform};
+use slipway_spec::{Diagnostics, EvalOptions, Loaded};
 
 #[derive(Clone, Default)]
 struct Counting(Arc<AtomicUsize>);
@@ -22,17 +21,6 @@ impl Pipeline for Counting {
     fn load(&self, f: &str, s: &str, o: &EvalOptions) -> Result<Loaded, Diagnostics> {
         self.0.fetch_add(1, Ordering::SeqCst);
         Slipway.load(f, s, o)
-    }
-    fn images_to_resolve(
-        &self,
-        p: &Plan,
-        o: &CompileOptions,
-        t: &Platform,
-    ) -> Result<Vec<ImageRequest>, Diagnostics> {
-        Slipway.images_to_resolve(p, o, t)
-    }
-    fn compile(&self, p: &Plan, o: &CompileOptions, t: &Platform) -> Result<Compiled, Diagnostics> {
-        Slipway.compile(p, o, t)
     }
 }
 

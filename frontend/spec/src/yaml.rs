@@ -644,34 +644,30 @@ impl<'i, 's> Builder<'i, 's> {
     }
 }
 
-impl Builder<'_, '_> {
+impl<'s> Builder<'_, 's> {
     /// A mapping that has just received key `MAX_MAPPING_KEYS + 1` (any
     /// mapping: `x-` anchors, `args`, …): the parse stops there (issue 11: a
     /// 100,000-key anchor was read whole, 0.16 s, before its alias was refused).
     fn too_many_keys(&self) -> Option<Diagnostic> {
-        let Some(Frame::Map {
-            entries,
-            pending_key: None,
-            ..
-        }) = self.stack.last()
-        else {
-            return None;
-        };
-        if entries.len() != MAX_MAPPING_KEYS + 1 {
-            return None;
+        let (k, _) = self.just_over(MAX_MAPPING_KEYS)?.last()?;
+        Some(too_large_at(
+            k,
+            format!("this mapping has more than {MAX_MAPPING_KEYS} keys"),
+        ))
+    }
+
+    /// The entries of the innermost mapping when it has just received entry
+    /// `limit + 1` (and no key is waiting for its value): each check fires
+    /// once, at the first entry over its limit.
+    fn just_over(&self, limit: usize) -> Option<&[(Node<'s>, Node<'s>)]> {
+        match self.stack.last()? {
+            Frame::Map {
+                entries,
+                pending_key: None,
+                ..
+            } if entries.len() == limit + 1 => Some(entries),
+            _ => None,
         }
-        let (k, _) = entries.last()?;
-        Some(
-            Diagnostic::error(
-                "too-large",
-                k.span,
-                format!("this mapping has more than {MAX_MAPPING_KEYS} keys"),
-            )
-            .with_label("over the limit here")
-            .with_help(
-                "a build spec should be small: pass large data as files of the build context",
-            ),
-        )
     }
 
     /// An `env` mapping inside a stage (the stage's, a step's, the image's)
@@ -684,17 +680,7 @@ impl Builder<'_, '_> {
         if n < 4 {
             return None;
         }
-        let Frame::Map {
-            entries,
-            pending_key: None,
-            ..
-        } = &self.stack[n - 1]
-        else {
-            return None;
-        };
-        if entries.len() != MAX_ENV_ENTRIES + 1 {
-            return None;
-        }
+        let entries = self.just_over(MAX_ENV_ENTRIES)?;
         let pending = |f: &Frame<'_>| match f {
             Frame::Map {
                 pending_key: Some(k),
@@ -713,18 +699,18 @@ impl Builder<'_, '_> {
             return None;
         }
         let (k, _) = entries.last()?;
-        Some(
-            Diagnostic::error(
-                "too-large",
-                k.span,
-                format!("an `env` of stage `{stage}` has more than {MAX_ENV_ENTRIES} entries"),
-            )
-            .with_label("over the limit here")
-            .with_help(
-                "a build spec should be small: pass large data as files of the build context",
-            ),
-        )
+        Some(too_large_at(
+            k,
+            format!("an `env` of stage `{stage}` has more than {MAX_ENV_ENTRIES} entries"),
+        ))
     }
+}
+
+/// The `too-large` error at the first key over a per-mapping limit.
+fn too_large_at(key: &Node<'_>, message: String) -> Diagnostic {
+    Diagnostic::error("too-large", key.span, message)
+        .with_label("over the limit here")
+        .with_help("a build spec should be small: pass large data as files of the build context")
 }
 
 /// Apply `<<` merge keys and report duplicate keys.
